@@ -1,0 +1,46 @@
+# wasmimport: `make demo` and `make test` do everything on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SAMPLES := textkit numkit
+
+.PHONY: all setup toolchain wasm samples test demo lint clean
+
+all: test
+
+# The development virtual environment, with wasmimport installed editable.
+setup: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# Debian clang + lld + wasi-libc, installed if the probe build fails.
+toolchain:
+	tools/ensure-toolchain.sh
+
+# Rebuild every wasm module (test guests and samples) from the C sources in this repo.
+wasm: toolchain
+	$(MAKE) -C tests/guests all
+	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s wasm || exit 1; done
+
+# Install the sample packages for real (a wheel each, not editable) into the venv.
+samples: setup wasm
+	$(PY) -m pip install -q --force-reinstall --no-deps $(addprefix ./sample_pkgs/,$(SAMPLES))
+
+test: samples
+	$(PY) -m pytest
+
+demo: samples
+	$(PY) examples/demo.py
+
+lint: setup
+	$(PY) -m pip install -q mypy ruff
+	$(PY) -m mypy
+	$(PY) -m ruff check wasmimport tests benchmarks examples
+
+clean:
+	$(MAKE) -C tests/guests clean
+	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s clean; done
+	rm -rf build *.egg-info

@@ -1,0 +1,56 @@
+"""Shared fixtures: the built test guests, a clean import hook, throwaway sys.path dirs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+import wasmimport
+
+ROOT = Path(__file__).resolve().parent.parent
+GUESTS = ROOT / "tests" / "guests"
+
+
+def guest_path(name: str) -> Path:
+    """A test guest built from tests/guests/NAME.c by `make wasm`; fails loudly if missing."""
+    path = GUESTS / f"{name}.wasm"
+    if not path.exists():
+        pytest.fail(f"{path} is not built: run `make wasm` (the test suite needs it)")
+    return path
+
+
+def tagged_wat(tag: int) -> str:
+    """A tiny module whose `which()` returns `tag`, to tell which file an import found."""
+    return f"""(module
+      (memory (export "memory") 1)
+      (global $counter (mut i32) (i32.const 0))
+      (func (export "which") (result i32) i32.const {tag})
+      (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+      (func (export "bump") (result i32)
+        global.get $counter i32.const 1 i32.add global.set $counter global.get $counter))"""
+
+
+def wat_binary(text: str) -> bytes:
+    return bytes(wasmtime.wat2wasm(text))
+
+
+@pytest.fixture
+def hook() -> Iterator[None]:
+    """The import hook installed for one test; modules it imported are forgotten after."""
+    before = set(sys.modules)
+    wasmimport.install()
+    yield
+    wasmimport.uninstall()
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def syspath(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh directory at the front of sys.path."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path

@@ -1,0 +1,224 @@
+"""The import hook: where `import x` finds x.wasm, and with which precedence."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import wasmimport
+from conftest import ROOT, tagged_wat, wat_binary
+
+
+def write_module(folder: Path, name: str, tag: int, suffix: str = ".wasm") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}{suffix}"
+    if suffix == ".wat":
+        path.write_text(tagged_wat(tag))
+    else:
+        path.write_bytes(wat_binary(tagged_wat(tag)))
+    return path
+
+
+def test_import_finds_wasm_on_sys_path(hook: None, syspath: Path) -> None:
+    path = write_module(syspath, "tagmod", 7)
+    import tagmod  # type: ignore[import-not-found]
+    assert tagmod.which() == 7
+    assert tagmod.add(2, 3) == 5
+    assert tagmod.__file__ == str(path)
+    assert tagmod.__spec__.origin == str(path)
+    assert isinstance(tagmod.__loader__, wasmimport.WasmLoader)
+
+
+def test_wat_text_modules_import(hook: None, syspath: Path) -> None:
+    write_module(syspath, "textmod", 3, ".wat")
+    import textmod  # type: ignore[import-not-found]
+    assert textmod.which() == 3
+    assert textmod.__file__.endswith("textmod.wat")
+
+
+def test_wasm_wins_over_wat_and_py_in_one_directory(hook: None, syspath: Path) -> None:
+    write_module(syspath, "both", 1, ".wasm")
+    write_module(syspath, "both", 2, ".wat")
+    (syspath / "both.py").write_text("def which(): return 3\n")
+    import both  # type: ignore[import-not-found]
+    assert both.which() == 1
+
+
+def test_package_directory_wins_over_wasm(hook: None, syspath: Path) -> None:
+    write_module(syspath, "pkgwins", 1)
+    (syspath / "pkgwins").mkdir()
+    (syspath / "pkgwins" / "__init__.py").write_text("KIND = 'package'\n")
+    import pkgwins  # type: ignore[import-not-found]
+    assert pkgwins.KIND == "package"
+
+
+def test_first_sys_path_entry_wins(hook: None, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first).mkdir()
+    (first / "order.py").write_text("def which(): return 'py'\n")
+    write_module(second, "order", 2)
+    monkeypatch.syspath_prepend(str(second))
+    monkeypatch.syspath_prepend(str(first))
+    import order  # type: ignore[import-not-found]
+    assert order.which() == "py"
+
+
+def test_wasm_in_earlier_entry_beats_py_in_later_one(hook: None, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_module(first, "order2", 1)
+    second.mkdir()
+    (second / "order2.py").write_text("def which(): return 'py'\n")
+    monkeypatch.syspath_prepend(str(second))
+    monkeypatch.syspath_prepend(str(first))
+    import order2  # type: ignore[import-not-found]
+    assert order2.which() == 1
+
+
+def test_submodule_of_regular_package(hook: None, syspath: Path) -> None:
+    pkg = syspath / "mypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    write_module(pkg, "_speedups", 11)
+    from mypkg import _speedups  # type: ignore[import-not-found]
+    assert _speedups.which() == 11
+    assert _speedups.__name__ == "mypkg._speedups"
+    assert _speedups.__package__ == "mypkg"
+    assert _speedups.which.__module__ == "mypkg._speedups"
+
+
+def test_namespace_package_portions(hook: None, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    for portion, tag in (("a", 1), ("b", 2)):
+        write_module(tmp_path / portion / "nsp", f"mod{portion}", tag)
+        monkeypatch.syspath_prepend(str(tmp_path / portion))
+    import nsp.moda  # type: ignore[import-not-found]
+    import nsp.modb  # type: ignore[import-not-found]
+    assert nsp.moda.which() == 1 and nsp.modb.which() == 2
+    assert nsp.__file__ is None   # really a namespace package
+
+
+def test_zip_archive_on_sys_path(hook: None, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("zpkg/__init__.py", "")
+        zf.writestr("zpkg/inner.wasm", wat_binary(tagged_wat(21)))
+        zf.writestr("zpkg/inner.wasm.toml", '[functions]\nadd = "(a: u8, b: u8) -> u8"\n')
+        zf.writestr("ztop.wat", tagged_wat(22))
+        zf.writestr("zns/", "")   # namespace portions in zips need the directory entry
+        zf.writestr("zns/portion.wasm", wat_binary(tagged_wat(23)))
+    monkeypatch.syspath_prepend(str(archive))
+    import zpkg.inner  # type: ignore[import-not-found]
+    import ztop  # type: ignore[import-not-found]
+    import zns.portion  # type: ignore[import-not-found]
+    assert zpkg.inner.which() == 21
+    assert ztop.which() == 22
+    assert zns.portion.which() == 23
+    # the sidecar was read from inside the zip: u8 is range-checked
+    with pytest.raises(OverflowError):
+        zpkg.inner.add(256, 1)
+    assert zpkg.inner.__file__ == os.path.join(str(archive), "zpkg", "inner.wasm")
+
+
+def test_zip_reads_through_the_archive_not_the_filesystem(hook: None, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "only.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("zonly.wasm", wat_binary(tagged_wat(5)))
+    monkeypatch.syspath_prepend(str(archive))
+    real_open = open
+
+    def guarded_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        assert "zonly" not in str(file), f"opened {file} from the filesystem"
+        return real_open(file, *args, **kwargs)
+    monkeypatch.setattr("builtins.open", guarded_open)
+    import zonly  # type: ignore[import-not-found]
+    assert zonly.which() == 5
+
+
+def test_reimport_gives_fresh_instance_and_new_functions(hook: None, syspath: Path) -> None:
+    write_module(syspath, "stateful", 1)
+    import stateful  # type: ignore[import-not-found]
+    assert stateful.bump() == 1
+    assert stateful.bump() == 2
+    old_bump = stateful.bump
+    del sys.modules["stateful"]
+    import stateful as again  # type: ignore[import-not-found]
+    assert again.bump() == 1          # new instance: its own globals
+    assert again.bump is not old_bump
+    assert old_bump() == 3            # the old module keeps its own instance
+
+
+def test_two_loads_are_independent_instances(syspath: Path) -> None:
+    path = write_module(syspath, "twice", 1)
+    a = wasmimport.load(path)
+    b = wasmimport.load(path)
+    a.bump()
+    a.bump()
+    assert b.bump() == 1
+
+
+def test_uninstall_removes_hook_and_install_is_idempotent(syspath: Path) -> None:
+    write_module(syspath, "hooked", 1)
+    hooks_before = list(sys.path_hooks)
+    wasmimport.install()
+    wasmimport.install()
+    assert len(sys.path_hooks) == len(hooks_before) + 2
+    assert wasmimport.is_installed()
+    wasmimport.uninstall()
+    wasmimport.uninstall()
+    assert sys.path_hooks == hooks_before
+    assert not wasmimport.is_installed()
+    with pytest.raises(ModuleNotFoundError):
+        import hooked  # type: ignore[import-not-found]  # noqa: F401
+
+
+def test_python_modules_still_import_normally(hook: None, syspath: Path) -> None:
+    (syspath / "plainpy.py").write_text("VALUE = 42\n")
+    import plainpy  # type: ignore[import-not-found]
+    import json.decoder
+    assert plainpy.VALUE == 42
+    assert json.decoder.__file__.endswith(".py")
+
+
+def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_wasm_in_working_directory_never_shadows_stdlib(tmp_path: Path) -> None:
+    for name in ("json", "csv", "decimal"):
+        write_module(tmp_path, name, 99)
+    result = run_python("""
+        import wasmimport; wasmimport.install()
+        import json, csv, decimal
+        print(json.__file__, csv.__file__, decimal.__file__)
+        print(json.dumps([1]))
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ".wasm" not in result.stdout
+    assert "[1]" in result.stdout
+
+
+def test_wasm_in_working_directory_is_importable_by_its_own_name(tmp_path: Path) -> None:
+    write_module(tmp_path, "localmod", 8)
+    result = run_python("""
+        import wasmimport; wasmimport.install()
+        import localmod; print(localmod.which())
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "8"
+
+
+def test_missing_module_is_module_not_found(hook: None, syspath: Path) -> None:
+    with pytest.raises(ModuleNotFoundError):
+        import does_not_exist_anywhere  # type: ignore[import-not-found]  # noqa: F401

@@ -1,0 +1,228 @@
+"""The module object and its functions behave like a well-made C extension's."""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+import pydoc
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+import wasmimport
+from conftest import ROOT, wat_binary
+
+WAT = """(module
+  (memory (export "memory") 1 4)
+  (memory (export "scratch") 0)
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
+  (func $deep (export "deep") (param i32) (result i32)
+    local.get 0 i32.eqz if (result i32) unreachable else local.get 0 i32.const 1 i32.sub call $deep end)
+  (func $forever (export "recurse") (param i32) (result i32)
+    local.get 0 i32.const 1 i32.add call $forever i32.const 1 i32.add)
+  (func (export "peek") (param i32) (result i32) local.get 0 i32.load8_u)
+  (func (export "poke") (param i32 i32) local.get 0 local.get 1 i32.store8)
+  (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+)"""
+MANIFEST = '''
+doc = "A test module."
+[functions]
+add = { signature = "(a: i32, b: i32) -> i32", doc = "Add two ints." }
+div = "(a: i32, b: i32) -> i32"
+deep = "(n: u32) -> u32"
+recurse = "(n: u32) -> u32"
+peek = "(addr: u32) -> u8"
+poke = "(addr: u32, value: u8) -> None"
+grow = "(pages: u32) -> i32"
+'''
+
+
+@pytest.fixture
+def mod(hook: None, syspath: Path) -> types.ModuleType:
+    (syspath / "modobj.wasm").write_bytes(wat_binary(WAT))
+    (syspath / "modobj.wasm.toml").write_text(MANIFEST)
+    import modobj  # type: ignore[import-not-found]
+    return modobj
+
+
+def test_module_attributes(mod: types.ModuleType, syspath: Path) -> None:
+    assert isinstance(mod, types.ModuleType)
+    assert mod.__name__ == "modobj"
+    assert mod.__doc__ == "A test module."
+    assert mod.__file__ == str(syspath / "modobj.wasm")
+    assert mod.__spec__.name == "modobj" and mod.__spec__.loader is mod.__loader__
+    assert mod.__all__ == ["add", "div", "deep", "recurse", "peek", "poke", "grow"]
+    assert "memory" in dir(mod) and "add" in dir(mod)
+    assert sys.modules["modobj"] is mod
+
+
+def test_function_metadata(mod: types.ModuleType) -> None:
+    add = mod.add
+    assert add.__name__ == add.__qualname__ == "add"
+    assert add.__module__ == "modobj"
+    assert add.__doc__ == "Add two ints."
+    assert str(inspect.signature(add)) == "(a: int, b: int) -> int"
+    assert add.__signature__ == inspect.signature(add)
+    assert mod.poke.__doc__ == "wasm export 'poke': (addr: u32, value: u8) -> None"
+    text = pydoc.render_doc(mod.add, renderer=pydoc.plaintext)
+    assert "add(a: int, b: int) -> int" in text and "Add two ints." in text
+    module_help = pydoc.render_doc(mod, renderer=pydoc.plaintext)
+    assert "A test module." in module_help and "div(a: int, b: int) -> int" in module_help
+
+
+def test_cpython_argument_errors(mod: types.ModuleType) -> None:
+    assert mod.add(b=2, a=1) == 3
+    with pytest.raises(TypeError, match=r"add\(\) missing 1 required positional argument: 'b'"):
+        mod.add(1)
+    with pytest.raises(TypeError, match=r"add\(\) takes 2 positional arguments but 3 were given"):
+        mod.add(1, 2, 3)
+    with pytest.raises(TypeError, match=r"add\(\) got an unexpected keyword argument 'c'"):
+        mod.add(1, c=2)
+    with pytest.raises(TypeError, match=r"modobj\.add\(\) argument 'b' must be int, not str"):
+        mod.add(1, "2")
+
+
+def test_functions_pickle_by_reference(mod: types.ModuleType) -> None:
+    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+        assert pickle.loads(pickle.dumps(mod.add, proto)) is mod.add
+
+
+def test_trap_is_runtime_error_with_kind_and_backtrace(mod: types.ModuleType) -> None:
+    with pytest.raises(wasmimport.Trap) as info:
+        mod.div(1, 0)
+    trap = info.value
+    assert isinstance(trap, RuntimeError)
+    assert trap.kind == "integer_division_by_zero"
+    assert str(trap).startswith("modobj.div(): wasm trap: integer divide by zero")
+    assert trap.frames and trap.frames[0].func_index == 1
+    assert "wasm backtrace" in str(trap)
+    assert mod.div(7, 2) == 3        # still usable
+
+
+def test_trap_backtrace_has_every_frame(mod: types.ModuleType) -> None:
+    with pytest.raises(wasmimport.Trap) as info:
+        mod.deep(3)
+    assert info.value.kind == "unreachable"
+    assert len(info.value.frames) == 4
+    assert info.value.backtrace.count("\n") == 3
+    assert pickle.loads(pickle.dumps(info.value)).kind == "unreachable"
+
+
+def test_stack_overflow_is_a_trap_not_a_crash(mod: types.ModuleType) -> None:
+    with pytest.raises(wasmimport.Trap) as info:
+        mod.recurse(0)
+    assert info.value.kind == "stack_overflow"
+    assert mod.add(1, 1) == 2
+
+
+def test_memory_supports_the_buffer_protocol(mod: types.ModuleType) -> None:
+    view = memoryview(mod.memory)
+    assert view.nbytes == 65536 and not view.readonly
+    mod.poke(100, 42)
+    assert view[100] == 42
+    view[200] = 7
+    assert mod.peek(200) == 7
+    assert memoryview(mod.scratch).nbytes == 0
+
+
+def test_memory_view_follows_growth(mod: types.ModuleType) -> None:
+    old = memoryview(mod.memory)
+    assert mod.grow(2) == 1
+    assert memoryview(mod.memory).nbytes == 3 * 65536
+    assert old.nbytes == 65536          # an old view keeps its size and stays valid
+    old[5] = 9
+    assert mod.peek(5) == 9
+    assert mod.grow(5) == -1            # past the declared maximum: the guest sees -1
+
+
+def test_memory_view_keeps_instance_alive(hook: None, syspath: Path) -> None:
+    (syspath / "dropped.wasm").write_bytes(wat_binary(WAT))
+    import dropped  # type: ignore[import-not-found]
+    view = memoryview(dropped.memory)
+    dropped.poke(3, 77)
+    del sys.modules["dropped"], dropped
+    import gc
+    gc.collect()
+    assert view[3] == 77
+
+
+def test_guest_out_of_bounds_is_trap(mod: types.ModuleType) -> None:
+    with pytest.raises(wasmimport.Trap) as info:
+        mod.peek(4 * 65536 + 10)
+    assert info.value.kind == "memory_out_of_bounds"
+
+
+def test_corrupt_wasm_is_import_error_naming_file(hook: None, syspath: Path) -> None:
+    (syspath / "corrupt.wasm").write_bytes(b"\0asm\x01\0\0\0\x01\x05\x01")
+    with pytest.raises(wasmimport.WasmImportError, match=r"corrupt\.wasm: .*") as info:
+        import corrupt  # type: ignore[import-not-found]  # noqa: F401
+    assert info.value.path == str(syspath / "corrupt.wasm")
+
+
+def test_invalid_wasm_code_is_import_error(hook: None, syspath: Path) -> None:
+    # well-formed sections, but the function body does not type-check
+    bad = wat_binary('(module (func (export "f") (result i32) i32.const 1))')
+    bad = bad.replace(b"\x41\x01\x0b", b"\x42\x01\x0b")      # i32.const -> i64.const
+    (syspath / "illtyped.wasm").write_bytes(bad)
+    with pytest.raises(wasmimport.WasmImportError, match=r"illtyped\.wasm: not a valid wasm module"):
+        import illtyped  # type: ignore[import-not-found]  # noqa: F401
+
+
+def test_garbage_and_bad_wat(hook: None, syspath: Path) -> None:
+    (syspath / "garbage.wasm").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (syspath / "badtext.wat").write_text("(module (func (export \"f\") (resul i32)))")
+    with pytest.raises(wasmimport.WasmImportError, match=r"garbage\.wasm: neither a wasm binary"):
+        import garbage  # type: ignore[import-not-found]  # noqa: F401
+    with pytest.raises(wasmimport.WasmImportError, match=r"badtext\.wat: .*unknown operator"):
+        import badtext  # type: ignore[import-not-found]  # noqa: F401
+
+
+def test_component_binary_is_rejected_clearly(hook: None, syspath: Path) -> None:
+    (syspath / "component.wasm").write_bytes(b"\0asm\x0d\0\x01\0")
+    with pytest.raises(wasmimport.WasmImportError, match=r"component\.wasm: "):
+        import component  # type: ignore[import-not-found]  # noqa: F401
+
+
+def test_undeclared_imports_are_listed(hook: None, syspath: Path) -> None:
+    (syspath / "needy.wat").write_text('''(module
+      (import "env" "log" (func (param i32 i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+      (import "env" "table" (table 1 funcref)))''')
+    with pytest.raises(wasmimport.WasmImportError) as info:
+        import needy  # type: ignore[import-not-found]  # noqa: F401
+    message = str(info.value)
+    assert "needy.wat: the module imports what its manifest does not provide" in message
+    assert "env.log: (i32, i32) -> ()" in message
+    assert "wasi_snapshot_preview1.fd_write: (i32, i32, i32, i32) -> (i32)" in message
+    assert "env.table: table" in message
+
+
+def test_start_function_trap_is_import_error(hook: None, syspath: Path) -> None:
+    (syspath / "badstart.wat").write_text("(module (func $s unreachable) (start $s))")
+    with pytest.raises(wasmimport.WasmImportError, match=r"badstart\.wat: instantiation failed"):
+        import badstart  # type: ignore[import-not-found]  # noqa: F401
+
+
+def test_v128_export_does_not_crash(hook: None, syspath: Path) -> None:
+    (syspath / "simd.wat").write_text('''(module
+      (func (export "splat") (param i32) (result v128) local.get 0 i32x4.splat)
+      (func (export "one") (result i32) i32.const 1))''')
+    import simd  # type: ignore[import-not-found]
+    assert simd.one() == 1
+    assert not hasattr(simd, "splat")
+
+
+def test_no_output_at_interpreter_shutdown(tmp_path: Path) -> None:
+    (tmp_path / "atexit_mod.wasm").write_bytes(wat_binary(WAT))
+    code = ("import wasmimport; wasmimport.install(); import atexit_mod; "
+            "v = memoryview(atexit_mod.memory); f = atexit_mod.add; print(f(1, 2))")
+    result = subprocess.run([sys.executable, "-W", "error", "-X", "dev", "-c", code],
+                            cwd=tmp_path, capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0
+    assert result.stdout == "3\n"
+    assert result.stderr == ""

@@ -1,0 +1,107 @@
+"""The interface every wasm engine implements, and how one is chosen.
+
+The rest of wasmimport talks only to these classes; nothing outside a backend module asks
+which engine is in use.  A backend compiles bytes to a ``CompiledModule``, instantiates it,
+and hands out *raw* functions (core wasm values in and out, traps raised as
+``wasmimport.Trap``) and memories.  Everything typed happens above this line.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import WasmImportError
+from ._wasmbin import FuncType
+
+RawFunction = Callable[..., Any]
+
+
+class BackendError(Exception):
+    """A backend could not compile or instantiate; the loader adds the file name."""
+
+
+class Memory(ABC):
+    """A guest linear memory: bounds-checked reads and writes, and a buffer view."""
+
+    @abstractmethod
+    def size(self) -> int:
+        """Current size in bytes."""
+
+    @abstractmethod
+    def read(self, ptr: int, size: int) -> bytes:
+        """Copy ``size`` bytes at ``ptr`` out of the guest (Trap when out of bounds)."""
+
+    @abstractmethod
+    def write(self, ptr: int, data: bytes | memoryview) -> None:
+        """Copy ``data`` into the guest at ``ptr`` (Trap when out of bounds)."""
+
+    @abstractmethod
+    def view(self) -> memoryview:
+        """A writable byte view of the whole current memory that keeps the instance alive."""
+
+
+class Instance(ABC):
+    """One instantiation: its own store, memory and globals."""
+
+    lock: threading.RLock
+
+    @abstractmethod
+    def function(self, export: str, functype: FuncType, label: str) -> RawFunction:
+        """A callable for ``export`` taking and returning core values.
+
+        It returns None, one value, or a tuple for multi-value results; ``label`` (such as
+        ``"fastmath.add()"``) starts the message of any trap it raises.
+        """
+
+    @abstractmethod
+    def memory(self, export: str) -> Memory:
+        """The exported memory called ``export``."""
+
+
+class CompiledModule(ABC):
+    """Compiled code, shareable between instances."""
+
+    @abstractmethod
+    def instantiate(self) -> Instance:
+        """A fresh instance; raises BackendError when instantiation fails."""
+
+
+class Backend(ABC):
+    """A wasm engine."""
+
+    name: str
+    version: str
+
+    @abstractmethod
+    def compile(self, wasm: bytes) -> CompiledModule:
+        """Compile (and validate) a wasm binary; raises BackendError."""
+
+    @abstractmethod
+    def wat2wasm(self, text: str) -> bytes:
+        """Translate wasm text format to a binary; raises BackendError."""
+
+
+_BACKENDS: dict[str, Backend] = {}
+_NAMES = ("wasmtime",)
+
+
+def get_backend(name: str | None = None) -> Backend:
+    """The backend called ``name`` (default: ``$WASMIMPORT_BACKEND`` or wasmtime)."""
+    name = name or os.environ.get("WASMIMPORT_BACKEND") or "wasmtime"
+    backend = _BACKENDS.get(name)
+    if backend is not None:
+        return backend
+    if name not in _NAMES:
+        raise WasmImportError(f"unknown wasmimport backend {name!r} (available: "
+                              f"{', '.join(_NAMES)})")
+    try:
+        from ._backend_wasmtime import WasmtimeBackend
+    except ImportError as exc:
+        raise WasmImportError(f"the {name} backend needs the {name!r} package: "
+                              f"pip install {name} ({exc})") from exc
+    backend = _BACKENDS[name] = WasmtimeBackend()
+    return backend

@@ -1,0 +1,65 @@
+"""The exceptions wasmimport raises.
+
+Load failures are ImportError subclasses, so ``try: import x / except ImportError`` fallbacks
+keep working exactly as they do for C extension modules.  Failures inside a call are
+``Trap`` (a RuntimeError): the guest did something the sandbox stopped.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class WasmImportError(ImportError):
+    """A wasm module could not be loaded: bad binary, missing import, unusable export."""
+
+
+class ManifestError(WasmImportError):
+    """The manifest does not parse, or disagrees with the module it describes."""
+
+
+class TrapFrame(NamedTuple):
+    """One frame of a wasm backtrace, innermost first."""
+
+    module: str | None
+    function: str | None
+    func_index: int
+    offset: int
+
+    def __str__(self) -> str:
+        name = self.function or f"<wasm function {self.func_index}>"
+        where = f"{self.module}!{name}" if self.module else name
+        return f"{self.offset:#8x} - {where}"
+
+
+class Trap(RuntimeError):
+    """The guest trapped (or broke the ABI); the module stays usable afterwards.
+
+    ``kind`` is a stable lower-case name such as ``"unreachable"`` or
+    ``"integer_division_by_zero"`` (``None`` when the runtime gives none), ``frames`` the wasm
+    backtrace, innermost frame first.
+    """
+
+    kind: str | None
+    frames: tuple[TrapFrame, ...]
+
+    def __init__(self, message: str, kind: str | None = None, frames: tuple[TrapFrame, ...] = ()):
+        self.message = message
+        self.kind = kind
+        self.frames = frames
+        text = message
+        if frames:
+            text += "\nwasm backtrace:\n" + "\n".join(f"  {i}: {f}" for i, f in enumerate(frames))
+        super().__init__(text)
+
+    @property
+    def backtrace(self) -> str:
+        """The wasm backtrace as text, one frame a line."""
+        return "\n".join(str(f) for f in self.frames)
+
+    def __reduce__(self) -> tuple[type[Trap], tuple[str, str | None, tuple[TrapFrame, ...]]]:
+        return (type(self), (self.message, self.kind, self.frames))
+
+
+for _cls in (WasmImportError, ManifestError, TrapFrame, Trap):
+    _cls.__module__ = "wasmimport"

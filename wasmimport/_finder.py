@@ -1,0 +1,138 @@
+"""The finder: makes ``.wasm``/``.wat`` files importable with C-extension precedence.
+
+Rather than a meta-path finder (which would look everywhere *before* ``sys.path`` order and
+let ``./json.wasm`` hijack ``import json``), wasmimport adds path hooks: directories get a
+``FileFinder`` whose loader list is the standard one with the wasm suffixes right after the
+extension-module suffixes, and zip archives get a finder wrapping ``zipimporter``.  So the
+first ``sys.path`` entry holding the name wins, a package directory beats a module file, and
+inside one directory ``x.so`` > ``x.wasm`` > ``x.wat`` > ``x.py`` — exactly as for extensions.
+
+One deliberate difference: a top-level name from the standard library
+(``sys.stdlib_module_names``) is never served by a wasm file, so a ``.wasm`` lying in the
+current directory can never shadow the standard library.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import zipfile
+import zipimport
+from collections.abc import Callable
+from typing import Any
+
+from ._loader import WASM_SUFFIXES, WasmLoader
+
+_STDLIB = frozenset(sys.stdlib_module_names)
+_M = importlib.machinery
+_PLAIN_DETAILS: list[tuple[Any, list[str]]] = [
+    (_M.ExtensionFileLoader, _M.EXTENSION_SUFFIXES),
+    (_M.SourceFileLoader, _M.SOURCE_SUFFIXES),
+    (_M.SourcelessFileLoader, _M.BYTECODE_SUFFIXES),
+]
+
+
+def _is_stdlib(fullname: str) -> bool:
+    return "." not in fullname and fullname in _STDLIB
+
+
+class WasmFileFinder(importlib.machinery.FileFinder):
+    """A FileFinder that also knows wasm suffixes, and never shadows the stdlib with them."""
+
+    def find_spec(self, fullname: str, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        spec = super().find_spec(fullname, target)
+        if spec is not None and isinstance(spec.loader, WasmLoader) and _is_stdlib(fullname):
+            return importlib.machinery.FileFinder(self.path, *_PLAIN_DETAILS).find_spec(
+                fullname, target)
+        return spec
+
+
+class WasmZipFinder:
+    """Finds wasm modules inside a zip archive; defers everything else to zipimporter."""
+
+    def __init__(self, path: str, backend: str | None):
+        self._zip = zipimport.zipimporter(path)   # ZipImportError (an ImportError) if not a zip
+        self._backend = backend
+        self._names: frozenset[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"<WasmZipFinder {self._zip.archive!r} prefix {self._zip.prefix!r}>"
+
+    def _entries(self) -> frozenset[str]:
+        if self._names is None:
+            with zipfile.ZipFile(self._zip.archive) as archive:
+                self._names = frozenset(archive.namelist())
+        return self._names
+
+    def find_spec(self, fullname: str, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        spec = self._zip.find_spec(fullname, target)
+        if spec is not None and spec.loader is not None and spec.submodule_search_locations:
+            return spec   # a regular package directory wins, as on the filesystem
+        if _is_stdlib(fullname):
+            return spec
+        tail = fullname.rpartition(".")[2]
+        prefix = self._zip.prefix.replace(os.sep, "/")
+        for suffix in WASM_SUFFIXES:
+            inner = prefix + tail + suffix
+            if inner in self._entries():
+                path = os.path.join(self._zip.archive, *inner.split("/"))
+                loader = WasmLoader(fullname, path, archive=self._zip, backend=self._backend)
+                return importlib.util.spec_from_file_location(fullname, path, loader=loader)
+        return spec
+
+    def invalidate_caches(self) -> None:
+        self._names = None
+        self._zip.invalidate_caches()
+
+
+_hooks: list[Callable[[str], Any]] = []
+_backend: str | None = None
+
+
+def _zip_hook(path: str, backend: str | None) -> WasmZipFinder:
+    return WasmZipFinder(path, backend)
+
+
+def _forget_finders(kinds: tuple[type, ...]) -> None:
+    """Drop cached path finders of ``kinds`` so the next import re-runs the path hooks."""
+    for key, finder in list(sys.path_importer_cache.items()):
+        if isinstance(finder, kinds):
+            del sys.path_importer_cache[key]
+    importlib.invalidate_caches()
+
+
+def install(backend: str | None = None) -> None:
+    """Make ``import name`` find ``name.wasm``/``name.wat`` along sys.path.  Idempotent.
+
+    ``backend`` picks the engine (default: ``$WASMIMPORT_BACKEND`` or wasmtime); calling
+    again with another backend switches it for later imports.
+    """
+    global _backend
+    if is_installed() and backend == _backend:
+        return
+    uninstall()
+    details = [_PLAIN_DETAILS[0], (functools.partial(WasmLoader, backend=backend), WASM_SUFFIXES),
+               *_PLAIN_DETAILS[1:]]
+    _hooks[:] = [functools.partial(_zip_hook, backend=backend),
+                 WasmFileFinder.path_hook(*details)]
+    sys.path_hooks[0:0] = _hooks
+    _backend = backend
+    _forget_finders((importlib.machinery.FileFinder, zipimport.zipimporter))
+
+
+def uninstall() -> None:
+    """Remove the import hook; modules already imported keep working.  Idempotent."""
+    for hook in _hooks:
+        while hook in sys.path_hooks:
+            sys.path_hooks.remove(hook)
+    _hooks.clear()
+    _forget_finders((WasmFileFinder, WasmZipFinder))
+
+
+def is_installed() -> bool:
+    """True while the import hook is active."""
+    return bool(_hooks) and all(hook in sys.path_hooks for hook in _hooks)

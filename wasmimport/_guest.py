@@ -1,0 +1,65 @@
+"""An instance's ABI context: its memory and allocator, as lowering and lifting see them.
+
+Every pointer the guest hands back is checked (alignment, bounds) before the host touches
+memory, so a buggy or hostile guest gets a ``Trap``, never a host crash.
+"""
+
+from __future__ import annotations
+
+from ._backend import Memory, RawFunction
+from ._errors import Trap
+from ._types import signed32
+
+
+class GuestABI:
+    """Allocation through ``cabi_realloc`` (or a malloc-style ``alloc``) plus memory access.
+
+    Errors carry no function name: the call path that caught them adds it.
+
+    With ``free`` set (``[abi] free``) the host owns argument buffers: ``alloc`` records them
+    and ``release`` frees them after the call.
+    """
+
+    def __init__(self, memory: Memory, realloc: RawFunction | None = None,
+                 alloc: RawFunction | None = None, free: RawFunction | None = None):
+        self._memory = memory
+        self._realloc = realloc
+        self._alloc = alloc
+        self._free = free
+        self._owned: list[int] = []
+
+    def alloc(self, align: int, size: int) -> int:
+        """Allocate ``size`` bytes aligned to ``align`` in the guest; return the address."""
+        if size > 0xFFFFFFFF:
+            raise OverflowError(f"{size} bytes do not fit in 32-bit guest memory")
+        if self._alloc is not None:
+            ptr = self._alloc(signed32(size))
+        else:
+            assert self._realloc is not None, "planning checks that an allocator exists"
+            ptr = self._realloc(0, 0, align, signed32(size))
+        ptr &= 0xFFFFFFFF
+        if size and ptr == 0:
+            raise MemoryError(f"the guest could not allocate {size} bytes")
+        if ptr % align:
+            raise Trap(f"the guest allocator returned {ptr:#x}, which is not "
+                       f"aligned to {align}", kind="unaligned_pointer")
+        if ptr + size > self._memory.size():
+            raise Trap(f"the guest allocator returned {size} bytes at {ptr:#x}, "
+                       "beyond the end of memory", kind="memory_out_of_bounds")
+        if self._free is not None and size:
+            self._owned.append(ptr)
+        return ptr
+
+    def release(self) -> None:
+        """Free the argument buffers of the call that just ended (``[abi] free`` only)."""
+        if self._free is None:
+            return
+        owned, self._owned = self._owned, []
+        for ptr in owned:
+            self._free(signed32(ptr))
+
+    def read(self, ptr: int, size: int) -> bytes:
+        return self._memory.read(ptr, size)
+
+    def write(self, ptr: int, data: bytes | memoryview) -> None:
+        self._memory.write(ptr, data)

@@ -1,0 +1,126 @@
+"""The loader: reads a ``.wasm``/``.wat`` file and its sidecar manifest, builds the module.
+
+It reads through the archive when the module lives in a zip (``zipimport`` or a wheel on
+``sys.path``), never through the filesystem, so zip imports need no extraction.  Like a
+multi-phase extension module, every ``exec_module`` makes a new instance.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import types
+import zipimport
+from collections.abc import Mapping
+from typing import Any
+
+from ._backend import get_backend
+from ._errors import WasmImportError
+from ._manifest import Manifest, manifest_from_mapping, parse_manifest
+from ._module import build_module
+
+WASM_SUFFIXES = [".wasm", ".wat"]
+SIDECAR_SUFFIX = ".toml"
+
+
+class WasmLoader(importlib.abc.Loader):
+    """Loads one wasm module file (``path``), optionally from inside ``archive``."""
+
+    def __init__(self, fullname: str, path: str, *, archive: zipimport.zipimporter | None = None,
+                 backend: str | None = None, data: bytes | None = None,
+                 manifest: Manifest | None = None):
+        self.name = fullname
+        self.path = path
+        self.archive = archive
+        self.backend = backend
+        self._data = data            # set by wasmimport.load() for in-memory modules
+        self._manifest = manifest    # an explicit manifest wins over sidecar and embedded
+
+    def __repr__(self) -> str:
+        return f"<WasmLoader {self.name!r} from {self.path!r}>"
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None   # a plain module object; exec_module fills it
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        data = self._data if self._data is not None else self.get_data(self.path)
+        manifest = self._manifest if self._manifest is not None else self._sidecar()
+        build_module(module, data, self.path, manifest, get_backend(self.backend))
+
+    def _sidecar(self) -> Manifest | None:
+        if self._data is not None:
+            return None
+        path = self.path + SIDECAR_SUFFIX
+        try:
+            text = self.get_data(path)
+        except OSError:
+            return None
+        return parse_manifest(text, path)
+
+    def get_filename(self, fullname: str | None = None) -> str:
+        return self.path
+
+    def get_data(self, path: str) -> bytes:
+        """Bytes of ``path``, read through the zip archive when there is one."""
+        if self.archive is not None:
+            return self.archive.get_data(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+    def is_package(self, fullname: str) -> bool:
+        return False
+
+    def get_code(self, fullname: str) -> None:
+        return None
+
+    def get_source(self, fullname: str) -> None:
+        return None
+
+
+def _manifest_argument(manifest: Any) -> Manifest | None:
+    if manifest is None or isinstance(manifest, Manifest):
+        return manifest
+    if isinstance(manifest, Mapping):
+        return manifest_from_mapping(manifest, "<manifest argument>")
+    if isinstance(manifest, os.PathLike):
+        path = os.fspath(manifest)
+        with open(path, "rb") as f:
+            return parse_manifest(f.read(), str(path))
+    if isinstance(manifest, (str, bytes)):
+        return parse_manifest(manifest, "<manifest argument>")
+    raise TypeError("manifest must be a dict, TOML text (str) or a pathlib.Path, "
+                    f"not {type(manifest).__name__}")
+
+
+def load(source: str | os.PathLike[str] | bytes | bytearray | memoryview, name: str | None = None,
+         manifest: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+         backend: str | None = None) -> types.ModuleType:
+    """Load a wasm module without the import hook and return it.
+
+    ``source`` is a path to a ``.wasm``/``.wat`` file (its sidecar manifest is used) or the
+    module's bytes.  ``manifest`` overrides the sidecar or embedded manifest: a dict, TOML
+    text, or a ``pathlib.Path`` to a TOML file.  The module is not added to ``sys.modules``.
+    """
+    explicit = _manifest_argument(manifest)
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        default_name = os.path.basename(path).partition(".")[0]
+        loader = WasmLoader(name or default_name, path, backend=backend, manifest=explicit)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        name = name or "wasm_module"
+        loader = WasmLoader(name, f"<{name}>", backend=backend, data=bytes(source),
+                            manifest=explicit)
+    else:
+        raise TypeError("load() source must be a path or bytes, not "
+                        f"{type(source).__name__}")
+    if not loader.name.replace(".", "_").isidentifier():
+        raise WasmImportError(f"load(): module name {loader.name!r} is not a valid module name",
+                              path=loader.path)
+    spec = importlib.util.spec_from_loader(loader.name, loader, origin=loader.path)
+    assert spec is not None
+    spec.has_location = loader._data is None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module

@@ -1,0 +1,243 @@
+"""The manifest: TOML that gives a wasm module's exports Python signatures.
+
+Parsing is strict on purpose: an unknown key, type or section is an error naming the file and
+the entry, because a typo that is silently ignored in a sandbox description is a security bug.
+Signatures are parsed with Python's own parser (``def f(<signature>)``), so defaults, keyword-
+only markers and error positions behave exactly as a Python user expects.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import ManifestError
+from ._types import BYTES, LISTS, SCALARS, STR, WasmType, type_names
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on the 3.10 CI leg
+    import tomli as tomllib
+
+EMBEDDED_SECTION = "wasmimport"
+_TOP_KEYS = {"doc", "abi", "functions"}
+_FUTURE_KEYS = {"imports", "wasi", "limits", "types"}
+_FUNCTION_KEYS = {"signature", "export", "doc"}
+_ABI_KEYS = {"realloc", "alloc", "free", "memory"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a manifest signature."""
+
+    name: str
+    type: WasmType
+    default: Any = inspect.Parameter.empty
+    kind: inspect._ParameterKind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A parsed ``(name: type = default, ...) -> type``."""
+
+    params: tuple[Param, ...]
+    result: WasmType | None
+    text: str
+    multi: tuple[str, ...] = ()   # core multi-value results, returned directly as a tuple
+
+    def core_params(self) -> tuple[str, ...]:
+        """Flattened core parameter types (before spilling)."""
+        return tuple(core for p in self.params for core in p.type.flat)
+
+    def core_results(self) -> tuple[str, ...]:
+        """Core result types: one value, or an i32 return-area pointer."""
+        if self.multi:
+            return self.multi
+        if self.result is None:
+            return ()
+        return self.result.flat if len(self.result.flat) <= 1 else ("i32",)
+
+    @property
+    def return_annotation(self) -> Any:
+        if self.multi:
+            return tuple[tuple(SCALARS[c].annotation for c in self.multi)]  # type: ignore[misc]
+        return None if self.result is None else self.result.annotation
+
+
+@dataclass(frozen=True)
+class FunctionEntry:
+    """A ``[functions]`` entry: Python name, wasm export, signature, doc."""
+
+    name: str
+    export: str
+    signature: Signature | None
+    doc: str | None
+
+
+@dataclass(frozen=True)
+class AbiOptions:
+    """The ``[abi]`` table: which exports allocate and free guest memory."""
+
+    realloc: str = "cabi_realloc"
+    alloc: str | None = None
+    free: str | None = None
+    memory: str = "memory"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest; ``source`` names it in every error."""
+
+    source: str
+    doc: str | None = None
+    functions: tuple[FunctionEntry, ...] = ()
+    abi: AbiOptions = field(default_factory=AbiOptions)
+
+
+def parse_manifest(text: str | bytes, source: str) -> Manifest:
+    """Parse manifest TOML; ``source`` (a path or description) prefixes every error."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"{source}: manifest is not UTF-8 ({exc.reason} at byte "
+                                f"{exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{source}: invalid TOML: {exc}") from None
+    return manifest_from_mapping(data, source)
+
+
+def manifest_from_mapping(data: Mapping[str, Any], source: str) -> Manifest:
+    """Validate an already-parsed manifest (the TOML document as a dict)."""
+    if not isinstance(data, Mapping):
+        raise ManifestError(f"{source}: manifest must be a table, not {type(data).__name__}")
+    for key in data:
+        if key in _FUTURE_KEYS:
+            raise ManifestError(f"{source}: [{key}] is not supported by this version of "
+                                "wasmimport")
+        if key not in _TOP_KEYS:
+            raise ManifestError(f"{source}: unknown key {key!r} (expected one of "
+                                f"{', '.join(sorted(_TOP_KEYS))})")
+    doc = _optional_str(data, "doc", source, "doc")
+    abi = _abi(data.get("abi", {}), source)
+    functions_table = data.get("functions", {})
+    if not isinstance(functions_table, Mapping):
+        raise ManifestError(f"{source}: [functions] must be a table")
+    functions = tuple(_function(name, value, source) for name, value in functions_table.items())
+    return Manifest(source, doc, functions, abi)
+
+
+def _optional_str(table: Mapping[str, Any], key: str, source: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ManifestError(f"{source}: {where} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _abi(table: Any, source: str) -> AbiOptions:
+    if not isinstance(table, Mapping):
+        raise ManifestError(f"{source}: [abi] must be a table")
+    for key in table:
+        if key not in _ABI_KEYS:
+            raise ManifestError(f"{source}: [abi] unknown key {key!r} (expected one of "
+                                f"{', '.join(sorted(_ABI_KEYS))})")
+    values = {key: _optional_str(table, key, source, f"[abi] {key}") for key in table}
+    if values.get("alloc") and values.get("realloc"):
+        raise ManifestError(f"{source}: [abi] sets both realloc and alloc; choose one")
+    return AbiOptions(**{k: v for k, v in values.items() if v is not None})
+
+
+def _function(name: str, value: Any, source: str) -> FunctionEntry:
+    where = f"[functions] {name}"
+    if not name:
+        raise ManifestError(f"{source}: [functions] has an empty function name")
+    if isinstance(value, str):
+        return FunctionEntry(name, name, parse_signature(value, source, where), None)
+    if not isinstance(value, Mapping):
+        raise ManifestError(f"{source}: {where} must be a signature string or a table, "
+                            f"not {type(value).__name__}")
+    for key in value:
+        if key not in _FUNCTION_KEYS:
+            raise ManifestError(f"{source}: {where}: unknown key {key!r} (expected one of "
+                                f"{', '.join(sorted(_FUNCTION_KEYS))})")
+    text = _optional_str(value, "signature", source, f"{where}.signature")
+    export = _optional_str(value, "export", source, f"{where}.export") or name
+    doc = _optional_str(value, "doc", source, f"{where}.doc")
+    signature = parse_signature(text, source, where) if text is not None else None
+    return FunctionEntry(name, export, signature, doc)
+
+
+def parse_signature(text: str, source: str, where: str) -> Signature:
+    """Parse ``(a: i32, b: u32 = 0) -> i32`` into a Signature."""
+    def fail(message: str) -> ManifestError:
+        return ManifestError(f"{source}: {where}: {message} in signature {text!r}")
+
+    try:
+        tree = ast.parse(f"def f{text.strip()}: pass", mode="exec")
+    except SyntaxError as exc:
+        raise fail(f"invalid syntax ({exc.msg}); expected '(name: type, ...) -> type'") from None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
+        raise fail("expected '(name: type, ...) -> type'")
+    fn = tree.body[0]
+    args = fn.args
+    if args.vararg or args.kwarg:
+        raise fail("*args and **kwargs are not supported")
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+    defaults += args.defaults
+    kinds = ([inspect.Parameter.POSITIONAL_ONLY] * len(args.posonlyargs)
+             + [inspect.Parameter.POSITIONAL_OR_KEYWORD] * len(args.args))
+    entries = list(zip(positional, defaults, kinds))
+    entries += [(a, d, inspect.Parameter.KEYWORD_ONLY)
+                for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    params: list[Param] = []
+    seen: set[str] = set()
+    for arg, default_node, kind in entries:
+        if arg.arg in seen:
+            raise fail(f"duplicate parameter {arg.arg!r}")
+        seen.add(arg.arg)
+        if arg.annotation is None:
+            raise fail(f"parameter {arg.arg!r} has no type")
+        ptype = _type(arg.annotation, fail)
+        if ptype is None:
+            raise fail(f"parameter {arg.arg!r} cannot be None")
+        default: Any = inspect.Parameter.empty
+        if default_node is not None:
+            try:
+                default = ast.literal_eval(default_node)
+            except ValueError:
+                raise fail(f"default of {arg.arg!r} is not a Python literal") from None
+            try:
+                ptype.converter(f"default of {arg.arg!r}")(default)
+            except (TypeError, OverflowError, ValueError) as exc:
+                raise fail(str(exc)) from None
+        params.append(Param(arg.arg, ptype, default, kind))
+    result = _type(fn.returns, fail) if fn.returns is not None else None
+    return Signature(tuple(params), result, text)
+
+
+def _type(node: ast.expr, fail: Any) -> WasmType | None:
+    if isinstance(node, ast.Constant) and node.value is None:
+        return None
+    if isinstance(node, ast.Name):
+        if node.id in SCALARS:
+            return SCALARS[node.id]
+        if node.id == "str":
+            return STR
+        if node.id == "bytes":
+            return BYTES
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+            and node.value.id == "list":
+        elem = ast.unparse(node.slice)
+        if elem in LISTS:
+            return LISTS[elem]
+        raise fail(f"unsupported list element type {elem!r} (expected one of "
+                   f"{', '.join(LISTS)})")
+    raise fail(f"unknown type {ast.unparse(node)!r} (expected one of "
+               f"{', '.join(type_names())})")

@@ -1,0 +1,417 @@
+"""The manifest's value types and their Canonical ABI lowering and lifting.
+
+Each type knows four things: how a Python argument is checked and converted (``converter``,
+pure Python, touches no guest memory, so a bad argument never leaks a guest allocation), how
+the converted value becomes core wasm values (``lower``), how core values become a Python
+result (``lift``), and its in-memory layout (``size``/``align``/``store``/``load``) for return
+areas and spilled parameters.  Layout follows the Component Model's CanonicalABI.md.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import struct
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from ._errors import Trap
+
+Converter = Callable[[Any], Any]
+
+
+class Guest(Protocol):
+    """What lowering and lifting need from an instance: its memory and its allocator."""
+
+    def alloc(self, align: int, size: int) -> int: ...
+    def read(self, ptr: int, size: int) -> bytes: ...
+    def write(self, ptr: int, data: bytes | memoryview) -> None: ...
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+class WasmType(ABC):
+    """A manifest type such as ``u32`` or ``list[f64]``."""
+
+    name: str
+    annotation: Any
+    flat: tuple[str, ...]
+    size: int
+    align: int
+
+    def __repr__(self) -> str:
+        return f"<wasm type {self.name}>"
+
+    @abstractmethod
+    def converter(self, label: str) -> Converter:
+        """Return a function checking one Python argument; ``label`` starts its errors."""
+
+    @abstractmethod
+    def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
+        """Core values for a converted argument (may allocate in the guest)."""
+
+    @abstractmethod
+    def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
+        """The Python value for core values taken from ``values``."""
+
+    @abstractmethod
+    def store(self, guest: Guest, ptr: int, value: Any) -> None:
+        """Write a converted argument into guest memory at ``ptr``."""
+
+    @abstractmethod
+    def load(self, guest: Guest, ptr: int) -> Any:
+        """Read a Python value from guest memory at ``ptr``."""
+
+
+class ScalarType(WasmType):
+    """A number or bool that travels as one core value.
+
+    Converted values are already core values (unsigned ints in two's complement), so the
+    hot path of an all-scalar function is converter -> raw call -> ``lift_one``.
+    """
+
+    lifts_as_is = True  # the core value already is the Python value
+
+    def __init__(self, name: str, core: str, fmt: str, annotation: type):
+        self.name = name
+        self.flat = (core,)
+        self.annotation = annotation
+        self._struct = struct.Struct("<" + fmt)
+        self.size = self.align = self._struct.size
+
+    def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
+        return (value,)
+
+    def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
+        return self.lift_one(next(values))
+
+    def lift_one(self, core: Any) -> Any:
+        """The Python value of one core value returned by the guest."""
+        return core
+
+    def store(self, guest: Guest, ptr: int, value: Any) -> None:
+        guest.write(ptr, self._struct.pack(self.from_core(value)))
+
+    def load(self, guest: Guest, ptr: int) -> Any:
+        return self._struct.unpack(guest.read(ptr, self.size))[0]
+
+    def from_core(self, core: Any) -> Any:
+        """The value a converted argument stands for (undoes two's complement)."""
+        return self.lift_one(core)
+
+
+class IntType(ScalarType):
+    """``i8``..``u64``: range-checked on the way in, never silently wrapped."""
+
+    def __init__(self, name: str, bits: int, signed: bool, fmt: str):
+        super().__init__(name, "i64" if bits == 64 else "i32", fmt, int)
+        self.bits = bits
+        self.signed = signed
+        self.lifts_as_is = signed and bits >= 32
+        self.lo = -(1 << (bits - 1)) if signed else 0
+        self.hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+        core_bits = 64 if bits == 64 else 32
+        self._core_mask = (1 << core_bits) - 1
+        self._core_sign = 1 << (core_bits - 1)
+
+    def converter(self, label: str) -> Converter:
+        lo, hi, name = self.lo, self.hi, self.name
+        index = operator.index
+        mask, sign = self._core_mask, self._core_sign
+        wraps = not self.signed and self.hi >= sign   # u32/u64 may need two's complement
+
+        def convert(value: Any) -> int:
+            if value.__class__ is not int:
+                try:
+                    value = index(value)
+                except TypeError:
+                    raise TypeError(f"{label} must be int, not {_type_name(value)}") from None
+            if not lo <= value <= hi:
+                raise OverflowError(f"{label} is out of range for {name} "
+                                    f"({lo}..{hi}): {value}")
+            if wraps and value >= sign:
+                return value - mask - 1
+            return value
+        return convert
+
+    def lift_one(self, core: int) -> int:
+        if self.bits < 32 or not self.signed:
+            core &= (1 << self.bits) - 1
+            if self.signed and core > self.hi:
+                core -= 1 << self.bits
+        return core
+
+
+# the smallest double that rounds to infinity as an f32 (FLT_MAX plus half an ulp)
+_F32_OVERFLOW = 2.0**128 - 2.0**103
+
+
+class FloatType(ScalarType):
+    """``f32``/``f64``: accepts float or anything with ``__float__``/``__index__``, like C.
+
+    A finite value too large for f32 is an OverflowError (as ``struct.pack`` does), never a
+    silent infinity; NaN and infinities pass through.
+    """
+
+    def __init__(self, name: str, fmt: str):
+        super().__init__(name, name, fmt, float)
+
+    def converter(self, label: str) -> Converter:
+        name = self.name
+        limit = _F32_OVERFLOW if name == "f32" else math.inf
+        isfinite = math.isfinite
+
+        def convert(value: Any) -> float:
+            if value.__class__ is not float:
+                if isinstance(value, (str, bytes, bytearray)) or not (
+                        hasattr(value, "__float__") or hasattr(value, "__index__")):
+                    raise TypeError(f"{label} must be float, not {_type_name(value)}")
+                try:
+                    value = float(value)
+                except OverflowError:
+                    raise OverflowError(f"{label} is too large to convert to {name}") from None
+            if not -limit < value < limit and isfinite(value):
+                raise OverflowError(f"{label} is out of range for {name}: {value!r}")
+            return value  # type: ignore[no-any-return]
+        return convert
+
+
+class BoolType(ScalarType):
+    """``bool``: any object, by truth value, like the ``p`` format of PyArg_Parse."""
+
+    def __init__(self) -> None:
+        super().__init__("bool", "i32", "B", bool)
+        self.lifts_as_is = False
+
+    def converter(self, label: str) -> Converter:
+        return lambda value: 1 if value else 0
+
+    def lift_one(self, core: int) -> bool:
+        return core != 0
+
+
+class BufferType(WasmType):
+    """``str``/``bytes``/``list[T]``: a guest allocation passed as (pointer, length)."""
+
+    flat = ("i32", "i32")
+    size = 8
+    align = 4
+    elem_align = 1
+    elem_size = 1
+    _pair = struct.Struct("<II")
+
+    def lower(self, value: bytes | memoryview, guest: Guest) -> tuple[Any, ...]:
+        nbytes = len(value)
+        ptr = guest.alloc(self.elem_align, nbytes)
+        if nbytes:
+            guest.write(ptr, value)
+        return (signed32(ptr), signed32(nbytes // self.elem_size))
+
+    def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
+        ptr = next(values) & 0xFFFFFFFF
+        length = next(values) & 0xFFFFFFFF
+        return self.decode(self._read(guest, ptr, length))
+
+    def store(self, guest: Guest, ptr: int, value: Any) -> None:
+        data_ptr, length = self.lower(value, guest)
+        guest.write(ptr, self._pair.pack(data_ptr & 0xFFFFFFFF, length))
+
+    def load(self, guest: Guest, ptr: int) -> Any:
+        data_ptr, length = self._pair.unpack(guest.read(ptr, 8))
+        return self.decode(self._read(guest, data_ptr, length))
+
+    def _read(self, guest: Guest, ptr: int, length: int) -> bytes:
+        if ptr % self.elem_align:
+            raise Trap(f"guest returned a {self.name} at unaligned address {ptr:#x}",
+                       kind="unaligned_pointer")
+        return guest.read(ptr, length * self.elem_size)
+
+    @abstractmethod
+    def decode(self, data: bytes) -> Any:
+        """The Python value for the raw bytes read from the guest."""
+
+
+class StrType(BufferType):
+    name = "str"
+    annotation = str
+
+    def converter(self, label: str) -> Converter:
+        def convert(value: Any) -> bytes:
+            if not isinstance(value, str):
+                raise TypeError(f"{label} must be str, not {_type_name(value)}")
+            try:
+                return value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise UnicodeEncodeError(exc.encoding, exc.object, exc.start, exc.end,
+                                         f"{label}: {exc.reason}") from None
+        return convert
+
+    def decode(self, data: bytes) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Trap(f"guest returned a str that is not valid UTF-8 ({exc.reason} "
+                       f"at byte {exc.start})", kind="invalid_utf8") from None
+
+
+def _contiguous_bytes(value: Any) -> memoryview | None:
+    """A flat byte view of any C-contiguous buffer, or None if ``value`` has no buffer."""
+    try:
+        view = memoryview(value)
+    except TypeError:
+        return None
+    if not view.c_contiguous:
+        raise BufferError("not C-contiguous")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+class BytesType(BufferType):
+    name = "bytes"
+    annotation = bytes
+
+    def converter(self, label: str) -> Converter:
+        def convert(value: Any) -> memoryview:
+            if isinstance(value, str):
+                raise TypeError(f"{label} must be a bytes-like object, not str")
+            try:
+                view = _contiguous_bytes(value)
+            except BufferError:
+                raise TypeError(f"{label} must be a C-contiguous buffer") from None
+            if view is None:
+                raise TypeError(f"{label} must be a bytes-like object, "
+                                f"not {_type_name(value)}")
+            return view
+        return convert
+
+    def decode(self, data: bytes) -> bytes:
+        return data
+
+
+# struct codes of the buffer formats each element kind accepts (native sizes on this host)
+_FORMAT_KINDS: dict[str, tuple[str, int]] = {}
+for _code in "bhilqn":
+    _FORMAT_KINDS[_code] = ("int", struct.calcsize(_code))
+for _code in "BHILQN":
+    _FORMAT_KINDS[_code] = ("uint", struct.calcsize(_code))
+for _code in "fd":
+    _FORMAT_KINDS[_code] = ("float", struct.calcsize(_code))
+
+
+def _buffer_kind(fmt: str) -> tuple[str, int] | None:
+    """(kind, itemsize) of a little-endian or native buffer format, else None."""
+    if fmt[:1] in "@=<":
+        if fmt[:1] != "<" and sys.byteorder != "little":
+            return None
+        fmt = fmt[1:]
+    return _FORMAT_KINDS.get(fmt)
+
+
+class ListType(BufferType):
+    """``list[T]`` of a numeric T: a sequence or a buffer of the matching format."""
+
+    def __init__(self, elem: ScalarType):
+        self.elem = elem
+        self.name = f"list[{elem.name}]"
+        self.annotation = list[elem.annotation]  # type: ignore[name-defined]
+        self.elem_size = self.elem_align = elem.size
+        code = elem._struct.format[-1]
+        self._code = code
+        if isinstance(elem, FloatType):
+            self._kind = ("float", elem.size)
+        else:
+            assert isinstance(elem, IntType)
+            self._kind = ("int" if elem.signed else "uint", elem.size)
+
+    def converter(self, label: str) -> Converter:
+        code, kind, elem = self._code, self._kind, self.elem
+
+        def convert(value: Any) -> bytes | memoryview:
+            if isinstance(value, str):
+                raise TypeError(f"{label} must be a sequence of {elem.annotation.__name__}, "
+                                "not str")
+            try:
+                view = memoryview(value)
+            except TypeError:
+                view = None
+            if view is not None and view.ndim == 1 and view.c_contiguous \
+                    and _buffer_kind(view.format) == kind:
+                return view.cast("B")
+            try:
+                items = list(value)
+            except TypeError:
+                raise TypeError(f"{label} must be a sequence of {elem.annotation.__name__}, "
+                                f"not {_type_name(value)}") from None
+            try:
+                return struct.pack(f"<{len(items)}{code}", *items)
+            except (struct.error, OverflowError, TypeError):
+                pass
+            # find the offending item and report it the way a scalar argument would be
+            for i, item in enumerate(items):
+                elem.converter(f"{label} item {i}")(item)
+            raise AssertionError("struct.pack failed on items that all convert")
+        return convert
+
+    def decode(self, data: bytes) -> list[Any]:
+        return list(struct.unpack(f"<{len(data) // self.elem_size}{self._code}", data))
+
+
+def signed32(value: int) -> int:
+    """A u32 as the i32 core value with the same bits."""
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+SCALARS: dict[str, ScalarType] = {
+    "i8": IntType("i8", 8, True, "b"),
+    "i16": IntType("i16", 16, True, "h"),
+    "i32": IntType("i32", 32, True, "i"),
+    "i64": IntType("i64", 64, True, "q"),
+    "u8": IntType("u8", 8, False, "B"),
+    "u16": IntType("u16", 16, False, "H"),
+    "u32": IntType("u32", 32, False, "I"),
+    "u64": IntType("u64", 64, False, "Q"),
+    "f32": FloatType("f32", "f"),
+    "f64": FloatType("f64", "d"),
+    "bool": BoolType(),
+}
+NUMERIC = tuple(name for name in SCALARS if name != "bool")
+STR = StrType()
+BYTES = BytesType()
+LISTS: dict[str, ListType] = {name: ListType(SCALARS[name]) for name in NUMERIC}
+CORE_TYPES = ("i32", "i64", "f32", "f64")
+
+
+def type_names() -> list[str]:
+    """Every type a manifest may name, for error messages."""
+    return [*SCALARS, "str", "bytes", *LISTS, "None"]
+
+
+class Record:
+    """The in-memory layout of several values one after another, for spilled parameters.
+
+    Canonical ABI: each field at the next offset aligned to its own alignment; the record
+    aligned to its largest field.
+    """
+
+    def __init__(self, types: tuple[WasmType, ...]):
+        self.types = types
+        offsets = []
+        offset = 0
+        for t in types:
+            offset = -(-offset // t.align) * t.align
+            offsets.append(offset)
+            offset += t.size
+        self.align = max((t.align for t in types), default=1)
+        self.size = -(-offset // self.align) * self.align
+        self.offsets = tuple(offsets)
+
+    def lower(self, values: tuple[Any, ...], guest: Guest) -> int:
+        """Allocate the record in the guest, store ``values`` and return its address."""
+        ptr = guest.alloc(self.align, self.size)
+        for t, offset, value in zip(self.types, self.offsets, values):
+            t.store(guest, ptr + offset, value)
+        return ptr
+

@@ -1,0 +1,241 @@
+"""Reads the parts of a wasm binary that wasmimport needs, without any runtime.
+
+Why not ask the runtime?  The manifest, the import list and the export signatures must be
+known before instantiation and identically for every backend, and libwasmtime aborts the whole
+process when asked for the type of a function that uses ``v128``.  Reading the type, import,
+function and export sections ourselves is a few dozen lines and never crashes: anything
+malformed raises ``WasmFormatError``.  Validation of the code itself stays with the backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WASM_MAGIC = b"\0asm"
+WASM_VERSION = b"\x01\0\0\0"
+
+_VALTYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128",
+             0x70: "funcref", 0x6F: "externref"}
+_KINDS = ("func", "table", "memory", "global", "tag")
+
+
+class WasmFormatError(ValueError):
+    """The bytes are not a wasm module wasmimport can read."""
+
+
+@dataclass(frozen=True)
+class FuncType:
+    """A core function type, e.g. ``(i32, i32) -> (i32)``."""
+
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+
+    def __str__(self) -> str:
+        results = ", ".join(self.results)
+        return f"({', '.join(self.params)}) -> ({results})"
+
+
+@dataclass(frozen=True)
+class Extern:
+    """One import or export: its kind and, for functions, its core type."""
+
+    name: str
+    kind: str
+    functype: FuncType | None = None
+    module: str = ""          # the import module; empty for exports
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """What a wasm module imports, exports and carries in custom sections."""
+
+    imports: tuple[Extern, ...]
+    exports: tuple[Extern, ...]
+    custom_sections: tuple[tuple[str, bytes], ...]
+
+    def custom(self, name: str) -> list[bytes]:
+        """Payloads of every custom section called ``name``, in file order."""
+        return [data for n, data in self.custom_sections if n == name]
+
+    def export(self, name: str) -> Extern | None:
+        """The export called ``name``, if there is one."""
+        for ext in self.exports:
+            if ext.name == name:
+                return ext
+        return None
+
+
+class _Reader:
+    """A cursor over a byte string with the wasm binary encodings."""
+
+    def __init__(self, data: bytes | memoryview, pos: int = 0, end: int | None = None):
+        self.data = data
+        self.pos = pos
+        self.end = len(data) if end is None else end
+
+    def byte(self) -> int:
+        if self.pos >= self.end:
+            raise WasmFormatError(f"unexpected end of data at offset {self.pos:#x}")
+        b = self.data[self.pos]
+        self.pos += 1
+        return b
+
+    def uleb(self, bits: int = 32) -> int:
+        result = shift = 0
+        while True:
+            b = self.byte()
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+            if shift >= bits + 7:
+                raise WasmFormatError(f"integer too long at offset {self.pos:#x}")
+        if result >= 1 << bits:
+            raise WasmFormatError(f"integer too large at offset {self.pos:#x}")
+        return result
+
+    def bytes(self, n: int) -> bytes:
+        if self.pos + n > self.end:
+            raise WasmFormatError(f"unexpected end of data at offset {self.pos:#x}")
+        chunk = bytes(self.data[self.pos:self.pos + n])
+        self.pos += n
+        return chunk
+
+    def name(self) -> str:
+        raw = self.bytes(self.uleb())
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise WasmFormatError(f"name is not UTF-8 at offset {self.pos:#x}") from None
+
+    def valtype(self) -> str:
+        code = self.byte()
+        if code in _VALTYPES:
+            return _VALTYPES[code]
+        if code in (0x63, 0x64):     # (ref null? heaptype): a signed LEB heap type
+            while self.byte() & 0x80:
+                pass
+            return "ref"
+        raise WasmFormatError(f"unknown value type {code:#x} at offset {self.pos - 1:#x}")
+
+    def limits(self) -> None:
+        flags = self.byte()
+        bits = 64 if flags & 0x04 else 32
+        self.uleb(bits)
+        if flags & 0x01:
+            self.uleb(bits)
+        if flags & 0x08:
+            self.uleb()
+
+
+def is_wasm_binary(data: bytes | memoryview) -> bool:
+    """True when ``data`` starts like a wasm binary (otherwise it may be .wat text)."""
+    return bytes(data[:4]) == WASM_MAGIC
+
+
+def read_module(data: bytes | memoryview) -> ModuleInfo:
+    """Parse the sections wasmimport needs; raise WasmFormatError on malformed input."""
+    if bytes(data[:4]) != WASM_MAGIC:
+        raise WasmFormatError("not a wasm binary (missing \\0asm magic)")
+    if bytes(data[4:8]) != WASM_VERSION:
+        raise WasmFormatError("unsupported wasm binary version (is it a component?)")
+    r = _Reader(data, 8)
+    types: list[FuncType] = []
+    func_types: list[FuncType] = []   # function index space: imports first
+    imports: list[Extern] = []
+    exports: list[Extern] = []
+    customs: list[tuple[str, bytes]] = []
+    while r.pos < r.end:
+        section_id = r.byte()
+        size = r.uleb()
+        start = r.pos
+        if start + size > r.end:
+            raise WasmFormatError(f"section {section_id} runs past the end of the file")
+        s = _Reader(data, start, start + size)
+        if section_id == 0:
+            name = s.name()
+            customs.append((name, bytes(data[s.pos:start + size])))
+        elif section_id == 1:
+            types = [_functype(s) for _ in range(s.uleb())]
+        elif section_id == 2:
+            for _ in range(s.uleb()):
+                imp = _import(s, types)
+                imports.append(imp)
+                if imp.kind == "func":
+                    assert imp.functype is not None
+                    func_types.append(imp.functype)
+        elif section_id == 3:
+            for _ in range(s.uleb()):
+                func_types.append(_type_at(types, s.uleb()))
+        elif section_id == 7:
+            for _ in range(s.uleb()):
+                name = s.name()
+                kind = s.byte()
+                index = s.uleb()
+                if kind >= len(_KINDS):
+                    raise WasmFormatError(f"export {name!r} has unknown kind {kind}")
+                functype = None
+                if kind == 0:
+                    if index >= len(func_types):
+                        raise WasmFormatError(f"export {name!r} names function {index}, "
+                                              "which does not exist")
+                    functype = func_types[index]
+                exports.append(Extern(name, _KINDS[kind], functype))
+        r.pos = start + size
+    return ModuleInfo(tuple(imports), tuple(exports), tuple(customs))
+
+
+def _type_at(types: list[FuncType], index: int) -> FuncType:
+    if index >= len(types):
+        raise WasmFormatError(f"type index {index} out of range")
+    return types[index]
+
+
+def _functype(r: _Reader) -> FuncType:
+    form = r.byte()
+    if form != 0x60:
+        raise WasmFormatError(f"type form {form:#x} (GC proposal types) is not supported")
+    params = tuple(r.valtype() for _ in range(r.uleb()))
+    results = tuple(r.valtype() for _ in range(r.uleb()))
+    return FuncType(params, results)
+
+
+def _import(r: _Reader, types: list[FuncType]) -> Extern:
+    module = r.name()
+    name = r.name()
+    kind = r.byte()
+    if kind == 0:
+        return Extern(name, "func", _type_at(types, r.uleb()), module)
+    if kind == 1:
+        r.valtype()
+        r.limits()
+    elif kind == 2:
+        r.limits()
+    elif kind == 3:
+        r.valtype()
+        r.byte()
+    elif kind == 4:
+        r.byte()
+        r.uleb()
+    else:
+        raise WasmFormatError(f"import {module}.{name} has unknown kind {kind}")
+    return Extern(name, _KINDS[kind], None, module)
+
+
+def custom_section(name: str, payload: bytes) -> bytes:
+    """Encode one custom section (id 0) holding ``payload``."""
+    encoded_name = name.encode("utf-8")
+    body = _uleb(len(encoded_name)) + encoded_name + payload
+    return b"\0" + _uleb(len(body)) + body
+
+
+def _uleb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
