@@ -21,24 +21,23 @@ toolchain:
 	tools/ensure-toolchain.sh
 
 # Rebuild every wasm module (test guests and samples) from the C sources in this repo.
-wasm: toolchain
-	$(MAKE) -C tests/guests all
+wasm: toolchain setup
+	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY))
 	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s wasm || exit 1; done
 
 # Install the sample packages for real (a wheel each, not editable) into the venv.
 samples: setup wasm
 	$(PY) -m pip install -q --force-reinstall --no-deps $(addprefix ./sample_pkgs/,$(SAMPLES))
 
-test: samples
+test: samples lint
 	$(PY) -m pytest
 
 demo: samples
 	$(PY) examples/demo.py
 
 lint: setup
-	$(PY) -m pip install -q mypy ruff
 	$(PY) -m mypy
-	$(PY) -m ruff check wasmimport tests benchmarks examples
+	$(PY) -m ruff check wasmimport tests benchmarks examples sample_pkgs
 
 clean:
 	$(MAKE) -C tests/guests clean

@@ -116,9 +116,9 @@ def test_zip_archive_on_sys_path(hook: None, tmp_path: Path,
         zf.writestr("zns/", "")   # namespace portions in zips need the directory entry
         zf.writestr("zns/portion.wasm", wat_binary(tagged_wat(23)))
     monkeypatch.syspath_prepend(str(archive))
+    import zns.portion  # type: ignore[import-not-found]
     import zpkg.inner  # type: ignore[import-not-found]
     import ztop  # type: ignore[import-not-found]
-    import zns.portion  # type: ignore[import-not-found]
     assert zpkg.inner.which() == 21
     assert ztop.which() == 22
     assert zns.portion.which() == 23
@@ -183,8 +183,9 @@ def test_uninstall_removes_hook_and_install_is_idempotent(syspath: Path) -> None
 
 def test_python_modules_still_import_normally(hook: None, syspath: Path) -> None:
     (syspath / "plainpy.py").write_text("VALUE = 42\n")
-    import plainpy  # type: ignore[import-not-found]
     import json.decoder
+
+    import plainpy  # type: ignore[import-not-found]
     assert plainpy.VALUE == 42
     assert json.decoder.__file__.endswith(".py")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import wasmimport
+from conftest import wat_binary
 from wasmimport._manifest import parse_manifest
 from wasmimport._wasmbin import custom_section
-from conftest import wat_binary
 
 WAT = """(module
   (memory (export "memory") 1)
@@ -28,6 +28,9 @@ WAT = """(module
   (func (export "class") (result i32) i32.const 7)
   (func (export "two") (result i32 f64) i32.const 1 f64.const 2.5)
 )"""
+
+
+SIZE = '[functions]\nsize = { signature = "(s: str) -> u32", export = "len" }\n'
 
 
 def build(folder: Path, manifest: str | None, name: str = "m", embedded: str | None = None) -> Path:
@@ -134,12 +137,12 @@ def test_embedded_manifest_types_the_functions(tmp_path: Path) -> None:
     ('[abi]\nrealloc = "a"\nalloc = "b"', r"sets both realloc and alloc"),
     ('[limits]\nmemory = "1MiB"', r"\[limits\] is not supported by this version"),
     ('[functions]\n__init__ = "(a: i32, b: i32) -> i32"', r"dunder names are reserved"),
-    ('[functions]\nsize = { signature = "(s: str) -> u32", export = "len" }\n[abi]\nrealloc = "nope"',
+    (SIZE + '[abi]\nrealloc = "nope"',
      r"\[functions\] size: needs the \[abi\] realloc export 'nope' with core type "
      r"\(i32, i32, i32, i32\) -> \(i32\), but it is missing"),
-    ('[functions]\nsize = { signature = "(s: str) -> u32", export = "len" }\n[abi]\nrealloc = "add"',
+    (SIZE + '[abi]\nrealloc = "add"',
      r"but it has core type \(i32, i32\) -> \(i32\)"),
-    ('[functions]\nsize = { signature = "(s: str) -> u32", export = "len" }\n[abi]\nmemory = "mem2"',
+    (SIZE + '[abi]\nmemory = "mem2"',
      r"exports no memory named 'mem2'"),
 ])
 def test_bad_manifest_is_import_error_naming_file_and_entry(tmp_path: Path, manifest: str,

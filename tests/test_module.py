@@ -21,7 +21,8 @@ WAT = """(module
   (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
   (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
   (func $deep (export "deep") (param i32) (result i32)
-    local.get 0 i32.eqz if (result i32) unreachable else local.get 0 i32.const 1 i32.sub call $deep end)
+    local.get 0 i32.eqz
+    if (result i32) unreachable else local.get 0 i32.const 1 i32.sub call $deep end)
   (func $forever (export "recurse") (param i32) (result i32)
     local.get 0 i32.const 1 i32.add call $forever i32.const 1 i32.add)
   (func (export "peek") (param i32) (result i32) local.get 0 i32.load8_u)
@@ -168,7 +169,7 @@ def test_invalid_wasm_code_is_import_error(hook: None, syspath: Path) -> None:
     bad = wat_binary('(module (func (export "f") (result i32) i32.const 1))')
     bad = bad.replace(b"\x41\x01\x0b", b"\x42\x01\x0b")      # i32.const -> i64.const
     (syspath / "illtyped.wasm").write_bytes(bad)
-    with pytest.raises(wasmimport.WasmImportError, match=r"illtyped\.wasm: not a valid wasm module"):
+    with pytest.raises(wasmimport.WasmImportError, match=r"illtyped\.wasm: not a valid wasm"):
         import illtyped  # type: ignore[import-not-found]  # noqa: F401
 
 

@@ -13,6 +13,7 @@ memory's base address is read once and buffer views of it stay valid while the i
 from __future__ import annotations
 
 import ctypes
+import importlib.metadata
 import threading
 from typing import Any
 
@@ -24,9 +25,8 @@ from ._errors import Trap, TrapFrame
 from ._wasmbin import FuncType
 
 try:
-    from importlib.metadata import version as _dist_version
-    _VERSION = _dist_version("wasmtime")
-except Exception:  # pragma: no cover - metadata missing in an unusual install
+    _VERSION = importlib.metadata.version("wasmtime")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a vendored copy
     _VERSION = "unknown"
 
 _lib = ctypes.PyDLL(str(ffi.filename))

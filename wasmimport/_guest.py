@@ -37,7 +37,7 @@ class GuestABI:
         else:
             assert self._realloc is not None, "planning checks that an allocator exists"
             ptr = self._realloc(0, 0, align, signed32(size))
-        ptr &= 0xFFFFFFFF
+        ptr = int(ptr) & 0xFFFFFFFF
         if size and ptr == 0:
             raise MemoryError(f"the guest could not allocate {size} bytes")
         if ptr % align:

@@ -20,8 +20,8 @@ from ._types import BYTES, LISTS, SCALARS, STR, WasmType, type_names
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover - exercised on the 3.10 CI leg
-    import tomli as tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 EMBEDDED_SECTION = "wasmimport"
 _TOP_KEYS = {"doc", "abi", "functions"}
@@ -191,8 +191,9 @@ def parse_signature(text: str, source: str, where: str) -> Signature:
     positional = [*args.posonlyargs, *args.args]
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
     defaults += args.defaults
-    kinds = ([inspect.Parameter.POSITIONAL_ONLY] * len(args.posonlyargs)
-             + [inspect.Parameter.POSITIONAL_OR_KEYWORD] * len(args.args))
+    kinds: list[inspect._ParameterKind] = (
+        [inspect.Parameter.POSITIONAL_ONLY] * len(args.posonlyargs)
+        + [inspect.Parameter.POSITIONAL_OR_KEYWORD] * len(args.args))
     entries = list(zip(positional, defaults, kinds))
     entries += [(a, d, inspect.Parameter.KEYWORD_ONLY)
                 for a, d in zip(args.kwonlyargs, args.kw_defaults)]

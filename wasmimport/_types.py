@@ -124,7 +124,7 @@ class IntType(ScalarType):
         mask, sign = self._core_mask, self._core_sign
         wraps = not self.signed and self.hi >= sign   # u32/u64 may need two's complement
 
-        def convert(value: Any) -> int:
+        def convert(value: Any) -> Any:
             if value.__class__ is not int:
                 try:
                     value = index(value)

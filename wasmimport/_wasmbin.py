@@ -9,6 +9,7 @@ malformed raises ``WasmFormatError``.  Validation of the code itself stays with 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 WASM_MAGIC = b"\0asm"
@@ -135,26 +136,16 @@ def is_wasm_binary(data: bytes | memoryview) -> bool:
 
 def read_module(data: bytes | memoryview) -> ModuleInfo:
     """Parse the sections wasmimport needs; raise WasmFormatError on malformed input."""
-    if bytes(data[:4]) != WASM_MAGIC:
-        raise WasmFormatError("not a wasm binary (missing \\0asm magic)")
-    if bytes(data[4:8]) != WASM_VERSION:
-        raise WasmFormatError("unsupported wasm binary version (is it a component?)")
-    r = _Reader(data, 8)
     types: list[FuncType] = []
     func_types: list[FuncType] = []   # function index space: imports first
     imports: list[Extern] = []
     exports: list[Extern] = []
     customs: list[tuple[str, bytes]] = []
-    while r.pos < r.end:
-        section_id = r.byte()
-        size = r.uleb()
-        start = r.pos
-        if start + size > r.end:
-            raise WasmFormatError(f"section {section_id} runs past the end of the file")
-        s = _Reader(data, start, start + size)
+    for section_id, _, start, end in _sections(data):
+        s = _Reader(data, start, end)
         if section_id == 0:
             name = s.name()
-            customs.append((name, bytes(data[s.pos:start + size])))
+            customs.append((name, bytes(data[s.pos:end])))
         elif section_id == 1:
             types = [_functype(s) for _ in range(s.uleb())]
         elif section_id == 2:
@@ -181,8 +172,25 @@ def read_module(data: bytes | memoryview) -> ModuleInfo:
                                               "which does not exist")
                     functype = func_types[index]
                 exports.append(Extern(name, _KINDS[kind], functype))
-        r.pos = start + size
     return ModuleInfo(tuple(imports), tuple(exports), tuple(customs))
+
+
+def _sections(data: bytes | memoryview) -> Iterator[tuple[int, int, int, int]]:
+    """(id, header start, payload start, payload end) of each section, in file order."""
+    if bytes(data[:4]) != WASM_MAGIC:
+        raise WasmFormatError("not a wasm binary (missing \\0asm magic)")
+    if bytes(data[4:8]) != WASM_VERSION:
+        raise WasmFormatError("unsupported wasm binary version (is it a component?)")
+    r = _Reader(data, 8)
+    while r.pos < r.end:
+        header = r.pos
+        section_id = r.byte()
+        size = r.uleb()
+        start = r.pos
+        if start + size > r.end:
+            raise WasmFormatError(f"section {section_id} runs past the end of the file")
+        yield section_id, header, start, start + size
+        r.pos = start + size
 
 
 def _type_at(types: list[FuncType], index: int) -> FuncType:
@@ -220,6 +228,18 @@ def _import(r: _Reader, types: list[FuncType]) -> Extern:
     else:
         raise WasmFormatError(f"import {module}.{name} has unknown kind {kind}")
     return Extern(name, _KINDS[kind], None, module)
+
+
+def with_custom_section(data: bytes, name: str, payload: bytes) -> bytes:
+    """``data`` with every custom section called ``name`` replaced by one holding ``payload``.
+
+    The new section goes at the end (custom sections may appear anywhere).
+    """
+    kept = bytearray(data[:8])
+    for section_id, header, start, end in _sections(data):
+        if section_id != 0 or _Reader(data, start, end).name() != name:
+            kept += data[header:end]
+    return bytes(kept) + custom_section(name, payload)
 
 
 def custom_section(name: str, payload: bytes) -> bytes:

@@ -1,0 +1,208 @@
+/*
+ * edges.c -- the ABI edge-case guest for wasmimport's test-suite.
+ *
+ * Built FREESTANDING (no libc), so it exercises wasmimport.h's own allocator and memory
+ * functions:
+ *     clang --target=wasm32 -nostdlib -O2 -mbulk-memory -Wl,--no-entry ... edges.c
+ * Manifest: edges.wasm.toml (every function below is listed there).
+ *
+ * What is here:
+ *   echo_<T>        every tier-1 scalar type, returned unchanged
+ *   echo_str/bytes/list_<T>
+ *                   buffer echoes: copy the argument into a fresh result buffer, free the
+ *                   argument, return the copy; cabi_post_<name> frees the copy.
+ *                   cabi_post_echo_str also counts its calls (post_count()).
+ *   nothing/counter a None result and module state
+ *   str_len         a buffer parameter with a scalar result
+ *   sum17           17 i32 parameters: more than 16 flat values, so the export takes ONE
+ *                   pointer to the parameters stored in memory (Canonical ABI spilling)
+ *   mem_pages/grow  linear memory size and memory.grow
+ *   trap_unreachable, recurse
+ *                   an explicit trap and a stack overflow
+ *   alloc_churn     allocator reuse: memory must not grow with the number of iterations
+ *   bad_str/bad_utf8
+ *                   malformed results the host must reject
+ */
+#include "wasmimport.h"
+
+/* ---- scalars ------------------------------------------------------------------------ */
+
+#define ECHO_SCALAR(SUFFIX, T)                                                             \
+    WI_EXPORT(echo_##SUFFIX) T echo_##SUFFIX(T x);                                         \
+    T echo_##SUFFIX(T x) { return x; }
+
+ECHO_SCALAR(i8, int8_t)
+ECHO_SCALAR(i16, int16_t)
+ECHO_SCALAR(i32, int32_t)
+ECHO_SCALAR(i64, int64_t)
+ECHO_SCALAR(u8, uint8_t)
+ECHO_SCALAR(u16, uint16_t)
+ECHO_SCALAR(u32, uint32_t)
+ECHO_SCALAR(u64, uint64_t)
+ECHO_SCALAR(f32, float)
+ECHO_SCALAR(f64, double)
+
+/* A bool arrives as an i32; any non-zero value means true. */
+WI_EXPORT(echo_bool) bool echo_bool(uint32_t x) { return x != 0; }
+
+/* ---- buffers ------------------------------------------------------------------------ */
+
+static uint32_t post_echo_str_calls;
+
+WI_EXPORT(echo_str) wi_str *echo_str(const char *s, size_t len) {
+    char *copy = wi_memdup(s, len);
+    wi_free_str(s, len);
+    return wi_return_str(copy, len);
+}
+
+/* Hand-written post-return: count, then free the copy. */
+WI_EXPORT(cabi_post_echo_str) void post_echo_str(void *retptr) {
+    post_echo_str_calls++;
+    wi_post_free(retptr);
+}
+
+WI_EXPORT(post_count) uint32_t post_count(void) { return post_echo_str_calls; }
+
+WI_EXPORT(echo_bytes) wi_bytes *echo_bytes(const uint8_t *b, size_t len) {
+    uint8_t *copy = wi_memdup(b, len);
+    wi_free_bytes(b, len);
+    return wi_return_bytes(copy, len);
+}
+WI_POST_FREE(echo_bytes)
+
+/* len is an element count; the host allocated len * sizeof(T) bytes, so no overflow. */
+#define ECHO_LIST(SUFFIX, T)                                                               \
+    WI_EXPORT(echo_list_##SUFFIX) wi_list_##SUFFIX *echo_list_##SUFFIX(const T *xs,        \
+                                                                       size_t len);        \
+    wi_list_##SUFFIX *echo_list_##SUFFIX(const T *xs, size_t len) {                        \
+        T *copy = wi_memdup(xs, len * sizeof(T));                                          \
+        wi_free_list(xs, len);                                                             \
+        return wi_return_list(copy, len);                                                  \
+    }                                                                                      \
+    WI_POST_FREE(echo_list_##SUFFIX)
+
+ECHO_LIST(i8, int8_t)
+ECHO_LIST(i16, int16_t)
+ECHO_LIST(i32, int32_t)
+ECHO_LIST(i64, int64_t)
+ECHO_LIST(u8, uint8_t)
+ECHO_LIST(u16, uint16_t)
+ECHO_LIST(u32, uint32_t)
+ECHO_LIST(u64, uint64_t)
+ECHO_LIST(f32, float)
+ECHO_LIST(f64, double)
+
+WI_EXPORT(str_len) uint32_t str_len(const char *s, size_t len) {
+    wi_free_str(s, len);
+    return (uint32_t)len;
+}
+
+/* ---- None results and module state --------------------------------------------------- */
+
+static uint32_t nothing_calls;
+
+WI_EXPORT(nothing) void nothing(void) { nothing_calls++; }
+
+WI_EXPORT(counter) uint32_t counter(void) { return nothing_calls; }
+
+/* ---- spilled parameters -------------------------------------------------------------- */
+
+/* (a1: i32, ..., a17: i32) -> i64.  17 flat values > 16, so the host stores the
+ * parameters like struct { int32_t a1, ..., a17; } (68 bytes, align 4) in a block it
+ * allocated with cabi_realloc and passes its address: the block is ours to free. */
+WI_EXPORT(sum17) int64_t sum17(const int32_t *args) {
+    int64_t total = 0;
+    for (int i = 0; i < 17; i++)
+        total += args[i];
+    wi_free_list(args, 17);
+    return total;
+}
+
+/* ---- memory -------------------------------------------------------------------------- */
+
+WI_EXPORT(mem_pages) uint32_t mem_pages(void) { return (uint32_t)__builtin_wasm_memory_size(0); }
+
+/* memory.grow: the old size in pages, or -1 if memory cannot grow that much. */
+WI_EXPORT(grow) int32_t grow(uint32_t pages) {
+    size_t old = __builtin_wasm_memory_grow(0, pages);
+    return old == (size_t)-1 ? -1 : (int32_t)old;
+}
+
+/* ---- traps --------------------------------------------------------------------------- */
+
+WI_EXPORT(trap_unreachable) void trap_unreachable(void) { __builtin_trap(); }
+
+/* recurse(n) == n while the stack lasts; a large n (10**6 is plenty) exhausts the wasm
+ * engine's call stack and traps.  The volatile store after the recursive call keeps it out
+ * of tail position, so the compiler cannot turn the recursion into a loop.  No local has
+ * its address taken, so the C shadow stack in linear memory is not used: the trap leaves
+ * __stack_pointer intact and the instance stays usable (see trap_unreachable). */
+static volatile uint32_t recurse_sink;
+
+WI_EXPORT(recurse) uint32_t recurse(uint32_t n) {
+    if (n == 0)
+        return 0;
+    uint32_t below = recurse(n - 1u);
+    recurse_sink = below;
+    return below + 1u;
+}
+
+/* ---- allocator churn ----------------------------------------------------------------- */
+
+/* Allocate and free n buffers of varied sizes (1 B .. 192 KiB, some over-aligned, some
+ * grown with wi_realloc) while keeping up to 8 alive, checking each one's contents before
+ * freeing it; traps if a buffer was corrupted (overlapping blocks).  Returns the memory
+ * size in pages afterwards, which is bounded whatever n is: the allocator only takes
+ * fresh memory for a size class when no block of it is free, so at most 8 blocks of each
+ * class ever exist, under 130 pages in all beyond the initial memory (about 10 in
+ * practice).  Without reuse, n = 10**6 would need gigabytes. */
+#define CHURN_SLOTS 8
+
+WI_EXPORT(alloc_churn) uint32_t alloc_churn(uint32_t n) {
+    unsigned char *slot[CHURN_SLOTS] = {0};
+    size_t size[CHURN_SLOTS] = {0};
+    uint32_t rng = 0x2545F491u;
+    for (uint32_t i = 0; i < n; i++) {
+        rng = rng * 1664525u + 1013904223u; /* LCG: deterministic sizes */
+        unsigned k = (rng >> 8) % CHURN_SLOTS;
+        if (slot[k] != NULL) {
+            unsigned char mark = (unsigned char)(size[k] * 31u);
+            if (slot[k][0] != mark || slot[k][size[k] - 1] != mark ||
+                slot[k][size[k] / 2] != mark)
+                __builtin_trap();
+            wi_free(slot[k]);
+        }
+        uint32_t r = rng >> 16;
+        size_t sz = (r & 63u) == 0 ? 65536u + r % 131072u : 1u + r % 2048u;
+        unsigned char *p;
+        if ((r & 7u) == 1u) {
+            p = wi_malloc_aligned((size_t)64 << (r % 4u), sz); /* 64 .. 512 */
+            if (p != NULL && ((uintptr_t)p & ((64u << (r % 4u)) - 1u)) != 0)
+                __builtin_trap();
+        } else if ((r & 7u) == 2u) {
+            p = wi_malloc(sz / 2u + 1u);
+            if (p != NULL)
+                p = wi_realloc(p, sz);
+        } else {
+            p = wi_malloc(sz);
+        }
+        if (p == NULL)
+            __builtin_trap();
+        memset(p, (unsigned char)(sz * 31u), sz);
+        slot[k] = p;
+        size[k] = sz;
+    }
+    for (unsigned k = 0; k < CHURN_SLOTS; k++)
+        wi_free(slot[k]);
+    return (uint32_t)__builtin_wasm_memory_size(0);
+}
+
+/* ---- malformed results --------------------------------------------------------------- */
+
+/* A return area pointing outside linear memory: the host must raise, not read. */
+WI_EXPORT(bad_str) wi_str *bad_str(void) {
+    return wi_return_str((const char *)(uintptr_t)0xFFFFFF00u, 0x1000u);
+}
+
+/* Two bytes that are not UTF-8: the host must raise, not return garbage. */
+WI_EXPORT(bad_utf8) wi_str *bad_utf8(void) { return wi_return_str("\xff\xfe", 2); }
