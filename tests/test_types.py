@@ -261,3 +261,18 @@ def test_grow_and_view(edges: types.ModuleType) -> None:
     pages = edges.mem_pages()
     assert edges.grow(1) == pages
     assert memoryview(edges.memory).nbytes == (pages + 1) * 65536
+
+
+def test_traps_with_live_c_stack_frames_leave_the_module_usable(edges: types.ModuleType) -> None:
+    expected = sum(i % 256 + (i & ~0xFF) for i in range(1024))
+    assert edges.stack_probe() == expected
+    for _ in range(100):        # 100 x 4 KiB: far more than the 64 KiB C stack
+        with pytest.raises(wasmimport.Trap) as info:
+            edges.trap_with_frame()
+        assert info.value.kind == "unreachable"
+    assert edges.stack_probe() == expected
+    with pytest.raises(wasmimport.Trap) as info:
+        edges.deep_frames(1_000_000)          # overflows the C stack itself
+    assert info.value.kind == "memory_out_of_bounds"
+    assert edges.deep_frames(10) == 7 + 10
+    assert edges.stack_probe() == expected

@@ -45,9 +45,14 @@ class Memory(ABC):
 
 
 class Instance(ABC):
-    """One instantiation: its own store, memory and globals."""
+    """One instantiation: its own store, memory and globals.
+
+    ``on_trap``, when set, runs after any call of this instance traps and before the Trap is
+    raised, to repair what the trap left half-done (the C shadow stack pointer).
+    """
 
     lock: threading.RLock
+    on_trap: Callable[[], None] | None = None
 
     @abstractmethod
     def function(self, export: str, functype: FuncType, label: str) -> RawFunction:
@@ -60,6 +65,14 @@ class Instance(ABC):
     @abstractmethod
     def memory(self, export: str) -> Memory:
         """The exported memory called ``export``."""
+
+    @abstractmethod
+    def get_global(self, export: str) -> Any:
+        """The current value of the exported global called ``export``."""
+
+    @abstractmethod
+    def set_global(self, export: str, value: Any) -> None:
+        """Set the exported mutable global called ``export``."""
 
 
 class CompiledModule(ABC):

@@ -115,6 +115,12 @@ class WasmtimeInstance(Instance):
     def memory(self, export: str) -> Memory:
         return WasmtimeMemory(self, self._extern(export, wasmtime.Memory))
 
+    def get_global(self, export: str) -> Any:
+        return self._extern(export, wasmtime.Global).value(self.store)
+
+    def set_global(self, export: str, value: Any) -> None:
+        self._extern(export, wasmtime.Global).set_value(self.store, value)
+
     def function(self, export: str, functype: FuncType, label: str) -> RawFunction:
         func = self._extern(export, wasmtime.Func)
         slots = max(len(functype.params), len(functype.results), 1)
@@ -125,7 +131,10 @@ class WasmtimeInstance(Instance):
         def fail(err: int | None) -> None:
             trapped, trap.value = trap.value, None
             if trapped:
-                raise _trap_from(trapped, label)
+                error = _trap_from(trapped, label)
+                if self.on_trap is not None:
+                    self.on_trap()
+                raise error
             assert err is not None
             raise Trap(f"{label}: {_error_text(err)}")
 

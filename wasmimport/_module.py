@@ -20,7 +20,20 @@ from ._errors import ManifestError, Trap, WasmImportError
 from ._guest import GuestABI
 from ._manifest import EMBEDDED_SECTION, AbiOptions, Manifest, Param, Signature, parse_manifest
 from ._types import CORE_TYPES, SCALARS, BufferType, ScalarType
-from ._wasmbin import FuncType, ModuleInfo, WasmFormatError, is_wasm_binary, read_module
+from ._wasmbin import (
+    FuncType,
+    ModuleInfo,
+    WasmFormatError,
+    is_wasm_binary,
+    read_module,
+    with_export,
+)
+
+# C guests keep their stack in linear memory below the mutable global ``__stack_pointer``.
+# A trap skips the epilogues that would restore it, so each trap would leak the trapped
+# frames until the stack is gone.  wasmimport exports that global under this name and puts
+# back, after every trap, the value it had between calls.
+STACK_POINTER_EXPORT = "__wasmimport_stack_pointer"
 
 _REALLOC_TYPE = FuncType(("i32", "i32", "i32", "i32"), ("i32",))
 _ALLOC_TYPE = FuncType(("i32",), ("i32",))
@@ -242,6 +255,8 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     if manifest is None:
         manifest = read_manifest(info, origin)
     plan = plan_module(info, manifest, origin)
+    if info.stack_pointer is not None:
+        wasm = with_export(wasm, STACK_POINTER_EXPORT, "global", info.stack_pointer)
     compiled = _compile(backend, wasm, origin)
     if info.imports:
         missing = "\n".join(f"  {imp.module}.{imp.name}: {imp.functype or imp.kind}"
@@ -265,6 +280,9 @@ def _populate(module: types.ModuleType, plan: ModulePlan, instance: Instance,
         except Trap as exc:
             raise WasmImportError(f"{state.origin}: _initialize trapped: {exc}",
                                   name=name, path=state.origin) from None
+    if state.info.stack_pointer is not None:
+        top = instance.get_global(STACK_POINTER_EXPORT)
+        instance.on_trap = lambda: instance.set_global(STACK_POINTER_EXPORT, top)
     guest = None
     if any(f.uses_guest for f in plan.functions):
         abi = plan.abi

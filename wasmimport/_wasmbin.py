@@ -53,6 +53,7 @@ class ModuleInfo:
     imports: tuple[Extern, ...]
     exports: tuple[Extern, ...]
     custom_sections: tuple[tuple[str, bytes], ...]
+    stack_pointer: int | None = None   # index of the C shadow stack's ``__stack_pointer``
 
     def custom(self, name: str) -> list[bytes]:
         """Payloads of every custom section called ``name``, in file order."""
@@ -172,7 +173,33 @@ def read_module(data: bytes | memoryview) -> ModuleInfo:
                                               "which does not exist")
                     functype = func_types[index]
                 exports.append(Extern(name, _KINDS[kind], functype))
-    return ModuleInfo(tuple(imports), tuple(exports), tuple(customs))
+    imported_globals = sum(1 for imp in imports if imp.kind == "global")
+    stack_pointer = _global_named("__stack_pointer", customs)
+    if stack_pointer is not None and stack_pointer < imported_globals:
+        stack_pointer = None       # imported (shared-everything linking): not ours to reset
+    return ModuleInfo(tuple(imports), tuple(exports), tuple(customs), stack_pointer)
+
+
+def _global_named(wanted: str, customs: list[tuple[str, bytes]]) -> int | None:
+    """The index the ``name`` section gives a global called ``wanted`` (subsection 7)."""
+    for section_name, payload in customs:
+        if section_name != "name":
+            continue
+        r = _Reader(payload)
+        try:
+            while r.pos < r.end:
+                subsection = r.byte()
+                size = r.uleb()
+                end = r.pos + size
+                if subsection == 7:
+                    for _ in range(r.uleb()):
+                        index = r.uleb()
+                        if r.name() == wanted:
+                            return index
+                r.pos = end
+        except WasmFormatError:
+            return None   # a malformed name section only loses debugging comfort
+    return None
 
 
 def _sections(data: bytes | memoryview) -> Iterator[tuple[int, int, int, int]]:
@@ -228,6 +255,22 @@ def _import(r: _Reader, types: list[FuncType]) -> Extern:
     else:
         raise WasmFormatError(f"import {module}.{name} has unknown kind {kind}")
     return Extern(name, _KINDS[kind], None, module)
+
+
+def with_export(data: bytes, name: str, kind: str, index: int) -> bytes:
+    """``data`` with one more entry in its export section (which must exist)."""
+    out = bytearray(data[:8])
+    for section_id, header, start, end in _sections(data):
+        if section_id != 7:
+            out += data[header:end]
+            continue
+        r = _Reader(data, start, end)
+        count = r.uleb()
+        encoded = name.encode("utf-8")
+        body = (_uleb(count + 1) + bytes(data[r.pos:end]) + _uleb(len(encoded)) + encoded
+                + bytes([_KINDS.index(kind)]) + _uleb(index))
+        out += b"\x07" + _uleb(len(body)) + body
+    return bytes(out)
 
 
 def with_custom_section(data: bytes, name: str, payload: bytes) -> bytes:

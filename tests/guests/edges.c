@@ -147,6 +147,41 @@ WI_EXPORT(recurse) uint32_t recurse(uint32_t n) {
     return below + 1u;
 }
 
+/* ---- traps with live C stack frames ------------------------------------------------- */
+
+/* A frame on the C shadow stack (linear memory, below __stack_pointer) that is never
+ * popped: the trap aborts the function before its epilogue restores __stack_pointer.
+ * The host must restore it, or every such trap leaks 4 KiB of stack until none is left. */
+static void fill(volatile uint8_t *buf, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)i;
+}
+
+WI_EXPORT(trap_with_frame) void trap_with_frame(void) {
+    volatile uint8_t buf[4096];
+    fill(buf, sizeof buf);
+    __builtin_trap();
+}
+
+/* Uses 1 KiB of C stack and returns the sum of what it wrote there (130816). */
+WI_EXPORT(stack_probe) uint32_t stack_probe(void) {
+    volatile uint8_t buf[1024];
+    fill(buf, sizeof buf);
+    uint32_t sum = 0;
+    for (uint32_t i = 0; i < sizeof buf; i++)
+        sum += buf[i] + (i & ~0xFFu);
+    return sum;
+}
+
+/* Recursion whose every level keeps a frame on the C stack: overflows the shadow stack
+ * (below address 0 with --stack-first, a memory out-of-bounds trap) long before the
+ * engine's own call stack. */
+WI_EXPORT(deep_frames) uint32_t deep_frames(uint32_t n) {
+    volatile uint8_t buf[256];
+    fill(buf, sizeof buf);
+    return n == 0 ? buf[7] : deep_frames(n - 1u) + buf[1];
+}
+
 /* ---- allocator churn ----------------------------------------------------------------- */
 
 /* Allocate and free n buffers of varied sizes (1 B .. 192 KiB, some over-aligned, some
