@@ -71,8 +71,9 @@ class WasmtimeMemory(Memory):
     def size(self) -> int:
         size: int = ffi.wasmtime_memory_data_size(self._context, self._ref)
         if size != self._known:
-            self._known = size
+            # the view first: a thread that sees the new size must also see the new view
             self._view = memoryview((ctypes.c_ubyte * size).from_address(self._base)).cast("B")
+            self._known = size
         return size
 
     def _check(self, ptr: int, size: int) -> None:
