@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,12 @@ import wasmimport
 
 ROOT = Path(__file__).resolve().parent.parent
 GUESTS = ROOT / "tests" / "guests"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One private compile cache for the whole run (subprocesses inherit it)."""
+    if "WASMIMPORT_CACHE_DIR" not in os.environ:
+        os.environ["WASMIMPORT_CACHE_DIR"] = tempfile.mkdtemp(prefix="wasmimport-test-cache-")
 
 
 def guest_path(name: str) -> Path:

@@ -84,14 +84,27 @@ class CompiledModule(ABC):
 
 
 class Backend(ABC):
-    """A wasm engine."""
+    """A wasm engine.
+
+    ``cache_tag`` names everything besides the wasm bytes that the compiled code depends on
+    (engine name and version, engine settings, platform); it is part of the cache key.
+    """
 
     name: str
     version: str
+    cache_tag: str
 
     @abstractmethod
     def compile(self, wasm: bytes) -> CompiledModule:
         """Compile (and validate) a wasm binary; raises BackendError."""
+
+    @abstractmethod
+    def serialize(self, compiled: CompiledModule) -> bytes:
+        """The compiled code as bytes for the cache; raises BackendError."""
+
+    @abstractmethod
+    def deserialize_file(self, path: str) -> CompiledModule:
+        """Map a serialized artifact back in; raises BackendError when it is unusable."""
 
     @abstractmethod
     def wat2wasm(self, text: str) -> bytes:

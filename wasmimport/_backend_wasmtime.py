@@ -13,7 +13,9 @@ memory's base address is read once and buffer views of it stay valid while the i
 from __future__ import annotations
 
 import ctypes
-import importlib.metadata
+import os
+import platform
+import sys
 import threading
 from typing import Any
 
@@ -24,10 +26,17 @@ from ._backend import Backend, BackendError, CompiledModule, Instance, Memory, R
 from ._errors import Trap, TrapFrame
 from ._wasmbin import FuncType
 
-try:
-    _VERSION = importlib.metadata.version("wasmtime")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a vendored copy
-    _VERSION = "unknown"
+
+
+def _dist_version() -> str:
+    """wasmtime's version from its dist-info folder name (importlib.metadata costs ~15 ms)."""
+    site = os.path.dirname(os.path.dirname(os.path.abspath(wasmtime.__file__)))
+    with os.scandir(site) as entries:
+        for entry in entries:
+            name = entry.name
+            if name.startswith("wasmtime-") and name.endswith(".dist-info"):
+                return name[len("wasmtime-"):-len(".dist-info")]
+    return "unknown"   # pragma: no cover - a vendored copy without metadata
 
 _lib = ctypes.PyDLL(str(ffi.filename))
 _call_unchecked = _lib.wasmtime_func_call_unchecked
@@ -184,12 +193,17 @@ class WasmtimeBackend(Backend):
     """wasmtime, the default backend."""
 
     name = "wasmtime"
-    version = _VERSION
+    # every Config setting below, spelled out: a change must change the cache key
+    SETTINGS = "memory_may_move=0"
 
     def __init__(self) -> None:
         config = wasmtime.Config()
         config.memory_may_move = False
         self.engine = wasmtime.Engine(config)
+        self.version = _dist_version()
+        library = os.stat(ffi.filename)
+        self.cache_tag = (f"{self.name}-{self.version}-{library.st_size}-{self.SETTINGS}-"
+                          f"{sys.platform}-{platform.machine()}")
 
     def compile(self, wasm: bytes) -> CompiledModule:
         try:
@@ -197,6 +211,20 @@ class WasmtimeBackend(Backend):
         except wasmtime.WasmtimeError as exc:
             raise BackendError(" ".join(str(exc).split())) from None
         return WasmtimeCompiled(self.engine, module)
+
+    def serialize(self, compiled: CompiledModule) -> bytes:
+        assert isinstance(compiled, WasmtimeCompiled)
+        try:
+            return bytes(compiled.module.serialize())
+        except wasmtime.WasmtimeError as exc:
+            raise BackendError(str(exc)) from None
+
+    def deserialize_file(self, path: str) -> CompiledModule:
+        try:
+            return WasmtimeCompiled(self.engine,
+                                    wasmtime.Module.deserialize_file(self.engine, path))
+        except wasmtime.WasmtimeError as exc:
+            raise BackendError(str(exc)) from None
 
     def wat2wasm(self, text: str) -> bytes:
         try:

@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _cache
 from ._backend import Backend, BackendError, CompiledModule, Instance, Memory
 from ._binding import MAX_FLAT_PARAMS, make_function
 from ._errors import ManifestError, Trap, WasmImportError
@@ -207,21 +208,21 @@ def _check_guest_support(info: ModuleInfo, abi: AbiOptions, user: FunctionPlan,
                                 f"type {wanted}, but it {actual}")
 
 
-_COMPILED: weakref.WeakValueDictionary[tuple[str, str, str], CompiledModule] = \
+_COMPILED: weakref.WeakValueDictionary[tuple[str, bytes], CompiledModule] = \
     weakref.WeakValueDictionary()
 
 
 def _compile(backend: Backend, wasm: bytes, origin: str) -> CompiledModule:
-    """Compile, reusing code already compiled in this process for identical bytes."""
-    key = (backend.name, backend.version, hashlib.sha256(wasm).hexdigest())
-    compiled = _COMPILED.get(key)
+    """Compiled code for ``wasm``: from this process, from the disk cache, or compiled."""
+    digest = hashlib.sha256(wasm).digest()
+    compiled = _COMPILED.get((backend.cache_tag, digest))
     if compiled is None:
         try:
-            compiled = backend.compile(wasm)
+            compiled = _cache.load_or_compile(backend, wasm, digest)
         except BackendError as exc:
             raise WasmImportError(f"{origin}: not a valid wasm module: {exc}", path=origin) \
                 from None
-        _COMPILED[key] = compiled
+        _COMPILED[backend.cache_tag, digest] = compiled
     return compiled
 
 

@@ -1,0 +1,197 @@
+"""The compile cache: compiled code on disk, so an import compiles a module once per machine.
+
+Compiling costs about a second per MB of wasm; mapping a compiled artifact back in costs
+milliseconds.  An entry is the backend's serialized artifact followed by a fixed trailer::
+
+    artifact | key (32 bytes) | crc32 of artifact (4) | artifact length (8) | magic (8)
+
+The key is sha256(sha256(wasm) + backend name, version, engine settings, platform), so any
+change to those makes a new entry rather than a wrong hit.  Before an entry is used, the file
+must be a regular file owned by this user and writable by nobody else, in a directory that is
+the same, and its trailer, length and checksum must match: a truncated, corrupt, foreign or
+incompatible entry is recompiled and replaced, never loaded.  Writes go to a temporary file
+in the same directory, then ``os.replace``: concurrent importers see the old entry, the new
+one, or none, never a torn file.  Like ``__pycache__`` is to ``.pyc``, the cache is an
+optimisation only: every failure falls back to compiling in memory.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import stat
+import struct
+import sys
+import warnings
+import zlib
+from collections.abc import Iterator
+
+from ._backend import Backend, BackendError, CompiledModule
+
+CACHE_ENV = "WASMIMPORT_CACHE"
+CACHE_DIR_ENV = "WASMIMPORT_CACHE_DIR"
+SUFFIX = ".cwasm"
+_MAGIC = b"wasmimp1"
+_TRAILER = struct.Struct("<32sIQ8s")
+_DISABLED = {"0", "false", "no", "off"}
+
+
+class CacheWarning(UserWarning):
+    """The compile cache cannot be used; modules are compiled in memory instead."""
+
+
+CacheWarning.__module__ = "wasmimport"
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, CacheWarning, stacklevel=2)
+
+
+def enabled() -> bool:
+    """False when ``WASMIMPORT_CACHE`` is 0/false/no/off (read at each import)."""
+    return os.environ.get(CACHE_ENV, "1").strip().lower() not in _DISABLED
+
+
+def cache_dir() -> str:
+    """The cache directory: ``$WASMIMPORT_CACHE_DIR``, else the platform's user cache dir."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return os.path.abspath(override)
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
+        return os.path.join(base, "wasmimport", "Cache")
+    if sys.platform == "darwin":
+        return os.path.expanduser("~/Library/Caches/wasmimport")
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = xdg if os.path.isabs(xdg) else os.path.expanduser("~/.cache")
+    return os.path.join(base, "wasmimport")
+
+
+def _trusted(st: os.stat_result) -> str | None:
+    """Why a file or directory with this stat must not be trusted, or None."""
+    if not hasattr(os, "getuid"):
+        return None          # Windows: the per-user profile directory is the protection
+    if st.st_uid != os.getuid():
+        return f"it is owned by uid {st.st_uid}, not {os.getuid()}"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"other users can write it (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+def usable_dir(create: bool = True) -> str | None:
+    """The cache directory if it is safe to use (creating it 0700), else None with a warning."""
+    path = cache_dir()
+    if create:
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        except OSError:
+            pass         # diagnosed just below
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if create:
+            _warn_once(f"wasmimport cache directory {path} is unusable ({exc}); "
+                       "compiling in memory")
+        return None
+    problem = _trusted(st) if stat.S_ISDIR(st.st_mode) else "it is not a directory"
+    if problem:
+        _warn_once(f"wasmimport refuses the cache directory {path}: {problem}; compiling in "
+                   "memory (fix its ownership/permissions or set WASMIMPORT_CACHE_DIR)")
+        return None
+    return path
+
+
+def entry_key(backend: Backend, wasm_digest: bytes) -> bytes:
+    """The 32-byte cache key of a module's code for one backend configuration."""
+    import hashlib
+    return hashlib.sha256(wasm_digest + b"\0" + backend.cache_tag.encode()).digest()
+
+
+def entry_path(directory: str, key: bytes, backend: Backend) -> str:
+    return os.path.join(directory, f"{key.hex()}-{backend.name}{SUFFIX}")
+
+
+def _read_entry(path: str, key: bytes) -> bool:
+    """True when the file at ``path`` is an intact, trusted entry for ``key``."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or _trusted(st) or st.st_size < _TRAILER.size:
+            return False
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
+            stored_key, crc, length, magic = _TRAILER.unpack_from(data, st.st_size - _TRAILER.size)
+            if magic != _MAGIC or stored_key != key or length != st.st_size - _TRAILER.size:
+                return False
+            with memoryview(data) as view:
+                return zlib.crc32(view[:length]) == crc
+    finally:
+        os.close(fd)
+
+
+def load(backend: Backend, key: bytes) -> CompiledModule | None:
+    """The cached compiled module for ``key``, or None (missing, damaged, incompatible)."""
+    directory = usable_dir(create=False)
+    if directory is None:
+        return None
+    path = entry_path(directory, key, backend)
+    if not _read_entry(path, key):
+        return None
+    try:
+        return backend.deserialize_file(path)
+    except BackendError:
+        return None      # e.g. made by another engine build: recompiled and replaced
+
+
+def store(backend: Backend, key: bytes, compiled: CompiledModule) -> None:
+    """Write ``compiled`` atomically; failures only warn (the cache is an optimisation)."""
+    directory = usable_dir()
+    if directory is None:
+        return
+    path = entry_path(directory, key, backend)
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        artifact = backend.serialize(compiled)
+        trailer = _TRAILER.pack(key, zlib.crc32(artifact), len(artifact), _MAGIC)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o600)
+        with open(fd, "wb") as f:
+            f.write(artifact)
+            f.write(trailer)
+        os.replace(tmp, path)
+    except (OSError, BackendError) as exc:
+        _warn_once(f"wasmimport could not write to its cache {directory}: {exc}")
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def load_or_compile(backend: Backend, wasm: bytes, digest: bytes) -> CompiledModule:
+    """Compiled code for ``wasm`` (whose sha256 is ``digest``): cached, or compiled and cached.
+
+    Raises BackendError when the module does not compile.
+    """
+    if not enabled():
+        return backend.compile(wasm)
+    key = entry_key(backend, digest)
+    compiled = load(backend, key)
+    if compiled is None:
+        compiled = backend.compile(wasm)
+        store(backend, key, compiled)
+    return compiled
+
+
+def entries(directory: str) -> Iterator[os.DirEntry[str]]:
+    """Cache entries (and leftover temporary files) in ``directory``."""
+    try:
+        with os.scandir(directory) as it:
+            yield from (e for e in it if e.name.endswith((SUFFIX, ".tmp")) and e.is_file())
+    except FileNotFoundError:
+        return
