@@ -27,7 +27,6 @@ from ._errors import Trap, TrapFrame
 from ._wasmbin import FuncType
 
 
-
 def _dist_version() -> str:
     """wasmtime's version from its dist-info folder name (importlib.metadata costs ~15 ms)."""
     site = os.path.dirname(os.path.dirname(os.path.abspath(wasmtime.__file__)))

@@ -129,8 +129,8 @@ def _read_entry(path: str, key: bytes) -> bool:
             stored_key, crc, length, magic = _TRAILER.unpack_from(data, st.st_size - _TRAILER.size)
             if magic != _MAGIC or stored_key != key or length != st.st_size - _TRAILER.size:
                 return False
-            with memoryview(data) as view:
-                return zlib.crc32(view[:length]) == crc
+            with memoryview(data) as view, view[:length] as artifact:
+                return bool(zlib.crc32(artifact) == crc)
     finally:
         os.close(fd)
 
