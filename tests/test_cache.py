@@ -26,7 +26,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     directory = tmp_path / "cache"
     monkeypatch.setenv("WASMIMPORT_CACHE_DIR", str(directory))
     monkeypatch.delenv("WASMIMPORT_CACHE", raising=False)
-    monkeypatch.setattr(_module, "_COMPILED", type(_module._COMPILED)())
+    monkeypatch.setattr(_module, "_COMPILED", {})
     monkeypatch.setattr(_cache, "_warned", set())
     yield directory
 
@@ -47,7 +47,7 @@ def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
     """Forget compiled code held in this process, as a new process would."""
-    monkeypatch.setattr(_module, "_COMPILED", type(_module._COMPILED)())
+    monkeypatch.setattr(_module, "_COMPILED", {})
 
 
 def module_bytes(tag: int) -> bytes:
@@ -271,4 +271,4 @@ def test_eight_processes_importing_at_once(cache: Path, tmp_path: Path) -> None:
     entry = only_entry(cache)          # one entry, no temporary files left behind
     key = _cache.entry_key(get_backend(), __import__("hashlib").sha256(
         (tmp_path / "racy.wasm").read_bytes()).digest())
-    assert _cache._read_entry(str(entry), key)
+    assert _cache._verified(str(entry), key)

@@ -9,15 +9,18 @@ and hands out *raw* functions (core wasm values in and out, traps raised as
 from __future__ import annotations
 
 import os
-import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any
 
 from ._errors import WasmImportError
 from ._wasmbin import FuncType
 
-RawFunction = Callable[..., Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import _thread
+    from collections.abc import Callable
+    from typing import Any
+
+    RawFunction = Callable[..., Any]
 
 
 class BackendError(Exception):
@@ -51,7 +54,7 @@ class Instance(ABC):
     raised, to repair what the trap left half-done (the C shadow stack pointer).
     """
 
-    lock: threading.RLock
+    lock: _thread.RLock
     on_trap: Callable[[], None] | None = None
 
     @abstractmethod

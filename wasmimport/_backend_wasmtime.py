@@ -1,35 +1,43 @@
-"""The wasmtime backend, over the wasmtime package's bundled libwasmtime.
+"""The wasmtime backend, straight over libwasmtime's C API (see ``_wasmtime_capi``).
 
-Compiling and instantiating go through wasmtime-py's objects (not hot).  Calls do not: its
-``Func.__call__`` re-reads the function type and boxes every value on each call (~35 us).
-Here each export is bound once to a generated function that writes core values into a
-preallocated ``wasmtime_val_raw_t`` array and calls ``wasmtime_func_call_unchecked`` through
-a ``ctypes.PyDLL`` handle (which keeps the GIL: wasm runs like C extension code).
+Each export is bound once to a generated function that writes core values into a
+preallocated ``wasmtime_val_raw_t`` array and calls ``wasmtime_func_call_unchecked`` through a
+GIL-holding handle, so wasm runs like C extension code.  wasmtime-py's ``Func.__call__``, by
+contrast, re-reads the function type and boxes every value on each call (~35 us).
 
-Memories never move (``memory_may_move = False`` with the default 4 GiB reservation), so a
+Memories never move (``memory_may_move = false`` with the default 4 GiB reservation), so a
 memory's base address is read once and buffer views of it stay valid while the instance lives.
 """
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import os
-import platform
 import sys
-import threading
-from typing import Any
+from ctypes import byref, c_void_p
 
-import wasmtime
-from wasmtime import _ffi as ffi
-
-from ._backend import Backend, BackendError, CompiledModule, Instance, Memory, RawFunction
+from . import _wasmtime_capi as capi
+from ._backend import Backend, BackendError, CompiledModule, Instance, Memory
 from ._errors import Trap, TrapFrame
 from ._wasmbin import FuncType
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-def _dist_version() -> str:
-    """wasmtime's version from its dist-info folder name (importlib.metadata costs ~15 ms)."""
-    site = os.path.dirname(os.path.dirname(os.path.abspath(wasmtime.__file__)))
+    from ._backend import RawFunction
+
+# the memoryview over the val_raw array used for each core type, and its stride in items
+# per 16-byte slot
+_SLOTS = {"i32": ("I32", 4), "i64": ("I64", 2), "f32": ("F32", 4), "f64": ("F64", 2)}
+_VAL_RAW_SIZE = 16
+_raw_code_cache: dict[FuncType, Any] = {}
+
+
+def _dist_version(library: str) -> str:
+    """wasmtime's version, from the dist-info folder beside the package (no metadata import)."""
+    site = os.path.dirname(os.path.dirname(os.path.dirname(library)))
     with os.scandir(site) as entries:
         for entry in entries:
             name = entry.name
@@ -37,47 +45,35 @@ def _dist_version() -> str:
                 return name[len("wasmtime-"):-len(".dist-info")]
     return "unknown"   # pragma: no cover - a vendored copy without metadata
 
-_lib = ctypes.PyDLL(str(ffi.filename))
-_call_unchecked = _lib.wasmtime_func_call_unchecked
-_call_unchecked.restype = ctypes.c_void_p
-_call_unchecked.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_size_t, ctypes.c_void_p]
 
-# name of the memoryview over the val_raw array used for each core type, and its stride in
-# items per 16-byte slot
-_SLOTS = {"i32": ("I32", 4), "i64": ("I64", 2), "f32": ("F32", 4), "f64": ("F64", 2)}
-
-
-def _error_text(err: int) -> str:
-    error = wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, ctypes.POINTER(ffi.wasmtime_error_t)))
-    return str(error)
-
-
-def _trap_from(raw: int, label: str) -> Trap:
-    trap = wasmtime.Trap._from_ptr(ctypes.cast(raw, ctypes.POINTER(ffi.wasm_trap_t)))
-    lines = [line.strip() for line in trap.message.splitlines() if line.strip()]
+def _trap(raw: int, label: str) -> Trap:
+    message, kind, frames = capi.trap_details(raw)
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
     reason = lines[-1] if lines else "wasm trap"
     if not reason.startswith("wasm trap"):
         reason = f"wasm trap: {reason}"
-    code = trap.trap_code
-    frames = tuple(TrapFrame(f.module_name, f.func_name, f.func_index, f.module_offset)
-                   for f in trap.frames)
-    return Trap(f"{label}: {reason}", kind=code.name.lower() if code else None, frames=frames)
+    return Trap(f"{label}: {reason}", kind=kind, frames=tuple(TrapFrame(*f) for f in frames))
+
+
+def _check(error: int | None, what: str = "") -> None:
+    if error:
+        message = " ".join(capi.error_message(error).split())
+        raise BackendError(f"{what}: {message}" if what else message)
 
 
 class WasmtimeMemory(Memory):
     """A wasmtime linear memory seen through one fixed base address."""
 
-    def __init__(self, owner: WasmtimeInstance, memory: wasmtime.Memory):
+    def __init__(self, owner: WasmtimeInstance, extern: int):
         self._owner = owner            # keeps the store (and so the memory) alive
-        self._context = owner.store._context()
-        self._memory = memory
-        self._ref = ctypes.byref(memory._memory)
-        self._base = ctypes.addressof(memory.data_ptr(owner.store).contents)
+        self._ctx = owner.ctx
+        self._extern = extern
+        self._base: int = capi.nogil.wasmtime_memory_data(owner.ctx, extern) or 0
         self._known = 0                # a size seen before: memories only grow
         self._view = memoryview(b"")
 
     def size(self) -> int:
-        size: int = ffi.wasmtime_memory_data_size(self._context, self._ref)
+        size: int = capi.nogil.wasmtime_memory_data_size(self._ctx, self._extern)
         if size != self._known:
             # the view first: a thread that sees the new size must also see the new view
             self._view = memoryview((ctypes.c_ubyte * size).from_address(self._base)).cast("B")
@@ -106,56 +102,87 @@ class WasmtimeMemory(Memory):
 class WasmtimeInstance(Instance):
     """One store holding one instance of a module."""
 
-    def __init__(self, engine: wasmtime.Engine, module: wasmtime.Module):
-        self.lock = threading.RLock()
-        self.store = wasmtime.Store(engine)
-        try:
-            self.instance = wasmtime.Instance(self.store, module, [])
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            raise BackendError(f"instantiation failed: {exc}") from None
-        self.exports = self.instance.exports(self.store)
+    def __init__(self, engine: int, compiled: WasmtimeCompiled):
+        self.lock = _thread.RLock()
+        self.compiled = compiled       # the code must outlive the instance
+        self.store: int = capi.nogil.wasmtime_store_new(engine, None, None)
+        self.ctx: int = capi.nogil.wasmtime_store_context(self.store)
+        self._instance = (ctypes.c_ubyte * 16)()
+        trap = c_void_p()
+        error = capi.gil.wasmtime_instance_new(self.ctx, compiled.module, None, 0,
+                                               self._instance, byref(trap))
+        if trap.value:
+            message, kind, _ = capi.trap_details(trap.value)
+            raise BackendError(f"instantiation failed: the start function trapped ({kind}): "
+                               f"{message.strip()}")
+        _check(error, "instantiation failed")
+        self._externs: dict[str, tuple[str, Any]] = {}
 
-    def _extern(self, export: str, kind: type) -> Any:
-        item = self.exports.get(export)
-        if not isinstance(item, kind):
-            raise BackendError(f"export {export!r} is not a {kind.__name__.lower()}")
-        return item
+    def __del__(self, _delete: Any = capi.nogil.wasmtime_store_delete) -> None:
+        if getattr(self, "store", None):
+            _delete(self.store)
+
+    def _extern(self, export: str, kind: str) -> int:
+        """The address of the export's ``wasmtime_extern_t`` union (kept alive here)."""
+        found = self._externs.get(export)
+        if found is None:
+            item = (ctypes.c_ubyte * capi.EXTERN_SIZE)()
+            name = export.encode("utf-8")
+            if not capi.nogil.wasmtime_instance_export_get(self.ctx, self._instance, name,
+                                                           len(name), item):
+                raise BackendError(f"the instance has no export {export!r}")
+            found = self._externs[export] = (capi.EXTERN_KINDS.get(item[0], "?"), item)
+        if found[0] != kind:
+            raise BackendError(f"export {export!r} is a {found[0]}, not a {kind}")
+        return ctypes.addressof(found[1]) + capi.EXTERN_UNION_OFFSET
 
     def memory(self, export: str) -> Memory:
-        return WasmtimeMemory(self, self._extern(export, wasmtime.Memory))
+        return WasmtimeMemory(self, self._extern(export, "memory"))
 
     def get_global(self, export: str) -> Any:
-        return self._extern(export, wasmtime.Global).value(self.store)
+        value = (ctypes.c_ubyte * capi.VAL_SIZE)()
+        capi.nogil.wasmtime_global_get(self.ctx, self._extern(export, "global"), value)
+        if value[0] != capi.VAL_I32:
+            raise BackendError(f"global {export!r} is not an i32")
+        offset = capi.VAL_UNION_OFFSET
+        return int.from_bytes(bytes(value[offset:offset + 4]), "little", signed=True)
 
     def set_global(self, export: str, value: Any) -> None:
-        self._extern(export, wasmtime.Global).set_value(self.store, value)
+        raw = (ctypes.c_ubyte * capi.VAL_SIZE)()
+        raw[0] = capi.VAL_I32
+        offset = capi.VAL_UNION_OFFSET
+        raw[offset:offset + 4] = list(int(value).to_bytes(4, "little", signed=True))
+        _check(capi.nogil.wasmtime_global_set(self.ctx, self._extern(export, "global"), raw),
+               f"setting global {export!r}")
 
     def function(self, export: str, functype: FuncType, label: str) -> RawFunction:
-        func = self._extern(export, wasmtime.Func)
+        func = self._extern(export, "func")
         slots = max(len(functype.params), len(functype.results), 1)
-        buf = (ffi.wasmtime_val_raw * slots)()
+        buf = (ctypes.c_ubyte * (slots * _VAL_RAW_SIZE))()
         raw = memoryview(buf).cast("B")
-        trap = ctypes.c_void_p()
+        trap = c_void_p()
 
-        def fail(err: int | None) -> None:
+        def fail(error: int | None) -> None:
             trapped, trap.value = trap.value, None
             if trapped:
-                error = _trap_from(trapped, label)
+                exc = _trap(trapped, label)
                 if self.on_trap is not None:
                     self.on_trap()
-                raise error
-            assert err is not None
-            raise Trap(f"{label}: {_error_text(err)}")
+                raise exc
+            raise Trap(f"{label}: {capi.error_message(error or 0)}")
 
         namespace: dict[str, Any] = {
-            "lock": self.lock, "call": _call_unchecked, "fail": fail, "trap": trap,
-            "ctx": ctypes.cast(self.store._context(), ctypes.c_void_p).value,
-            "fn": ctypes.addressof(func._func), "buf": ctypes.addressof(buf),
+            "lock": self.lock, "call": capi.gil.wasmtime_func_call_unchecked, "fail": fail,
+            "trap": trap, "ctx": self.ctx, "fn": func, "buf": ctypes.addressof(buf),
             "trapp": ctypes.addressof(trap), "n": slots,
             "I32": raw.cast("i"), "I64": raw.cast("q"), "F32": raw.cast("f"), "F64": raw.cast("d"),
-            "_keep": (func, buf, self),
+            "_keep": (buf, self),
         }
-        exec(_raw_source(functype), namespace)
+        code = _raw_code_cache.get(functype)
+        if code is None:
+            code = _raw_code_cache[functype] = compile(_raw_source(functype),
+                                                       f"<wasmimport raw {functype}>", "exec")
+        exec(code, namespace)
         result: RawFunction = namespace["raw"]
         return result
 
@@ -180,53 +207,58 @@ def _raw_source(functype: FuncType) -> str:
 
 
 class WasmtimeCompiled(CompiledModule):
-    def __init__(self, engine: wasmtime.Engine, module: wasmtime.Module):
-        self.engine = engine
+    """A ``wasmtime_module_t``, shareable between instances."""
+
+    def __init__(self, backend: WasmtimeBackend, module: int):
+        self.backend = backend
         self.module = module
 
+    def __del__(self, _delete: Any = capi.nogil.wasmtime_module_delete) -> None:
+        _delete(self.module)
+
     def instantiate(self) -> Instance:
-        return WasmtimeInstance(self.engine, self.module)
+        return WasmtimeInstance(self.backend.engine, self)
 
 
 class WasmtimeBackend(Backend):
     """wasmtime, the default backend."""
 
     name = "wasmtime"
-    # every Config setting below, spelled out: a change must change the cache key
+    # every engine setting below, spelled out: a change must change the cache key
     SETTINGS = "memory_may_move=0"
 
     def __init__(self) -> None:
-        config = wasmtime.Config()
-        config.memory_may_move = False
-        self.engine = wasmtime.Engine(config)
-        self.version = _dist_version()
-        library = os.stat(ffi.filename)
-        self.cache_tag = (f"{self.name}-{self.version}-{library.st_size}-{self.SETTINGS}-"
-                          f"{sys.platform}-{platform.machine()}")
+        config = capi.nogil.wasm_config_new()
+        capi.nogil.wasmtime_config_memory_may_move_set(config, False)
+        self.engine: int = capi.nogil.wasm_engine_new_with_config(config)   # owns the config
+        library = capi.library_path()
+        self.version = _dist_version(library)
+        self.cache_tag = (f"{self.name}-{self.version}-{os.stat(library).st_size}-"
+                          f"{self.SETTINGS}-{sys.platform}-{capi.machine()}")
 
     def compile(self, wasm: bytes) -> CompiledModule:
-        try:
-            module = wasmtime.Module(self.engine, wasm)
-        except wasmtime.WasmtimeError as exc:
-            raise BackendError(" ".join(str(exc).split())) from None
-        return WasmtimeCompiled(self.engine, module)
+        module = c_void_p()
+        _check(capi.nogil.wasmtime_module_new(self.engine, wasm, len(wasm), byref(module)))
+        return WasmtimeCompiled(self, module.value or 0)
 
     def serialize(self, compiled: CompiledModule) -> bytes:
         assert isinstance(compiled, WasmtimeCompiled)
-        try:
-            return bytes(compiled.module.serialize())
-        except wasmtime.WasmtimeError as exc:
-            raise BackendError(str(exc)) from None
+        vec = capi.ByteVec()
+        _check(capi.nogil.wasmtime_module_serialize(compiled.module, byref(vec)),
+               "serialization failed")
+        return vec.take()
 
     def deserialize_file(self, path: str) -> CompiledModule:
-        try:
-            return WasmtimeCompiled(self.engine,
-                                    wasmtime.Module.deserialize_file(self.engine, path))
-        except wasmtime.WasmtimeError as exc:
-            raise BackendError(str(exc)) from None
+        module = c_void_p()
+        _check(capi.nogil.wasmtime_module_deserialize_file(self.engine, os.fsencode(path),
+                                                            byref(module)),
+               "cached code is unusable")
+        return WasmtimeCompiled(self, module.value or 0)
 
     def wat2wasm(self, text: str) -> bytes:
-        try:
-            return bytes(wasmtime.wat2wasm(text))
-        except wasmtime.WasmtimeError as exc:
-            raise BackendError(str(exc).strip()) from None
+        source = text.encode("utf-8")
+        vec = capi.ByteVec()
+        error = capi.nogil.wasmtime_wat2wasm(source, len(source), byref(vec))
+        if error:
+            raise BackendError(capi.error_message(error).strip())
+        return vec.take()

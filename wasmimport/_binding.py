@@ -10,18 +10,22 @@ converters, the raw call and, when needed, lowering and lifting.
 
 from __future__ import annotations
 
-import inspect
 import keyword
-from collections.abc import Callable
-from typing import Any
 
-from ._backend import RawFunction
 from ._errors import Trap
-from ._guest import GuestABI
-from ._manifest import Param, Signature
+from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
 from ._types import Record, ScalarType
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ._backend import RawFunction
+    from ._guest import GuestABI
+
 MAX_FLAT_PARAMS = 16
+_code_cache: dict[str, Any] = {}    # generated source -> code: functions of one shape share it
 
 
 def _arglist(params: tuple[Param, ...], names: list[str]) -> str:
@@ -29,12 +33,12 @@ def _arglist(params: tuple[Param, ...], names: list[str]) -> str:
     parts: list[str] = []
     kinds = [p.kind for p in params]
     for i, (p, name) in enumerate(zip(params, names)):
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and \
-                (i == 0 or kinds[i - 1] is not inspect.Parameter.KEYWORD_ONLY):
+        if p.kind == KEYWORD_ONLY and \
+                (i == 0 or kinds[i - 1] != KEYWORD_ONLY):
             parts.append("*")
-        parts.append(name if p.default is inspect.Parameter.empty else f"{name}=_d{i}")
-        if p.kind is inspect.Parameter.POSITIONAL_ONLY and \
-                (i + 1 == len(params) or kinds[i + 1] is not inspect.Parameter.POSITIONAL_ONLY):
+        parts.append(name if p.default is NO_DEFAULT else f"{name}=_d{i}")
+        if p.kind == POSITIONAL_ONLY and \
+                (i + 1 == len(params) or kinds[i + 1] != POSITIONAL_ONLY):
             parts.append("/")
     return ", ".join(parts)
 
@@ -49,36 +53,38 @@ def make_function(*, module: str, name: str, signature: Signature, raw: RawFunct
     namespace: dict[str, Any] = {"_raw": raw}
     for i, p in enumerate(params):
         namespace[f"_c{i}"] = p.type.converter(f"{label} argument {p.name!r}")
-        if p.default is not inspect.Parameter.empty:
+        if p.default is not NO_DEFAULT:
             namespace[f"_d{i}"] = p.default
     converted = ", ".join(f"_c{i}({n})" for i, n in enumerate(names))
     result = signature.result
     all_scalar = all(isinstance(p.type, ScalarType) for p in params)
     if all_scalar and len(signature.core_params()) <= MAX_FLAT_PARAMS and \
-            (result is None or isinstance(result, ScalarType)) and post is None:
+            (result is None or isinstance(result, ScalarType)):
         # fast path: no guest memory involved
-        if result is None or result.lifts_as_is:
-            body = f"return _raw({converted})"
-        else:
-            namespace["_lift"] = result.lift_one
-            body = f"return _lift(_raw({converted}))"
+        lift = "" if result is None or result.lifts_as_is else "_lift"
+        namespace["_lift"] = result.lift_one if result is not None else None
+        if post is None:
+            body = f"return {lift}(_raw({converted}))"
+        else:   # post-return takes the core result (nothing for None)
+            namespace["_post"] = post
+            flat = "*out" if signature.multi else "out" if result else ""
+            body = f"out = _raw({converted})\n    _post({flat})\n    return {lift}(out)"
     else:
         assert guest is not None, "planning checks that memory exists"
         namespace["_invoke"] = _invoker(label, signature, raw, guest, post, lock)
         body = f"return _invoke({converted})"
     fname = name if name.isidentifier() and not keyword.iskeyword(name) else "_wasm_function"
     source = f"def {fname}({_arglist(params, names)}):\n    {body}\n"
-    exec(compile(source, f"<wasmimport {label}>", "exec"), namespace)
+    code = _code_cache.get(source)
+    if code is None:
+        code = _code_cache[source] = compile(source, "<wasmimport>", "exec")
+    exec(code, namespace)
     fn: Callable[..., Any] = namespace[fname]
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = module
     fn.__doc__ = doc
     fn.__annotations__ = {p.name: p.type.annotation for p in params}
     fn.__annotations__["return"] = signature.return_annotation
-    fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(p.name, p.kind, default=p.default, annotation=p.type.annotation)
-         for p in params],
-        return_annotation=signature.return_annotation)
     return fn
 
 

@@ -17,6 +17,7 @@ optimisation only: every failure falls back to compiling in memory.
 
 from __future__ import annotations
 
+import marshal
 import mmap
 import os
 import stat
@@ -24,13 +25,18 @@ import struct
 import sys
 import warnings
 import zlib
-from collections.abc import Iterator
 
 from ._backend import Backend, BackendError, CompiledModule
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 CACHE_ENV = "WASMIMPORT_CACHE"
 CACHE_DIR_ENV = "WASMIMPORT_CACHE_DIR"
 SUFFIX = ".cwasm"
+MANIFEST_SUFFIX = ".manifest"
 _MAGIC = b"wasmimp1"
 _TRAILER = struct.Struct("<32sIQ8s")
 _DISABLED = {"0", "false", "no", "off"}
@@ -114,7 +120,7 @@ def entry_path(directory: str, key: bytes, backend: Backend) -> str:
     return os.path.join(directory, f"{key.hex()}-{backend.name}{SUFFIX}")
 
 
-def _read_entry(path: str, key: bytes) -> bool:
+def _verified(path: str, key: bytes) -> bool:
     """True when the file at ``path`` is an intact, trusted entry for ``key``."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
@@ -129,10 +135,28 @@ def _read_entry(path: str, key: bytes) -> bool:
             stored_key, crc, length, magic = _TRAILER.unpack_from(data, st.st_size - _TRAILER.size)
             if magic != _MAGIC or stored_key != key or length != st.st_size - _TRAILER.size:
                 return False
-            with memoryview(data) as view, view[:length] as artifact:
-                return bool(zlib.crc32(artifact) == crc)
+            with memoryview(data) as view, view[:length] as payload:
+                return bool(zlib.crc32(payload) == crc)
     finally:
         os.close(fd)
+
+
+def _write(directory: str, path: str, key: bytes, payload: bytes) -> None:
+    """Write ``payload`` and its trailer to ``path`` atomically; failures only warn."""
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o600)
+        with open(fd, "wb") as f:
+            f.write(payload)
+            f.write(_TRAILER.pack(key, zlib.crc32(payload), len(payload), _MAGIC))
+        os.replace(tmp, path)
+    except OSError as exc:
+        _warn_once(f"wasmimport could not write to its cache {directory}: {exc}")
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def load(backend: Backend, key: bytes) -> CompiledModule | None:
@@ -141,7 +165,7 @@ def load(backend: Backend, key: bytes) -> CompiledModule | None:
     if directory is None:
         return None
     path = entry_path(directory, key, backend)
-    if not _read_entry(path, key):
+    if not _verified(path, key):
         return None
     try:
         return backend.deserialize_file(path)
@@ -150,27 +174,15 @@ def load(backend: Backend, key: bytes) -> CompiledModule | None:
 
 
 def store(backend: Backend, key: bytes, compiled: CompiledModule) -> None:
-    """Write ``compiled`` atomically; failures only warn (the cache is an optimisation)."""
+    """Write ``compiled`` to the cache (if it is usable)."""
     directory = usable_dir()
-    if directory is None:
-        return
-    path = entry_path(directory, key, backend)
-    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    try:
-        artifact = backend.serialize(compiled)
-        trailer = _TRAILER.pack(key, zlib.crc32(artifact), len(artifact), _MAGIC)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o600)
-        with open(fd, "wb") as f:
-            f.write(artifact)
-            f.write(trailer)
-        os.replace(tmp, path)
-    except (OSError, BackendError) as exc:
-        _warn_once(f"wasmimport could not write to its cache {directory}: {exc}")
+    if directory is not None:
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+            artifact = backend.serialize(compiled)
+        except BackendError as exc:
+            _warn_once(f"wasmimport could not serialize compiled code for its cache: {exc}")
+            return
+        _write(directory, entry_path(directory, key, backend), key, artifact)
 
 
 def load_or_compile(backend: Backend, wasm: bytes, digest: bytes) -> CompiledModule:
@@ -188,10 +200,46 @@ def load_or_compile(backend: Backend, wasm: bytes, digest: bytes) -> CompiledMod
     return compiled
 
 
+def remembered(kind: str, text: str, build: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+    """``build()`` for ``text``, remembered on disk as ``marshal`` data across processes.
+
+    Used for manifests: parsing one needs tomllib and ast, ~30 ms of imports, more than the
+    rest of a warm import together.  The result is a tuple of builtins keyed by the text, the
+    Python version and ``kind`` (which names the data's format); it sits behind the same
+    checks as compiled code.  Anything that goes wrong (including data marshal cannot hold)
+    just means calling ``build()``.
+    """
+    if not enabled():
+        return build()
+    import hashlib
+    tag = f"{kind}-{sys.implementation.cache_tag}-{marshal.version}\0"
+    key = hashlib.sha256(tag.encode() + text.encode("utf-8", "surrogatepass")).digest()
+    name = f"{key.hex()}{MANIFEST_SUFFIX}"
+    directory = usable_dir(create=False)
+    if directory is not None and _verified(os.path.join(directory, name), key):
+        try:
+            with open(os.path.join(directory, name), "rb") as f:
+                data = marshal.loads(f.read()[:-_TRAILER.size])
+            if isinstance(data, tuple):
+                return data
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    data = build()
+    directory = usable_dir()
+    if directory is not None:
+        try:
+            payload = marshal.dumps(data)
+        except ValueError:
+            return data
+        _write(directory, os.path.join(directory, name), key, payload)
+    return data
+
+
 def entries(directory: str) -> Iterator[os.DirEntry[str]]:
     """Cache entries (and leftover temporary files) in ``directory``."""
     try:
         with os.scandir(directory) as it:
-            yield from (e for e in it if e.name.endswith((SUFFIX, ".tmp")) and e.is_file())
+            yield from (e for e in it
+                        if e.name.endswith((SUFFIX, MANIFEST_SUFFIX, ".tmp")) and e.is_file())
     except FileNotFoundError:
         return

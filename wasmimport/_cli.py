@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from . import __version__, get_include
 from ._errors import WasmImportError
 from ._manifest import EMBEDDED_SECTION, parse_manifest
-from ._module import plan_module
+from ._plan import plan_module
 from ._wasmbin import WasmFormatError, read_module, with_custom_section
 
 

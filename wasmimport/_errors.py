@@ -7,24 +7,54 @@ keep working exactly as they do for C extension modules.  Failures inside a call
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 
 class WasmImportError(ImportError):
     """A wasm module could not be loaded: bad binary, missing import, unusable export."""
 
 
 class ManifestError(WasmImportError):
-    """The manifest does not parse, or disagrees with the module it describes."""
+    """The manifest does not parse, or disagrees with the module it describes.
+
+    ``problems`` lists every problem found (the message holds them one a line).
+    """
+
+    problems: tuple[str, ...] = ()
 
 
-class TrapFrame(NamedTuple):
-    """One frame of a wasm backtrace, innermost first."""
+class TrapFrame(tuple):  # type: ignore[type-arg]
+    """One frame of a wasm backtrace, innermost first: (module, function, func_index, offset).
 
-    module: str | None
-    function: str | None
-    func_index: int
-    offset: int
+    A tuple with named fields, like a NamedTuple without importing typing.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, module: str | None, function: str | None, func_index: int,
+                offset: int) -> TrapFrame:
+        return super().__new__(cls, (module, function, func_index, offset))
+
+    def __getnewargs__(self) -> tuple[str | None, str | None, int, int]:
+        return (self.module, self.function, self.func_index, self.offset)
+
+    @property
+    def module(self) -> str | None:
+        return self[0]  # type: ignore[no-any-return]
+
+    @property
+    def function(self) -> str | None:
+        return self[1]  # type: ignore[no-any-return]
+
+    @property
+    def func_index(self) -> int:
+        return self[2]  # type: ignore[no-any-return]
+
+    @property
+    def offset(self) -> int:
+        return self[3]  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return (f"TrapFrame(module={self.module!r}, function={self.function!r}, "
+                f"func_index={self.func_index}, offset={self.offset})")
 
     def __str__(self) -> str:
         name = self.function or f"<wasm function {self.func_index}>"

@@ -17,15 +17,16 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.machinery
-import importlib.util
 import os
 import sys
-import zipfile
 import zipimport
-from collections.abc import Callable
-from typing import Any
 
 from ._loader import WASM_SUFFIXES, WasmLoader
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _STDLIB = frozenset(sys.stdlib_module_names)
 _M = importlib.machinery
@@ -64,6 +65,7 @@ class WasmZipFinder:
 
     def _entries(self) -> frozenset[str]:
         if self._names is None:
+            import zipfile
             with zipfile.ZipFile(self._zip.archive) as archive:
                 self._names = frozenset(archive.namelist())
         return self._names
@@ -81,7 +83,9 @@ class WasmZipFinder:
             if inner in self._entries():
                 path = os.path.join(self._zip.archive, *inner.split("/"))
                 loader = WasmLoader(fullname, path, archive=self._zip, backend=self._backend)
-                return importlib.util.spec_from_file_location(fullname, path, loader=loader)
+                spec = importlib.machinery.ModuleSpec(fullname, loader, origin=path)
+                spec.has_location = True
+                return spec
         return spec
 
     def invalidate_caches(self) -> None:

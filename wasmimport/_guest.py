@@ -6,9 +6,12 @@ memory, so a buggy or hostile guest gets a ``Trap``, never a host crash.
 
 from __future__ import annotations
 
-from ._backend import Memory, RawFunction
 from ._errors import Trap
 from ._types import signed32
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._backend import Memory, RawFunction
 
 
 class GuestABI:

@@ -7,26 +7,35 @@ multi-phase extension module, every ``exec_module`` makes a new instance.
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import os
-import types
-import zipimport
-from collections.abc import Mapping
-from typing import Any
 
 from ._backend import get_backend
 from ._errors import WasmImportError
 from ._manifest import Manifest, manifest_from_mapping, parse_manifest
 from ._module import build_module
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import importlib.machinery
+    import types
+    import zipimport
+    from collections.abc import Mapping
+    from importlib.abc import Loader as _Loader
+    from typing import Any
+else:
+    _Loader = object   # importlib.abc costs milliseconds to import; mypy sees the real base
+
 WASM_SUFFIXES = [".wasm", ".wat"]
 SIDECAR_SUFFIX = ".toml"
 
 
-class WasmLoader(importlib.abc.Loader):
-    """Loads one wasm module file (``path``), optionally from inside ``archive``."""
+class WasmLoader(_Loader):
+    """Loads one wasm module file (``path``), optionally from inside ``archive``.
+
+    A loader in the sense of PEP 451 (``create_module``/``exec_module``) plus the
+    ``ResourceLoader``/``ExecutionLoader`` methods; it does not subclass ``importlib.abc``
+    because importing that costs several milliseconds of every warm import.
+    """
 
     def __init__(self, fullname: str, path: str, *, archive: zipimport.zipimporter | None = None,
                  backend: str | None = None, data: bytes | None = None,
@@ -82,7 +91,7 @@ class WasmLoader(importlib.abc.Loader):
 def _manifest_argument(manifest: Any) -> Manifest | None:
     if manifest is None or isinstance(manifest, Manifest):
         return manifest
-    if isinstance(manifest, Mapping):
+    if isinstance(manifest, dict):
         return manifest_from_mapping(manifest, "<manifest argument>")
     if isinstance(manifest, os.PathLike):
         path = os.fspath(manifest)
@@ -118,6 +127,7 @@ def load(source: str | os.PathLike[str] | bytes | bytearray | memoryview, name: 
     if not loader.name.replace(".", "_").isidentifier():
         raise WasmImportError(f"load(): module name {loader.name!r} is not a valid module name",
                               path=loader.path)
+    import importlib.util
     spec = importlib.util.spec_from_loader(loader.name, loader, origin=loader.path)
     assert spec is not None
     spec.has_location = loader._data is None

@@ -8,20 +8,18 @@ only markers and error positions behave exactly as a Python user expects.
 
 from __future__ import annotations
 
-import ast
-import inspect
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
+from . import _cache
 from ._errors import ManifestError
-from ._types import BYTES, LISTS, SCALARS, STR, WasmType, type_names
+from ._types import BY_NAME, BYTES, LISTS, SCALARS, STR, WasmType, type_names
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+TYPE_CHECKING = False   # typing costs ~20 ms at import; mypy still reads this block
+if TYPE_CHECKING:
+    import ast
+    from collections.abc import Callable
+    from typing import Any
 
 EMBEDDED_SECTION = "wasmimport"
 _TOP_KEYS = {"doc", "abi", "functions"}
@@ -29,25 +27,46 @@ _FUTURE_KEYS = {"imports", "wasi", "limits", "types"}
 _FUNCTION_KEYS = {"signature", "export", "doc"}
 _ABI_KEYS = {"realloc", "alloc", "free", "memory"}
 
+# parameter kinds, as in a Python ``def``
+POSITIONAL_ONLY = "positional-only"
+POSITIONAL_OR_KEYWORD = "positional-or-keyword"
+KEYWORD_ONLY = "keyword-only"
 
-@dataclass(frozen=True)
+
+class _NoDefault:
+    """The marker for a parameter without a default value."""
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
 class Param:
     """One parameter of a manifest signature."""
 
-    name: str
-    type: WasmType
-    default: Any = inspect.Parameter.empty
-    kind: inspect._ParameterKind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    __slots__ = ("name", "type", "default", "kind")
+
+    def __init__(self, name: str, type: WasmType, default: Any = NO_DEFAULT,
+                 kind: str = POSITIONAL_OR_KEYWORD):
+        self.name = name
+        self.type = type
+        self.default = default
+        self.kind = kind
 
 
-@dataclass(frozen=True)
 class Signature:
     """A parsed ``(name: type = default, ...) -> type``."""
 
-    params: tuple[Param, ...]
-    result: WasmType | None
-    text: str
-    multi: tuple[str, ...] = ()   # core multi-value results, returned directly as a tuple
+    __slots__ = ("params", "result", "text", "multi")
+
+    def __init__(self, params: tuple[Param, ...], result: WasmType | None, text: str,
+                 multi: tuple[str, ...] = ()):
+        self.params = params
+        self.result = result
+        self.text = text
+        self.multi = multi       # core multi-value results, returned directly as a tuple
 
     def core_params(self) -> tuple[str, ...]:
         """Flattened core parameter types (before spilling)."""
@@ -68,34 +87,42 @@ class Signature:
         return None if self.result is None else self.result.annotation
 
 
-@dataclass(frozen=True)
 class FunctionEntry:
     """A ``[functions]`` entry: Python name, wasm export, signature, doc."""
 
-    name: str
-    export: str
-    signature: Signature | None
-    doc: str | None
+    __slots__ = ("name", "export", "signature", "doc")
+
+    def __init__(self, name: str, export: str, signature: Signature | None, doc: str | None):
+        self.name = name
+        self.export = export
+        self.signature = signature
+        self.doc = doc
 
 
-@dataclass(frozen=True)
 class AbiOptions:
     """The ``[abi]`` table: which exports allocate and free guest memory."""
 
-    realloc: str = "cabi_realloc"
-    alloc: str | None = None
-    free: str | None = None
-    memory: str = "memory"
+    __slots__ = ("realloc", "alloc", "free", "memory")
+
+    def __init__(self, realloc: str = "cabi_realloc", alloc: str | None = None,
+                 free: str | None = None, memory: str = "memory"):
+        self.realloc = realloc
+        self.alloc = alloc
+        self.free = free
+        self.memory = memory
 
 
-@dataclass(frozen=True)
 class Manifest:
     """A validated manifest; ``source`` names it in every error."""
 
-    source: str
-    doc: str | None = None
-    functions: tuple[FunctionEntry, ...] = ()
-    abi: AbiOptions = field(default_factory=AbiOptions)
+    __slots__ = ("source", "doc", "functions", "abi")
+
+    def __init__(self, source: str, doc: str | None = None,
+                 functions: tuple[FunctionEntry, ...] = (), abi: AbiOptions | None = None):
+        self.source = source
+        self.doc = doc
+        self.functions = functions
+        self.abi = abi or AbiOptions()
 
 
 def parse_manifest(text: str | bytes, source: str) -> Manifest:
@@ -106,11 +133,61 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
         except UnicodeDecodeError as exc:
             raise ManifestError(f"{source}: manifest is not UTF-8 ({exc.reason} at byte "
                                 f"{exc.start})") from None
+    def build() -> tuple[Any, ...]:
+        return to_plain(manifest_from_mapping(_toml(text, source), source))
+    form = _cache.remembered(f"manifest-{PLAIN_FORMAT}", text, build)
+    return from_plain(form, source)
+
+
+# Bump when the plain form below changes: it is part of the key of remembered manifests.
+PLAIN_FORMAT = 1
+
+
+def to_plain(manifest: Manifest) -> tuple[Any, ...]:
+    """A validated manifest as nested tuples of builtins (``marshal`` can store it).
+
+    Re-reading a manifest from this form skips tomllib and ast (~30 ms of imports).
+    """
+    def signature(sig: Signature | None) -> tuple[Any, ...] | None:
+        if sig is None:
+            return None
+        return (sig.text, tuple((p.name, p.type.name, p.default is not NO_DEFAULT,
+                                 None if p.default is NO_DEFAULT else p.default, p.kind)
+                                for p in sig.params),
+                sig.result.name if sig.result else None)
+    abi = manifest.abi
+    return (PLAIN_FORMAT, manifest.doc, (abi.realloc, abi.alloc, abi.free, abi.memory),
+            tuple((f.name, f.export, signature(f.signature), f.doc) for f in manifest.functions))
+
+
+def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
+    """The Manifest that ``to_plain`` flattened."""
+    _, doc, abi, functions = form
+
+    def signature(plain: tuple[Any, ...] | None) -> Signature | None:
+        if plain is None:
+            return None
+        text, params, result = plain
+        return Signature(tuple(Param(name, BY_NAME[type_name],
+                                     default if has_default else NO_DEFAULT, kind)
+                               for name, type_name, has_default, default, kind in params),
+                         BY_NAME[result] if result else None, text)
+    return Manifest(source, doc,
+                    tuple(FunctionEntry(name, export, signature(sig), fdoc)
+                          for name, export, sig, fdoc in functions),
+                    AbiOptions(*abi))
+
+
+def _toml(text: str, source: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
     try:
-        data = tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{source}: invalid TOML: {exc}") from None
-    return manifest_from_mapping(data, source)
 
 
 def manifest_from_mapping(data: Mapping[str, Any], source: str) -> Manifest:
@@ -175,6 +252,8 @@ def _function(name: str, value: Any, source: str) -> FunctionEntry:
 
 def parse_signature(text: str, source: str, where: str) -> Signature:
     """Parse ``(a: i32, b: u32 = 0) -> i32`` into a Signature."""
+    import ast
+
     def fail(message: str) -> ManifestError:
         return ManifestError(f"{source}: {where}: {message} in signature {text!r}")
 
@@ -191,12 +270,10 @@ def parse_signature(text: str, source: str, where: str) -> Signature:
     positional = [*args.posonlyargs, *args.args]
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
     defaults += args.defaults
-    kinds: list[inspect._ParameterKind] = (
-        [inspect.Parameter.POSITIONAL_ONLY] * len(args.posonlyargs)
-        + [inspect.Parameter.POSITIONAL_OR_KEYWORD] * len(args.args))
+    kinds = ([POSITIONAL_ONLY] * len(args.posonlyargs)
+             + [POSITIONAL_OR_KEYWORD] * len(args.args))
     entries = list(zip(positional, defaults, kinds))
-    entries += [(a, d, inspect.Parameter.KEYWORD_ONLY)
-                for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    entries += [(a, d, KEYWORD_ONLY) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
     params: list[Param] = []
     seen: set[str] = set()
     for arg, default_node, kind in entries:
@@ -208,7 +285,7 @@ def parse_signature(text: str, source: str, where: str) -> Signature:
         ptype = _type(arg.annotation, fail)
         if ptype is None:
             raise fail(f"parameter {arg.arg!r} cannot be None")
-        default: Any = inspect.Parameter.empty
+        default: Any = NO_DEFAULT
         if default_node is not None:
             try:
                 default = ast.literal_eval(default_node)
@@ -223,7 +300,9 @@ def parse_signature(text: str, source: str, where: str) -> Signature:
     return Signature(tuple(params), result, text)
 
 
-def _type(node: ast.expr, fail: Any) -> WasmType | None:
+def _type(node: ast.expr, fail: Callable[[str], ManifestError]) -> WasmType | None:
+    import ast
+
     if isinstance(node, ast.Constant) and node.value is None:
         return None
     if isinstance(node, ast.Name):

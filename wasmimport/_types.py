@@ -14,20 +14,22 @@ import operator
 import struct
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol
 
 from ._errors import Trap
 
-Converter = Callable[[Any], Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, Protocol
 
+    Converter = Callable[[Any], Any]
 
-class Guest(Protocol):
-    """What lowering and lifting need from an instance: its memory and its allocator."""
+    class Guest(Protocol):
+        """What lowering and lifting need from an instance: its memory and its allocator."""
 
-    def alloc(self, align: int, size: int) -> int: ...
-    def read(self, ptr: int, size: int) -> bytes: ...
-    def write(self, ptr: int, data: bytes | memoryview) -> None: ...
+        def alloc(self, align: int, size: int) -> int: ...
+        def read(self, ptr: int, size: int) -> bytes: ...
+        def write(self, ptr: int, data: bytes | memoryview) -> None: ...
 
 
 def _type_name(value: object) -> str:
@@ -387,6 +389,10 @@ CORE_TYPES = ("i32", "i64", "f32", "f64")
 def type_names() -> list[str]:
     """Every type a manifest may name, for error messages."""
     return [*SCALARS, "str", "bytes", *LISTS, "None"]
+
+
+BY_NAME: dict[str, WasmType] = {t.name: t for t in (*SCALARS.values(), STR, BYTES,
+                                                      *LISTS.values())}
 
 
 class Record:

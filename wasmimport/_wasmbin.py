@@ -9,8 +9,9 @@ malformed raises ``WasmFormatError``.  Validation of the code itself stays with 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 WASM_MAGIC = b"\0asm"
 WASM_VERSION = b"\x01\0\0\0"
@@ -24,36 +25,60 @@ class WasmFormatError(ValueError):
     """The bytes are not a wasm module wasmimport can read."""
 
 
-@dataclass(frozen=True)
 class FuncType:
-    """A core function type, e.g. ``(i32, i32) -> (i32)``."""
+    """A core function type, e.g. ``(i32, i32) -> (i32)``; a value (hashable)."""
 
-    params: tuple[str, ...]
-    results: tuple[str, ...]
+    __slots__ = ("params", "results")
+
+    def __init__(self, params: tuple[str, ...], results: tuple[str, ...]):
+        self.params = params
+        self.results = results
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FuncType) and (self.params, self.results) == \
+            (other.params, other.results)
+
+    def __hash__(self) -> int:
+        return hash((self.params, self.results))
+
+    def __repr__(self) -> str:
+        return f"FuncType({self})"
 
     def __str__(self) -> str:
         results = ", ".join(self.results)
         return f"({', '.join(self.params)}) -> ({results})"
 
 
-@dataclass(frozen=True)
 class Extern:
     """One import or export: its kind and, for functions, its core type."""
 
-    name: str
-    kind: str
-    functype: FuncType | None = None
-    module: str = ""          # the import module; empty for exports
+    __slots__ = ("name", "kind", "functype", "module")
+
+    def __init__(self, name: str, kind: str, functype: FuncType | None = None,
+                 module: str = ""):
+        self.name = name
+        self.kind = kind
+        self.functype = functype
+        self.module = module          # the import module; empty for exports
+
+    def __repr__(self) -> str:
+        where = f"{self.module}." if self.module else ""
+        return f"<{self.kind} {where}{self.name} {self.functype or ''}>"
 
 
-@dataclass(frozen=True)
 class ModuleInfo:
     """What a wasm module imports, exports and carries in custom sections."""
 
-    imports: tuple[Extern, ...]
-    exports: tuple[Extern, ...]
-    custom_sections: tuple[tuple[str, bytes], ...]
-    stack_pointer: int | None = None   # index of the C shadow stack's ``__stack_pointer``
+    __slots__ = ("imports", "exports", "custom_sections", "stack_pointer", "_by_name")
+
+    def __init__(self, imports: tuple[Extern, ...], exports: tuple[Extern, ...],
+                 custom_sections: tuple[tuple[str, bytes], ...],
+                 stack_pointer: int | None = None):
+        self.imports = imports
+        self.exports = exports
+        self.custom_sections = custom_sections
+        self.stack_pointer = stack_pointer     # index of the C shadow stack's __stack_pointer
+        self._by_name = {e.name: e for e in exports}
 
     def custom(self, name: str) -> list[bytes]:
         """Payloads of every custom section called ``name``, in file order."""
@@ -61,10 +86,7 @@ class ModuleInfo:
 
     def export(self, name: str) -> Extern | None:
         """The export called ``name``, if there is one."""
-        for ext in self.exports:
-            if ext.name == name:
-                return ext
-        return None
+        return self._by_name.get(name)
 
 
 class _Reader:
@@ -83,6 +105,9 @@ class _Reader:
         return b
 
     def uleb(self, bits: int = 32) -> int:
+        if self.pos < self.end and self.data[self.pos] < 0x80:    # the common one-byte case
+            self.pos += 1
+            return self.data[self.pos - 1]
         result = shift = 0
         while True:
             b = self.byte()
@@ -157,8 +182,13 @@ def read_module(data: bytes | memoryview) -> ModuleInfo:
                     assert imp.functype is not None
                     func_types.append(imp.functype)
         elif section_id == 3:
-            for _ in range(s.uleb()):
-                func_types.append(_type_at(types, s.uleb()))
+            count = s.uleb()
+            indices = data[s.pos:s.pos + count]
+            if len(indices) == count and max(indices, default=0) < 0x80:
+                type_indices = list(indices)      # the usual case: one byte each, read in C
+            else:
+                type_indices = [s.uleb() for _ in range(count)]
+            func_types.extend(_type_at(types, i) for i in type_indices)
         elif section_id == 7:
             for _ in range(s.uleb()):
                 name = s.name()

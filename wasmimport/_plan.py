@@ -1,0 +1,218 @@
+"""Planning: check a manifest against a module's exports and decide every binding.
+
+Everything that can be wrong with the *files* is found here, before any guest code runs, and
+reported together: a ManifestError lists every problem, one a line, each naming the file and
+the entry (``python -m wasmimport inspect`` prints the same list).
+"""
+
+from __future__ import annotations
+
+import keyword
+
+from ._binding import MAX_FLAT_PARAMS
+from ._errors import ManifestError
+from ._manifest import AbiOptions, FunctionEntry, Manifest, Param, Signature
+from ._types import CORE_TYPES, SCALARS, BufferType, ScalarType
+from ._wasmbin import FuncType, ModuleInfo
+
+REALLOC_TYPE = FuncType(("i32", "i32", "i32", "i32"), ("i32",))
+ALLOC_TYPE = FuncType(("i32",), ("i32",))
+FREE_TYPE = FuncType(("i32",), ())
+INIT_TYPE = FuncType((), ())
+
+
+class FunctionPlan:
+    """One Python function to create: its name, export, core and typed signatures."""
+
+    __slots__ = ("name", "export", "functype", "signature", "doc", "post", "uses_guest")
+
+    def __init__(self, name: str, export: str, functype: FuncType, signature: Signature,
+                 doc: str | None, post: str | None):
+        self.name = name
+        self.export = export
+        self.functype = functype
+        self.signature = signature
+        self.doc = doc or f"wasm export {export!r}: {signature.text}"
+        self.post = post             # the cabi_post_<export> to call after lifting, if any
+        self.uses_guest = needs_memory(signature)
+
+
+class ModulePlan:
+    """Everything needed to populate a module, validated.
+
+    ``functions`` are the manifest's entries; exports the manifest does not list are kept as
+    ``core_exports`` (name -> export, core type, post-return) and get their FunctionPlan on
+    first ``lookup``, so modules with thousands of exports import quickly.
+    """
+
+    __slots__ = ("doc", "abi", "functions", "core_exports", "memories", "public",
+                 "needs_allocator", "initialize", "_planned")
+
+    def __init__(self, doc: str | None, abi: AbiOptions, functions: tuple[FunctionPlan, ...],
+                 core_exports: dict[str, tuple[FuncType, str | None]],
+                 memories: tuple[str, ...], info: ModuleInfo):
+        self.doc = doc
+        self.abi = abi
+        self.functions = functions
+        self.core_exports = core_exports
+        self.memories = memories
+        self.public = tuple(name for name in (*(f.name for f in functions), *core_exports)
+                            if _is_public(name) and name not in (abi.alloc, abi.free))
+        self.needs_allocator = any(needs_allocator(f.signature) for f in functions)
+        init = info.export("_initialize")
+        self.initialize = init is not None and init.functype == INIT_TYPE
+        self._planned = {f.name: f for f in functions}
+
+    def names(self) -> set[str]:
+        """Every function name the module has."""
+        return {*self._planned, *self.core_exports}
+
+    def lookup(self, name: str) -> FunctionPlan | None:
+        """The plan of the function called ``name`` (an export's name when unlisted)."""
+        planned = self._planned.get(name)
+        if planned is None and name in self.core_exports:
+            functype, post = self.core_exports[name]
+            planned = self._planned[name] = FunctionPlan(name, name, functype,
+                                                         core_signature(functype), None, post)
+        return planned
+
+
+def needs_memory(signature: Signature) -> bool:
+    """True when a call lowers or lifts anything through guest memory."""
+    result = signature.result
+    return needs_allocator(signature) or not (result is None or isinstance(result, ScalarType))
+
+
+def needs_allocator(signature: Signature) -> bool:
+    """True when a call allocates argument buffers (or spilled parameters) in the guest."""
+    return len(signature.core_params()) > MAX_FLAT_PARAMS or \
+        any(isinstance(p.type, BufferType) for p in signature.params)
+
+
+def core_signature(functype: FuncType) -> Signature:
+    """The signature of an export described only by its core type."""
+    params = tuple(Param(f"p{i}", SCALARS[core]) for i, core in enumerate(functype.params))
+    result = SCALARS[functype.results[0]] if len(functype.results) == 1 else None
+    multi = functype.results if len(functype.results) > 1 else ()
+    return Signature(params, result, str(functype), multi)
+
+
+def expected_core(signature: Signature) -> FuncType:
+    """The core type an export must have to be called with ``signature``."""
+    params = signature.core_params()
+    if len(params) > MAX_FLAT_PARAMS:
+        params = ("i32",)
+    return FuncType(params, signature.core_results())
+
+
+def _is_public(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_") \
+        and not name.startswith("cabi_")
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _core_callable(functype: FuncType) -> bool:
+    return all(t in CORE_TYPES for t in (*functype.params, *functype.results))
+
+
+def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> ModulePlan:
+    """Check the manifest against the module's exports; raise ManifestError listing every
+    problem, or return the plan."""
+    problems: list[str] = []
+    source = manifest.source if manifest else origin
+    abi = manifest.abi if manifest else AbiOptions()
+    functions: list[FunctionPlan] = []
+    core_exports: dict[str, tuple[FuncType, str | None]] = {}
+    for entry in manifest.functions if manifest else ():
+        planned = _entry_plan(info, entry, f"{source}: [functions] {entry.name}", problems)
+        if planned is not None:
+            functions.append(planned)
+    entries = manifest.functions if manifest else ()
+    bound = {e.export for e in entries}      # exports the manifest binds (or tried to)
+    taken = {e.name for e in entries}        # Python names the manifest claims
+    for export in info.exports:
+        if export.functype is None or export.name in bound or export.name in taken \
+                or _is_dunder(export.name) or not _core_callable(export.functype):
+            continue
+        core_exports[export.name] = (export.functype, _post(info, export.name, export.functype,
+                                                            origin, problems))
+        taken.add(export.name)
+    memories = tuple(e.name for e in info.exports
+                     if e.kind == "memory" and e.name not in taken and not _is_dunder(e.name))
+    users = [f for f in functions if f.uses_guest]
+    if users:
+        _check_abi(info, abi, users, source, problems)
+    if problems:
+        error = ManifestError("\n".join(problems), path=origin)
+        error.problems = tuple(problems)
+        raise error
+    return ModulePlan(manifest.doc if manifest else None, abi, tuple(functions), core_exports,
+                      memories, info)
+
+
+def _entry_plan(info: ModuleInfo, entry: FunctionEntry, where: str,
+                problems: list[str]) -> FunctionPlan | None:
+    if _is_dunder(entry.name):
+        problems.append(f"{where}: dunder names are reserved for the module itself")
+        return None
+    export = info.export(entry.export)
+    if export is None:
+        available = ", ".join(e.name for e in info.exports if e.kind == "func") or "none"
+        problems.append(f"{where}: the module has no export {entry.export!r} "
+                        f"(its function exports: {available})")
+        return None
+    if export.functype is None:
+        problems.append(f"{where}: export {entry.export!r} is a {export.kind}, not a function")
+        return None
+    signature = entry.signature
+    if signature is None:
+        if not _core_callable(export.functype):
+            problems.append(f"{where}: core type {export.functype} uses value types wasmimport "
+                            "cannot pass (only i32, i64, f32, f64)")
+            return None
+        signature = core_signature(export.functype)
+    elif expected_core(signature) != export.functype:
+        problems.append(f"{where}: signature {signature.text!r} needs the export "
+                        f"{entry.export!r} to have core type {expected_core(signature)}, but "
+                        f"its core type is {export.functype}")
+        return None
+    return FunctionPlan(entry.name, entry.export, export.functype, signature, entry.doc,
+                        _post(info, entry.export, export.functype, where, problems))
+
+
+def _post(info: ModuleInfo, export: str, functype: FuncType, where: str,
+          problems: list[str]) -> str | None:
+    """The name of ``cabi_post_<export>`` if the module has it (checking its type)."""
+    name = f"cabi_post_{export}"
+    post = info.export(name)
+    if post is None:
+        return None
+    wanted = FuncType(functype.results, ())
+    if post.functype != wanted:
+        problems.append(f"{where}: export {name!r} has core type {post.functype or post.kind},"
+                        f" expected {wanted}")
+    return name
+
+
+def _check_abi(info: ModuleInfo, abi: AbiOptions, users: list[FunctionPlan], source: str,
+               problems: list[str]) -> None:
+    """The memory and allocator exports that str/bytes/list values need."""
+    where = f"{source}: [functions] {users[0].name}"
+    memory = info.export(abi.memory)
+    if memory is None or memory.kind != "memory":
+        problems.append(f"{where}: str/bytes/list values need guest memory, but the module "
+                        f"exports no memory named {abi.memory!r} (set [abi] memory)")
+    checks = [(abi.free, FREE_TYPE, "free")] if abi.free else []
+    if any(needs_allocator(f.signature) for f in users):
+        checks.append((abi.alloc, ALLOC_TYPE, "alloc") if abi.alloc
+                      else (abi.realloc, REALLOC_TYPE, "realloc"))
+    for export, wanted, key in checks:
+        found = info.export(export) if export else None
+        if found is None or found.functype != wanted:
+            actual = "is missing" if found is None else \
+                f"has core type {found.functype or found.kind}"
+            problems.append(f"{where}: needs the [abi] {key} export {export!r} with core "
+                            f"type {wanted}, but it {actual}")

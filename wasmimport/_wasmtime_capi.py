@@ -1,0 +1,171 @@
+"""The few libwasmtime C API functions wasmimport uses, declared with ctypes.
+
+The wasmtime wheel ships ``libwasmtime`` inside the ``wasmtime`` package.  Importing that
+package (wasmtime-py) declares thousands of C functions and costs more than everything else
+in a warm import together, so wasmimport finds the library file without importing the package
+and declares only what it calls.  Declarations follow ``wasmtime.h``/``wasm.h`` of the 50.x
+series (pinned in pyproject.toml); opaque types are plain ``void *``, and the two structures
+whose contents are read (``wasmtime_extern_t``, ``wasmtime_val_t``) get buffers larger than
+the real ones, reading only their documented leading fields.
+
+Two handles on the same library: ``gil`` (``ctypes.PyDLL``) keeps the GIL held during the call,
+for wasm calls that must behave like C extension code; ``nogil`` (``ctypes.CDLL``) releases it,
+for compiling, which takes long and touches no Python object.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.machinery
+import os
+import sys
+from ctypes import POINTER, c_bool, c_char_p, c_size_t, c_uint8, c_uint32, c_void_p
+
+LIB_NAMES = {"linux": "_libwasmtime.so", "android": "_libwasmtime.so",
+             "darwin": "_libwasmtime.dylib", "win32": "_wasmtime.dll"}
+_MACHINES = {"AMD64": "x86_64", "arm64": "aarch64", "ARM64": "aarch64"}
+
+
+def machine() -> str:
+    """The CPU architecture as wasmtime names its library folders (x86_64, aarch64)."""
+    if hasattr(os, "uname"):
+        name = os.uname().machine
+    else:  # pragma: no cover - Windows
+        import platform
+        name = platform.machine()
+    return _MACHINES.get(name, name)
+
+
+def library_path() -> str:
+    """Where the installed wasmtime wheel keeps its shared library."""
+    spec = importlib.machinery.PathFinder.find_spec("wasmtime")   # without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the wasmtime package is not installed: pip install 'wasmtime>=50,<51'")
+    system = "android" if hasattr(sys, "getandroidapilevel") else sys.platform
+    if system not in LIB_NAMES:
+        raise ImportError(f"wasmtime has no library for platform {system!r}")
+    folder = os.path.join(spec.submodule_search_locations[0], f"{system}-{machine()}")
+    path = os.path.join(folder, LIB_NAMES[system])
+    if not os.path.exists(path):
+        raise ImportError(f"wasmtime's shared library is missing: {path}")
+    return path
+
+
+class ByteVec(ctypes.Structure):
+    """``wasm_byte_vec_t`` (also ``wasm_name_t``, ``wasm_message_t``)."""
+
+    _fields_ = [("size", c_size_t), ("data", POINTER(c_uint8))]
+
+    def take(self) -> bytes:
+        """The contents as bytes; frees the vector."""
+        data = ctypes.string_at(self.data, self.size) if self.size else b""
+        nogil.wasm_byte_vec_delete(ctypes.byref(self))
+        return data
+
+
+class FrameVec(ctypes.Structure):
+    """``wasm_frame_vec_t``."""
+
+    _fields_ = [("size", c_size_t), ("data", POINTER(c_void_p))]
+
+
+# wasmtime_extern_t: uint8 kind, then the union at offset 8 (its members start with a u64).
+EXTERN_SIZE = 64
+EXTERN_UNION_OFFSET = 8
+EXTERN_KINDS = {0: "func", 1: "global", 2: "table", 3: "memory", 4: "sharedmemory", 5: "tag"}
+# wasmtime_val_t: uint8 kind, then the union at offset 8 (i32 / i64 / f32 / f64 first).
+VAL_SIZE = 64
+VAL_UNION_OFFSET = 8
+VAL_I32 = 0
+
+TRAP_KINDS = (
+    "stack_overflow", "memory_out_of_bounds", "heap_misaligned", "table_out_of_bounds",
+    "indirect_call_to_null", "bad_signature", "integer_overflow", "integer_division_by_zero",
+    "bad_conversion_to_integer", "unreachable", "interrupt", "out_of_fuel",
+    "atomic_wait_non_shared_memory", "null_reference", "array_out_of_bounds",
+    "allocation_too_large", "cast_failure",
+)
+
+_PATH = library_path()
+nogil = ctypes.CDLL(_PATH)
+gil = ctypes.PyDLL(_PATH)
+
+
+def _declare(lib: ctypes.CDLL, name: str, restype: object, *argtypes: object) -> None:
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = argtypes
+
+
+_vp = c_void_p
+for _lib in (nogil, gil):
+    _declare(_lib, "wasmtime_func_call_unchecked", _vp, _vp, _vp, _vp, c_size_t, _vp)
+_declare(nogil, "wasm_config_new", _vp)
+_declare(nogil, "wasmtime_config_memory_may_move_set", None, _vp, c_bool)
+_declare(nogil, "wasm_engine_new_with_config", _vp, _vp)
+_declare(nogil, "wasmtime_module_new", _vp, _vp, c_char_p, c_size_t, POINTER(_vp))
+_declare(nogil, "wasmtime_module_delete", None, _vp)
+_declare(nogil, "wasmtime_module_serialize", _vp, _vp, POINTER(ByteVec))
+_declare(nogil, "wasmtime_module_deserialize_file", _vp, _vp, c_char_p, POINTER(_vp))
+_declare(nogil, "wasm_byte_vec_delete", None, POINTER(ByteVec))
+_declare(nogil, "wasmtime_store_new", _vp, _vp, _vp, _vp)
+_declare(nogil, "wasmtime_store_context", _vp, _vp)
+_declare(nogil, "wasmtime_store_delete", None, _vp)
+_declare(gil, "wasmtime_instance_new", _vp, _vp, _vp, _vp, c_size_t, _vp, POINTER(_vp))
+_declare(nogil, "wasmtime_instance_export_get", c_bool, _vp, _vp, c_char_p, c_size_t, _vp)
+_declare(nogil, "wasmtime_memory_data", _vp, _vp, _vp)
+_declare(nogil, "wasmtime_memory_data_size", c_size_t, _vp, _vp)
+_declare(nogil, "wasmtime_global_get", None, _vp, _vp, _vp)
+_declare(nogil, "wasmtime_global_set", _vp, _vp, _vp, _vp)
+_declare(nogil, "wasmtime_error_message", None, _vp, POINTER(ByteVec))
+_declare(nogil, "wasmtime_error_delete", None, _vp)
+_declare(nogil, "wasm_trap_message", None, _vp, POINTER(ByteVec))
+_declare(nogil, "wasmtime_trap_code", c_bool, _vp, POINTER(c_uint8))
+_declare(nogil, "wasm_trap_trace", None, _vp, POINTER(FrameVec))
+_declare(nogil, "wasm_trap_delete", None, _vp)
+_declare(nogil, "wasm_frame_vec_delete", None, POINTER(FrameVec))
+_declare(nogil, "wasm_frame_func_index", c_uint32, _vp)
+_declare(nogil, "wasm_frame_module_offset", c_size_t, _vp)
+_declare(nogil, "wasmtime_frame_func_name", POINTER(ByteVec), _vp)
+_declare(nogil, "wasmtime_frame_module_name", POINTER(ByteVec), _vp)
+_declare(nogil, "wasmtime_wat2wasm", _vp, c_char_p, c_size_t, POINTER(ByteVec))
+
+
+def error_message(error: int) -> str:
+    """The message of a ``wasmtime_error_t *``; frees the error."""
+    vec = ByteVec()
+    nogil.wasmtime_error_message(error, ctypes.byref(vec))
+    nogil.wasmtime_error_delete(error)
+    return vec.take().decode("utf-8", "replace")
+
+
+def _name(vec: ctypes._Pointer[ByteVec]) -> str | None:
+    if not vec:
+        return None
+    return ctypes.string_at(vec.contents.data, vec.contents.size).decode("utf-8", "replace")
+
+
+Frame = tuple[str | None, str | None, int, int]     # module, function, index, offset
+
+
+def trap_details(trap: int) -> tuple[str, str | None, list[Frame]]:
+    """(message, kind, frames as (module, function, index, offset)) of a trap; frees it."""
+    vec = ByteVec()
+    nogil.wasm_trap_message(trap, ctypes.byref(vec))
+    message = vec.take().rstrip(b"\0").decode("utf-8", "replace")
+    code = c_uint8()
+    kind = None
+    if nogil.wasmtime_trap_code(trap, ctypes.byref(code)):
+        kind = TRAP_KINDS[code.value] if code.value < len(TRAP_KINDS) else f"code_{code.value}"
+    frames_vec = FrameVec()
+    nogil.wasm_trap_trace(trap, ctypes.byref(frames_vec))
+    frames = []
+    for i in range(frames_vec.size):
+        frame = frames_vec.data[i]
+        frames.append((_name(nogil.wasmtime_frame_module_name(frame)),
+                       _name(nogil.wasmtime_frame_func_name(frame)),
+                       nogil.wasm_frame_func_index(frame),
+                       nogil.wasm_frame_module_offset(frame)))
+    nogil.wasm_frame_vec_delete(ctypes.byref(frames_vec))
+    nogil.wasm_trap_delete(trap)
+    return message, kind, frames
