@@ -272,3 +272,47 @@ def test_eight_processes_importing_at_once(cache: Path, tmp_path: Path) -> None:
     key = _cache.entry_key(get_backend(), __import__("hashlib").sha256(
         (tmp_path / "racy.wasm").read_bytes()).digest())
     assert _cache._verified(str(entry), key)
+
+
+MANIFEST = '''
+doc = "Every kind of entry."
+[abi]
+free = "free"
+[functions]
+add = "(a: i32, /, b: u8 = 7, *, c: f64 = -1.5) -> i32"
+s = { signature = "(x: str = 'dé', y: bytes = b'ab', z: list[i64] = [1, -2]) -> str", doc = "S." }
+[functions.core]
+export = "raw-name"
+'''
+
+
+def test_manifests_are_remembered_without_tomllib(cache: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from wasmimport import _manifest
+    first = _manifest.parse_manifest(MANIFEST, "m.toml")
+    assert len(list(cache.glob("*.manifest"))) == 1
+
+    def no_toml(text: str, source: str) -> None:
+        raise AssertionError("parsed the TOML again")
+    monkeypatch.setattr(_manifest, "_toml", no_toml)
+    again = _manifest.parse_manifest(MANIFEST, "elsewhere.toml")
+    assert _manifest.to_plain(again) == _manifest.to_plain(first)
+    assert again.source == "elsewhere.toml"          # the source is never remembered
+    add = again.functions[0].signature
+    assert add is not None and [p.kind for p in add.params] == [
+        _manifest.POSITIONAL_ONLY, _manifest.POSITIONAL_OR_KEYWORD, _manifest.KEYWORD_ONLY]
+    assert [p.default for p in again.functions[1].signature.params] == ["dé", b"ab", [1, -2]]
+    assert again.abi.free == "free" and again.functions[2].signature is None
+    # a damaged entry is not believed: the TOML is parsed again
+    entry = next(cache.glob("*.manifest"))
+    entry.write_bytes(entry.read_bytes()[:-1] + b"x")
+    with pytest.raises(AssertionError, match="parsed the TOML again"):
+        _manifest.parse_manifest(MANIFEST, "m.toml")
+
+
+def test_bad_manifests_are_not_remembered(cache: Path) -> None:
+    from wasmimport import _manifest
+    for _ in range(2):
+        with pytest.raises(wasmimport.ManifestError, match="unknown type 'int'"):
+            _manifest.parse_manifest('[functions]\nf = "(a: int) -> None"', "bad.toml")
+    assert list(cache.glob("*.manifest")) == []

@@ -19,7 +19,8 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def test_help_everywhere() -> None:
-    for args in ([], ["include"], ["embed"]):
+    for args in ([], ["include"], ["embed"], ["inspect"], ["compile"], ["stub"], ["cache"],
+                 ["cache", "info"], ["cache", "clear"]):
         result = cli(*args, "--help")
         assert result.returncode == 0 and "usage: python -m wasmimport" in result.stdout
     assert cli().returncode == 2
@@ -60,3 +61,134 @@ def test_embed_refuses_a_manifest_that_does_not_fit(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "bad.toml: [functions] nope: the module has no export 'nope'" in result.stderr
     assert not out.exists()
+
+
+def test_inspect_a_good_module() -> None:
+    result = cli("inspect", str(guest_path("edges")))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert f"manifest: sidecar {guest_path('edges')}.toml" in out
+    assert "imports (0):" in out and "problems: none" in out
+    assert "func    echo_str" in out and "(i32, i32) -> (i32)" in out
+    assert "  echo_str(s: str) -> str" in out and "memories: memory" in out
+
+
+def test_inspect_lists_every_problem(tmp_path: Path) -> None:
+    module = tmp_path / "broken.wat"
+    module.write_text('(module (import "env" "log" (func (param i32))) '
+                      '(func (export "f") (param i32) (result i32) local.get 0))')
+    (tmp_path / "broken.wat.toml").write_text(
+        '[functions]\nf = "(a: i64) -> i32"\ng = "(a: i32) -> i32"\nh = "(a: qq) -> i32"\n')
+    result = cli("inspect", str(module))
+    assert result.returncode == 1
+    out = result.stdout
+    assert "h: unknown type 'qq'" in out      # a parse problem stops the manifest here
+    (tmp_path / "broken.wat.toml").write_text(
+        '[functions]\nf = "(a: i64) -> i32"\ng = "(a: i32) -> i32"\n')
+    out = cli("inspect", str(module)).stdout
+    assert "problems (3):" in out
+    assert "[functions] f: signature '(a: i64) -> i32' needs the export 'f'" in out
+    assert "[functions] g: the module has no export 'g'" in out
+    assert "imports env.log ((i32) -> ()), which the manifest does not provide" in out
+    assert "  func    env.log  (i32) -> ()" in out
+
+
+def test_inspect_embedded_and_corrupt(tmp_path: Path) -> None:
+    out = cli("inspect", str(guest_path("embedded"))).stdout
+    assert "manifest: embedded" in out and "greet(name: str) -> str" in out
+    (tmp_path / "junk.wasm").write_bytes(b"\0asm\x01\0\0\0\x01\xff")
+    result = cli("inspect", str(tmp_path / "junk.wasm"))
+    assert result.returncode == 1 and "junk.wasm" in result.stdout
+
+
+def test_compile_fills_the_cache(tmp_path: Path) -> None:
+    from conftest import tagged_wat, wat_binary
+    cache = tmp_path / "cache"
+    tree = tmp_path / "tree" / "pkg"
+    tree.mkdir(parents=True)
+    (tree / "a.wasm").write_bytes(wat_binary(tagged_wat(1)))
+    (tree / "b.wat").write_text(tagged_wat(2))
+    (tree / "notwasm.txt").write_text("x")
+    wheel = tmp_path / "dist.whl"
+    import zipfile
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("pkg/c.wasm", wat_binary(tagged_wat(3)))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WASMIMPORT_CACHE_DIR=str(cache))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "wasmimport", *args], env=env,
+                              capture_output=True, text=True)
+    result = run("compile", str(tmp_path / "tree"), str(wheel))
+    assert result.returncode == 0, result.stderr
+    assert sum(line.startswith("compiled ") for line in result.stdout.splitlines()) == 3
+    assert "3 of 3 modules compiled" in result.stdout
+    assert len(list(cache.glob("*.cwasm"))) == 3
+    # importing afterwards hits the cache: nothing new is written
+    quiet = run("compile", "-q", str(tree / "a.wasm"))
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    assert len(list(cache.glob("*.cwasm"))) == 3
+    (tree / "bad.wasm").write_bytes(b"\0asm\x01\0\0\0\x05")
+    failed = run("compile", str(tmp_path / "tree"))
+    assert failed.returncode == 1 and "bad.wasm" in failed.stderr
+    info = run("cache", "info")
+    assert f"directory: {cache}" in info.stdout and "3 compiled modules" in info.stdout
+    cleared = run("cache", "clear")
+    assert "removed 3 entries" in cleared.stdout and list(cache.glob("*.cwasm")) == []
+
+
+def test_stub_passes_mypy_strict(tmp_path: Path) -> None:
+    shutil.copy(guest_path("edges"), tmp_path / "edges.wasm")
+    shutil.copy(guest_path("edges").with_suffix(".wasm.toml"), tmp_path / "edges.wasm.toml")
+    result = cli("stub", str(tmp_path / "edges.wasm"))
+    assert result.returncode == 0, result.stderr
+    stub = (tmp_path / "edges.pyi").read_text()
+    assert "def echo_str(s: str) -> str:" in stub
+    assert "def echo_list_f64(xs: list[float]) -> list[float]:" in stub
+    assert "cabi_realloc" not in stub
+    (tmp_path / "user.py").write_text(
+        "import edges\n"
+        "n: int = edges.echo_u64(3)\n"
+        "s: str = edges.echo_str('x')\n"
+        "xs: list[float] = edges.echo_list_f64([1.0])\n"
+        "view: memoryview = edges.memory\n")
+    (tmp_path / "wrong.py").write_text("import edges\ns: str = edges.echo_u64(3)\n")
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+    ok = subprocess.run([*mypy, "edges.pyi", "user.py"], cwd=tmp_path, capture_output=True,
+                        text=True)
+    assert ok.returncode == 0, ok.stdout
+    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert wrong.returncode == 1 and "incompatible types in assignment" in wrong.stdout.lower()
+
+
+def test_stub_of_a_broken_module_fails(tmp_path: Path) -> None:
+    (tmp_path / "b.wat").write_text('(module (func (export "f")))')
+    (tmp_path / "b.wat.toml").write_text('[functions]\nf = "(a: i32) -> None"\n')
+    result = cli("stub", str(tmp_path / "b.wat"))
+    assert result.returncode == 1 and "[functions] f: signature" in result.stderr
+    assert not (tmp_path / "b.pyi").exists()
+
+
+def test_compile_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+    from conftest import tagged_wat
+    for i in range(3):
+        (tmp_path / f"m{i}.wat").write_text(tagged_wat(i))
+    leader, follower = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WASMIMPORT_CACHE_DIR=str(tmp_path / "c"))
+    proc = subprocess.run([sys.executable, "-m", "wasmimport", "compile", str(tmp_path)],
+                          env=env, stdout=subprocess.PIPE, stderr=follower, text=True)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    bar = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "[" + "#" * 30 + "] 3/3" in bar and "\r" in bar
+    assert proc.stdout.startswith("3 of 3 modules compiled")   # no per-file lines

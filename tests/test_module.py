@@ -228,3 +228,46 @@ def test_no_output_at_interpreter_shutdown(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert result.stdout == "3\n"
     assert result.stderr == ""
+
+
+def test_functions_are_created_once_on_first_lookup(hook: None, syspath: Path) -> None:
+    (syspath / "lazy.wasm").write_bytes(wat_binary(WAT))
+    (syspath / "lazy.wasm.toml").write_text(MANIFEST)
+    import lazy  # type: ignore[import-not-found]
+    assert "add" not in vars(lazy) and "add" in dir(lazy)
+    import threading
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(lazy.div)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 8 and all(f is seen[0] for f in seen)
+    assert vars(lazy)["div"] is lazy.div
+    namespace: dict[str, object] = {}
+    exec("from lazy import *", namespace)
+    assert set(lazy.__all__) <= set(namespace) and namespace["add"] is lazy.add
+    with pytest.raises(AttributeError, match="module 'lazy' has no attribute 'nope'"):
+        lazy.nope  # noqa: B018
+
+
+POST_WAT = """(module
+  (global $seen (mut i32) (i32.const -1))
+  (global $calls (mut i32) (i32.const 0))
+  (func (export "answer") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func (export "cabi_post_answer") (param i32)
+    local.get 0 global.set $seen
+    global.get $calls i32.const 1 i32.add global.set $calls)
+  (func (export "seen") (result i32) global.get $seen)
+  (func (export "calls") (result i32) global.get $calls))"""
+
+
+@pytest.mark.parametrize("manifest", [None, '[functions]\nanswer = "(x: u8) -> u16"\n'])
+def test_post_return_of_scalar_results(tmp_path: Path, manifest: str | None) -> None:
+    (tmp_path / "post.wat").write_text(POST_WAT)
+    if manifest:
+        (tmp_path / "post.wat.toml").write_text(manifest)
+    mod = wasmimport.load(tmp_path / "post.wat")
+    assert mod.answer(41) == 42
+    assert (mod.seen(), mod.calls()) == (42, 1)     # called with the core result, once
+    assert "cabi_post_answer" not in mod.__all__

@@ -102,6 +102,10 @@ class Backend(ABC):
         """Compile (and validate) a wasm binary; raises BackendError."""
 
     @abstractmethod
+    def validate(self, wasm: bytes) -> None:
+        """Check a wasm binary without compiling it; raises BackendError."""
+
+    @abstractmethod
     def serialize(self, compiled: CompiledModule) -> bytes:
         """The compiled code as bytes for the cache; raises BackendError."""
 

@@ -241,6 +241,9 @@ class WasmtimeBackend(Backend):
         _check(capi.nogil.wasmtime_module_new(self.engine, wasm, len(wasm), byref(module)))
         return WasmtimeCompiled(self, module.value or 0)
 
+    def validate(self, wasm: bytes) -> None:
+        _check(capi.nogil.wasmtime_module_validate(self.engine, wasm, len(wasm)))
+
     def serialize(self, compiled: CompiledModule) -> bytes:
         assert isinstance(compiled, WasmtimeCompiled)
         vec = capi.ByteVec()

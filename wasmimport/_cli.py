@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterator, Sequence
 
-from . import __version__, get_include
+from . import __version__, _cache, get_include
+from ._backend import get_backend
 from ._errors import WasmImportError
+from ._inspect import describe, report
+from ._loader import WASM_SUFFIXES
 from ._manifest import EMBEDDED_SECTION, parse_manifest
+from ._module import compile_only
 from ._plan import plan_module
+from ._stub import render_stub
 from ._wasmbin import WasmFormatError, read_module, with_custom_section
 
 
@@ -31,10 +37,136 @@ def _embed(args: argparse.Namespace) -> int:
     except (WasmImportError, WasmFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    tmp = f"{args.output}.tmp{os.getpid()}"
+    _write_atomically(args.output, out)
+    return 0
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as f:
-        f.write(out)
-    os.replace(tmp, args.output)
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    found = describe(args.file, args.backend)
+    print(report(found))
+    return 1 if found.problems else 0
+
+
+def _stub(args: argparse.Namespace) -> int:
+    found = describe(args.file, args.backend)
+    if found.plan is None or found.problems:
+        for problem in found.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    text = render_stub(found.plan, os.path.basename(args.file))
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    output = args.output or os.path.splitext(args.file)[0] + ".pyi"
+    _write_atomically(output, text.encode("utf-8"))
+    if not args.quiet:
+        print(f"wrote {output}")
+    return 0
+
+
+def _sources(paths: Sequence[str]) -> Iterator[tuple[str, bytes | OSError]]:
+    """(name, bytes or the error reading them) of every wasm module under ``paths``.
+
+    Directories are walked; zip archives (wheels, .pyz) are read entry by entry.
+    """
+    for path in paths:
+        if os.path.isdir(path):
+            for folder, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.endswith(tuple(WASM_SUFFIXES)):
+                        yield from _sources([os.path.join(folder, name)])
+        elif zipfile.is_zipfile(path) and not path.endswith(tuple(WASM_SUFFIXES)):
+            with zipfile.ZipFile(path) as archive:
+                for name in sorted(archive.namelist()):
+                    if name.endswith(tuple(WASM_SUFFIXES)):
+                        yield os.path.join(path, name), archive.read(name)
+        else:
+            try:
+                with open(path, "rb") as f:
+                    yield path, f.read()
+            except OSError as exc:
+                yield path, exc
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    width = 30
+    filled = width * done // total if total else width
+    label = name if len(name) <= 40 else "..." + name[-37:]
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:40}",
+          end="", file=sys.stderr, flush=True)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    """Precompile every wasm module under the paths into the cache, like compileall."""
+    if not _cache.enabled():
+        print("error: the compile cache is disabled (WASMIMPORT_CACHE=0)", file=sys.stderr)
+        return 1
+    backend = get_backend(args.backend)
+    sources = list(_sources(args.paths))
+    bar = sys.stderr.isatty() and not args.quiet
+    failed = 0
+    for done, (name, data) in enumerate(sources, 1):
+        if bar:
+            _progress(done - 1, len(sources), name)
+        try:
+            if isinstance(data, OSError):
+                raise data
+            compile_only(data, name, backend)
+        except (OSError, WasmImportError) as exc:
+            failed += 1
+            print(("\n" if bar else "") + f"error: {exc}", file=sys.stderr)
+            continue
+        if not bar and not args.quiet:
+            print(f"compiled {name}")
+    if bar:
+        _progress(len(sources), len(sources), "done")
+        print(file=sys.stderr)
+    if not args.quiet:
+        print(f"{len(sources) - failed} of {len(sources)} modules compiled into "
+              f"{_cache.cache_dir()}")
+    return 1 if failed else 0
+
+
+def _cache_info(args: argparse.Namespace) -> int:
+    directory = _cache.cache_dir()
+    print(f"directory: {directory}")
+    print(f"enabled:   {'yes' if _cache.enabled() else f'no ({_cache.CACHE_ENV}=0)'}")
+    if not os.path.isdir(directory):
+        print("entries:   none (the directory does not exist yet)")
+        return 0
+    if _cache.usable_dir(create=False) is None:
+        print("trusted:   no (see the warning above); entries are ignored")
+    counts: dict[str, int] = {}
+    size = 0
+    for entry in _cache.entries(directory):
+        kind = "compiled modules" if entry.name.endswith(_cache.SUFFIX) else \
+            "manifests" if entry.name.endswith(_cache.MANIFEST_SUFFIX) else "temporary files"
+        counts[kind] = counts.get(kind, 0) + 1
+        size += entry.stat().st_size
+    listing = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "none"
+    print(f"entries:   {listing}")
+    print(f"size:      {size / 1e6:.1f} MB")
+    return 0
+
+
+def _cache_clear(args: argparse.Namespace) -> int:
+    directory = _cache.cache_dir()
+    removed = 0
+    for entry in list(_cache.entries(directory)):
+        try:
+            os.unlink(entry.path)
+            removed += 1
+        except OSError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+    print(f"removed {removed} entries from {directory}")
     return 0
 
 
@@ -57,6 +189,49 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("-o", "--output", required=True, metavar="OUT",
                        help="where to write the module with the embedded manifest")
     embed.set_defaults(run=_embed)
+
+    inspect = commands.add_parser(
+        "inspect", help="show a module's imports, exports, manifest and problems",
+        description="Show what FILE imports and exports (with core types), its manifest "
+                    "(sidecar or embedded) and the Python functions it would get, and list "
+                    "every problem an import would hit. Exits 1 when there are problems.")
+    inspect.add_argument("file", metavar="FILE", help="a .wasm or .wat file")
+    inspect.add_argument("--backend", help="the engine to validate with")
+    inspect.set_defaults(run=_inspect)
+
+    compile_ = commands.add_parser(
+        "compile", help="precompile every wasm module under the paths into the cache",
+        description="Compile every .wasm/.wat under PATH (folders are walked, zip archives "
+                    "such as wheels are read) into the compile cache, like compileall does "
+                    "for .py files, so that the first import is fast too. Exits 1 when a "
+                    "module fails.")
+    compile_.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or zips")
+    compile_.add_argument("-q", "--quiet", action="store_true",
+                          help="print only errors (no progress)")
+    compile_.add_argument("--backend", help="the engine to compile for")
+    compile_.set_defaults(run=_compile)
+
+    stub = commands.add_parser(
+        "stub", help="write a .pyi stub with the module's Python signatures",
+        description="Write a .pyi type stub for FILE from its manifest, so that mypy and "
+                    "IDEs know the functions' signatures (default: beside FILE).")
+    stub.add_argument("file", metavar="FILE", help="a .wasm or .wat file")
+    stub.add_argument("-o", "--output", metavar="OUT", help="where to write it ('-': stdout)")
+    stub.add_argument("-q", "--quiet", action="store_true", help="do not say where it went")
+    stub.add_argument("--backend", help="the engine to validate with")
+    stub.set_defaults(run=_stub)
+
+    cache = commands.add_parser("cache", help="show or clear the compile cache",
+                                description="Show or clear the compile cache.")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True,
+                                          metavar="ACTION")
+    cache_commands.add_parser(
+        "info", help="where the cache is and what it holds",
+        description="Print the cache directory, whether it is enabled and trusted, and "
+                    "what it holds.").set_defaults(run=_cache_info)
+    cache_commands.add_parser(
+        "clear", help="remove every cache entry",
+        description="Remove every entry of the compile cache.").set_defaults(run=_cache_clear)
     return parser
 
 

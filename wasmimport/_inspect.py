@@ -1,0 +1,97 @@
+"""Describe a wasm module file without instantiating it: for ``inspect`` and ``stub``.
+
+Runs the same steps as an import (read, manifest lookup, validation, planning) but collects
+every problem instead of stopping at the first, and never runs guest code.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ._backend import BackendError, get_backend
+from ._errors import ManifestError, WasmImportError
+from ._loader import SIDECAR_SUFFIX
+from ._manifest import Manifest, parse_manifest
+from ._module import prepare, read_manifest
+from ._plan import ModulePlan, plan_module
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._wasmbin import ModuleInfo
+
+
+class Description:
+    """What ``describe`` found out about one file."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.size = 0
+        self.info: ModuleInfo | None = None
+        self.manifest: Manifest | None = None
+        self.manifest_from = "none"          # "sidecar <path>", "embedded" or "none"
+        self.plan: ModulePlan | None = None
+        self.problems: list[str] = []
+
+
+def describe(path: str, backend_name: str | None = None) -> Description:
+    """Read, validate and plan the module at ``path``; problems are collected, not raised."""
+    found = Description(path)
+    backend = get_backend(backend_name)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        found.size = len(data)
+        wasm, found.info = prepare(data, path, backend)
+    except (OSError, WasmImportError) as exc:
+        found.problems.append(str(exc))
+        return found
+    try:
+        backend.validate(wasm)
+    except BackendError as exc:
+        found.problems.append(f"{path}: not a valid wasm module: {exc}")
+    sidecar = path + SIDECAR_SUFFIX
+    try:
+        if os.path.exists(sidecar):
+            with open(sidecar, "rb") as f:
+                found.manifest = parse_manifest(f.read(), sidecar)
+            found.manifest_from = f"sidecar {sidecar}"
+        else:
+            found.manifest = read_manifest(found.info, path)
+            found.manifest_from = "embedded" if found.manifest else "none"
+        found.plan = plan_module(found.info, found.manifest, path)
+    except ManifestError as exc:
+        found.problems.extend(exc.problems or [str(exc)])
+    for imp in found.info.imports:
+        found.problems.append(f"{path}: imports {imp.module}.{imp.name} "
+                              f"({imp.functype or imp.kind}), which the manifest does not "
+                              "provide")
+    return found
+
+
+def report(found: Description) -> str:
+    """The text ``python -m wasmimport inspect`` prints."""
+    lines = [f"{found.path}: {found.size} bytes"]
+    info, plan = found.info, found.plan
+    if info is not None:
+        lines.append(f"manifest: {found.manifest_from}")
+        if found.manifest and found.manifest.doc:
+            lines.append(f"doc: {found.manifest.doc.splitlines()[0]}")
+        lines.append(f"imports ({len(info.imports)}):")
+        lines += [f"  {imp.kind:7} {imp.module}.{imp.name}  {imp.functype or ''}".rstrip()
+                  for imp in info.imports]
+        lines.append(f"exports ({len(info.exports)}):")
+        width = max((len(e.name) for e in info.exports), default=0)
+        lines += [f"  {e.kind:7} {e.name:{width}}  {e.functype or ''}".rstrip()
+                  for e in info.exports]
+    if plan is not None:
+        lines.append("python functions:")
+        for name in sorted(plan.names(), key=lambda n: (n not in plan.public, n)):
+            planned = plan.lookup(name)
+            assert planned is not None
+            where = "" if planned.export == name else f"  [export {planned.export!r}]"
+            lines.append(f"  {name}{planned.signature.text}{where}")
+        if plan.memories:
+            lines.append(f"memories: {', '.join(plan.memories)}")
+    lines.append(f"problems ({len(found.problems)}):" if found.problems else "problems: none")
+    lines += [f"  {problem}" for problem in found.problems]
+    return "\n".join(lines)
