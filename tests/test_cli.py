@@ -170,6 +170,7 @@ def test_stub_of_a_broken_module_fails(tmp_path: Path) -> None:
 
 def test_compile_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     import pty
+
     from conftest import tagged_wat
     for i in range(3):
         (tmp_path / f"m{i}.wat").write_text(tagged_wat(i))

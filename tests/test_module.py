@@ -245,7 +245,7 @@ def test_functions_are_created_once_on_first_lookup(hook: None, syspath: Path) -
     assert len(seen) == 8 and all(f is seen[0] for f in seen)
     assert vars(lazy)["div"] is lazy.div
     namespace: dict[str, object] = {}
-    exec("from lazy import *", namespace)
+    exec("from lazy import *", namespace)  # noqa: S102  (star-import needs a namespace)
     assert set(lazy.__all__) <= set(namespace) and namespace["add"] is lazy.add
     with pytest.raises(AttributeError, match="module 'lazy' has no attribute 'nope'"):
         lazy.nope  # noqa: B018
