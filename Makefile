@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SAMPLES := textkit numkit
 
-.PHONY: all setup toolchain wasm samples test demo lint clean
+.PHONY: all setup toolchain wasm samples test demo lint bench clean
 
 all: test
 
@@ -39,7 +39,15 @@ lint: setup
 	$(PY) -m mypy
 	$(PY) -m ruff check wasmimport tests benchmarks examples sample_pkgs
 
+# Benchmarks run against a normal (non-editable) install, as users have it.
+bench: setup
+	rm -rf .bench-venv
+	$(PYTHON) -m venv .bench-venv
+	.bench-venv/bin/python -m pip install -q .
+	.bench-venv/bin/python benchmarks/bench_call.py
+	$(PY) benchmarks/bench_import.py --python .bench-venv/bin/python
+
 clean:
 	$(MAKE) -C tests/guests clean
 	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s clean; done
-	rm -rf build *.egg-info
+	rm -rf build *.egg-info .bench-venv

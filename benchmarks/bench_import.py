@@ -64,7 +64,7 @@ def main() -> None:
                         help="the interpreter to measure (default: this one); use one with "
                              "wasmimport installed normally, as users have it")
     args = parser.parse_args()
-    py = args.python
+    py = os.path.abspath(args.python) if os.sep in args.python else args.python
 
     with tempfile.TemporaryDirectory(prefix="wasmimport-bench-") as tmp:
         folder = Path(tmp)

@@ -14,7 +14,6 @@ current directory can never shadow the standard library.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.machinery
 import os
@@ -97,10 +96,6 @@ _hooks: list[Callable[[str], Any]] = []
 _backend: str | None = None
 
 
-def _zip_hook(path: str, backend: str | None) -> WasmZipFinder:
-    return WasmZipFinder(path, backend)
-
-
 def _forget_finders(kinds: tuple[type, ...]) -> None:
     """Drop cached path finders of ``kinds`` so the next import re-runs the path hooks."""
     for key, finder in list(sys.path_importer_cache.items()):
@@ -119,10 +114,15 @@ def install(backend: str | None = None) -> None:
     if is_installed() and backend == _backend:
         return
     uninstall()
-    details = [_PLAIN_DETAILS[0], (functools.partial(WasmLoader, backend=backend), WASM_SUFFIXES),
-               *_PLAIN_DETAILS[1:]]
-    _hooks[:] = [functools.partial(_zip_hook, backend=backend),
-                 WasmFileFinder.path_hook(*details)]
+
+    def wasm_loader(fullname: str, path: str) -> WasmLoader:
+        return WasmLoader(fullname, path, backend=backend)
+
+    def zip_hook(path: str) -> WasmZipFinder:
+        return WasmZipFinder(path, backend)
+
+    details = [_PLAIN_DETAILS[0], (wasm_loader, WASM_SUFFIXES), *_PLAIN_DETAILS[1:]]
+    _hooks[:] = [zip_hook, WasmFileFinder.path_hook(*details)]
     sys.path_hooks[0:0] = _hooks
     _backend = backend
     _forget_finders((importlib.machinery.FileFinder, zipimport.zipimporter))

@@ -9,7 +9,6 @@ only markers and error positions behave exactly as a Python user expects.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 
 from . import _cache
 from ._errors import ManifestError
@@ -18,7 +17,7 @@ from ._types import BY_NAME, BYTES, LISTS, SCALARS, STR, WasmType, type_names
 TYPE_CHECKING = False   # typing costs ~20 ms at import; mypy still reads this block
 if TYPE_CHECKING:
     import ast
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import Any
 
 EMBEDDED_SECTION = "wasmimport"
@@ -192,7 +191,7 @@ def _toml(text: str, source: str) -> dict[str, Any]:
 
 def manifest_from_mapping(data: Mapping[str, Any], source: str) -> Manifest:
     """Validate an already-parsed manifest (the TOML document as a dict)."""
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict):
         raise ManifestError(f"{source}: manifest must be a table, not {type(data).__name__}")
     for key in data:
         if key in _FUTURE_KEYS:
@@ -204,7 +203,7 @@ def manifest_from_mapping(data: Mapping[str, Any], source: str) -> Manifest:
     doc = _optional_str(data, "doc", source, "doc")
     abi = _abi(data.get("abi", {}), source)
     functions_table = data.get("functions", {})
-    if not isinstance(functions_table, Mapping):
+    if not isinstance(functions_table, dict):
         raise ManifestError(f"{source}: [functions] must be a table")
     functions = tuple(_function(name, value, source) for name, value in functions_table.items())
     return Manifest(source, doc, functions, abi)
@@ -218,7 +217,7 @@ def _optional_str(table: Mapping[str, Any], key: str, source: str, where: str) -
 
 
 def _abi(table: Any, source: str) -> AbiOptions:
-    if not isinstance(table, Mapping):
+    if not isinstance(table, dict):
         raise ManifestError(f"{source}: [abi] must be a table")
     for key in table:
         if key not in _ABI_KEYS:
@@ -236,7 +235,7 @@ def _function(name: str, value: Any, source: str) -> FunctionEntry:
         raise ManifestError(f"{source}: [functions] has an empty function name")
     if isinstance(value, str):
         return FunctionEntry(name, name, parse_signature(value, source, where), None)
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise ManifestError(f"{source}: {where} must be a signature string or a table, "
                             f"not {type(value).__name__}")
     for key in value:

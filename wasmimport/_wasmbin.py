@@ -188,7 +188,9 @@ def read_module(data: bytes | memoryview) -> ModuleInfo:
                 type_indices = list(indices)      # the usual case: one byte each, read in C
             else:
                 type_indices = [s.uleb() for _ in range(count)]
-            func_types.extend(_type_at(types, i) for i in type_indices)
+            if type_indices and max(type_indices) >= len(types):
+                raise WasmFormatError(f"type index {max(type_indices)} out of range")
+            func_types += [types[i] for i in type_indices]
         elif section_id == 7:
             for _ in range(s.uleb()):
                 name = s.name()
