@@ -223,3 +223,13 @@ def test_wasm_in_working_directory_is_importable_by_its_own_name(tmp_path: Path)
 def test_missing_module_is_module_not_found(hook: None, syspath: Path) -> None:
     with pytest.raises(ModuleNotFoundError):
         import does_not_exist_anywhere  # type: ignore[import-not-found]  # noqa: F401
+
+
+def test_reload_gives_a_fresh_instance(hook: None, syspath: Path) -> None:
+    import importlib
+    write_module(syspath, "reloaded", 1)
+    import reloaded  # type: ignore[import-not-found]
+    reloaded.bump()
+    old_bump = reloaded.bump
+    assert importlib.reload(reloaded) is reloaded
+    assert reloaded.bump() == 1 and reloaded.bump is not old_bump

@@ -178,6 +178,8 @@ def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState) ->
     instance = state.instance
     guest = _guest(name, plan, instance)
     namespace = module.__dict__
+    for stale in plan.names():        # importlib.reload(): forget the old instance's functions
+        namespace.pop(stale, None)
     state.memories = memories = {m: instance.memory(m) for m in plan.memories}
 
     def bind(f: FunctionPlan) -> Any:
