@@ -7,14 +7,18 @@ import keyword
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Signature
 from ._plan import ModulePlan
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _LITERALS = (bool, int, float, str, bytes, type(None))
 
 
-def _annotation(value: object) -> str:
+def _annotation(value: Any) -> str:
     """A type annotation as stub source (``int``, ``list[float]``, ``tuple[int, float]``)."""
     if value is None:
         return "None"
-    if isinstance(value, type):
+    if type(value) is type:      # not isinstance: on 3.10 list[float] claims to be a type
         return value.__name__
     return str(value)          # generic aliases print as list[float], tuple[int, float]
 
