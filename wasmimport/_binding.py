@@ -14,7 +14,7 @@ import keyword
 
 from ._errors import Trap
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
-from ._types import Record, ScalarType
+from ._types import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from ._backend import RawFunction
     from ._guest import GuestABI
 
-MAX_FLAT_PARAMS = 16
 _code_cache: dict[str, Any] = {}    # generated source -> code: functions of one shape share it
 
 
@@ -57,12 +56,10 @@ def make_function(*, module: str, name: str, signature: Signature, raw: RawFunct
             namespace[f"_d{i}"] = p.default
     converted = ", ".join(f"_c{i}({n})" for i, n in enumerate(names))
     result = signature.result
-    all_scalar = all(isinstance(p.type, ScalarType) for p in params)
-    if all_scalar and len(signature.core_params()) <= MAX_FLAT_PARAMS and \
-            (result is None or isinstance(result, ScalarType)):
-        # fast path: no guest memory involved
-        lift = "" if result is None or result.lifts_as_is else "_lift"
-        namespace["_lift"] = result.lift_one if result is not None else None
+    if not signature.needs_memory():
+        # fast path: only scalars, which convert straight to core values
+        lift = "" if result is None or result.lifts_as_is else "_lift"   # type: ignore[attr-defined]
+        namespace["_lift"] = getattr(result, "lift_one", None)
         if post is None:
             body = f"return {lift}(_raw({converted}))"
         else:   # post-return takes the core result (nothing for None)
@@ -92,7 +89,7 @@ def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI
              post: RawFunction | None, lock: Any) -> Callable[..., Any]:
     """The general call path: lower into guest memory, call, lift, post-return, free."""
     types = tuple(p.type for p in signature.params)
-    spill = Record(types) if len(signature.core_params()) > MAX_FLAT_PARAMS else None
+    spill = Record(types) if signature.spills() else None
     result = signature.result
     indirect = result is not None and len(result.flat) > 1
 

@@ -12,7 +12,17 @@ import sys
 
 from . import _cache
 from ._errors import ManifestError
-from ._types import BY_NAME, BYTES, LISTS, SCALARS, STR, WasmType, type_names
+from ._types import (
+    BY_NAME,
+    BYTES,
+    LISTS,
+    SCALARS,
+    STR,
+    BufferType,
+    ScalarType,
+    WasmType,
+    type_names,
+)
 
 TYPE_CHECKING = False   # typing costs ~20 ms at import; mypy still reads this block
 if TYPE_CHECKING:
@@ -21,6 +31,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 EMBEDDED_SECTION = "wasmimport"
+MAX_FLAT_PARAMS = 16       # the Canonical ABI's limit; beyond it parameters go through memory
 _TOP_KEYS = {"doc", "abi", "functions"}
 _FUTURE_KEYS = {"imports", "wasi", "limits", "types"}
 _FUNCTION_KEYS = {"signature", "export", "doc"}
@@ -70,6 +81,19 @@ class Signature:
     def core_params(self) -> tuple[str, ...]:
         """Flattened core parameter types (before spilling)."""
         return tuple(core for p in self.params for core in p.type.flat)
+
+    def spills(self) -> bool:
+        """True when the parameters are passed in memory (more than 16 flat values)."""
+        return len(self.core_params()) > MAX_FLAT_PARAMS
+
+    def needs_allocator(self) -> bool:
+        """True when a call allocates argument buffers (or spilled parameters) in the guest."""
+        return self.spills() or any(isinstance(p.type, BufferType) for p in self.params)
+
+    def needs_memory(self) -> bool:
+        """True when a call lowers or lifts anything through guest memory."""
+        result = self.result
+        return self.needs_allocator() or not (result is None or isinstance(result, ScalarType))
 
     def core_results(self) -> tuple[str, ...]:
         """Core result types: one value, or an i32 return-area pointer."""

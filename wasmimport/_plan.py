@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import keyword
 
-from ._binding import MAX_FLAT_PARAMS
 from ._errors import ManifestError
 from ._manifest import AbiOptions, FunctionEntry, Manifest, Param, Signature
-from ._types import CORE_TYPES, SCALARS, BufferType, ScalarType
+from ._types import CORE_TYPES, SCALARS
 from ._wasmbin import FuncType, ModuleInfo
 
 REALLOC_TYPE = FuncType(("i32", "i32", "i32", "i32"), ("i32",))
@@ -34,7 +33,7 @@ class FunctionPlan:
         self.signature = signature
         self.doc = doc or f"wasm export {export!r}: {signature.text}"
         self.post = post             # the cabi_post_<export> to call after lifting, if any
-        self.uses_guest = needs_memory(signature)
+        self.uses_guest = signature.needs_memory()
 
 
 class ModulePlan:
@@ -58,7 +57,7 @@ class ModulePlan:
         self.memories = memories
         self.public = tuple(name for name in (*(f.name for f in functions), *core_exports)
                             if _is_public(name) and name not in (abi.alloc, abi.free))
-        self.needs_allocator = any(needs_allocator(f.signature) for f in functions)
+        self.needs_allocator = any(f.signature.needs_allocator() for f in functions)
         init = info.export("_initialize")
         self.initialize = init is not None and init.functype == INIT_TYPE
         self._planned = {f.name: f for f in functions}
@@ -77,18 +76,6 @@ class ModulePlan:
         return planned
 
 
-def needs_memory(signature: Signature) -> bool:
-    """True when a call lowers or lifts anything through guest memory."""
-    result = signature.result
-    return needs_allocator(signature) or not (result is None or isinstance(result, ScalarType))
-
-
-def needs_allocator(signature: Signature) -> bool:
-    """True when a call allocates argument buffers (or spilled parameters) in the guest."""
-    return len(signature.core_params()) > MAX_FLAT_PARAMS or \
-        any(isinstance(p.type, BufferType) for p in signature.params)
-
-
 def core_signature(functype: FuncType) -> Signature:
     """The signature of an export described only by its core type."""
     params = tuple(Param(f"p{i}", SCALARS[core]) for i, core in enumerate(functype.params))
@@ -99,9 +86,7 @@ def core_signature(functype: FuncType) -> Signature:
 
 def expected_core(signature: Signature) -> FuncType:
     """The core type an export must have to be called with ``signature``."""
-    params = signature.core_params()
-    if len(params) > MAX_FLAT_PARAMS:
-        params = ("i32",)
+    params = ("i32",) if signature.spills() else signature.core_params()
     return FuncType(params, signature.core_results())
 
 
@@ -206,7 +191,7 @@ def _check_abi(info: ModuleInfo, abi: AbiOptions, users: list[FunctionPlan], sou
         problems.append(f"{where}: str/bytes/list values need guest memory, but the module "
                         f"exports no memory named {abi.memory!r} (set [abi] memory)")
     checks = [(abi.free, FREE_TYPE, "free")] if abi.free else []
-    if any(needs_allocator(f.signature) for f in users):
+    if any(f.signature.needs_allocator() for f in users):
         checks.append((abi.alloc, ALLOC_TYPE, "alloc") if abi.alloc
                       else (abi.realloc, REALLOC_TYPE, "realloc"))
     for export, wanted, key in checks:
