@@ -14,7 +14,7 @@ import keyword
 
 from ._errors import Trap
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
-from ._types import Record
+from ._types import Record, ScalarType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,8 +58,9 @@ def make_function(*, module: str, name: str, signature: Signature, raw: RawFunct
     result = signature.result
     if not signature.needs_memory():
         # fast path: only scalars, which convert straight to core values
-        lift = "" if result is None or result.lifts_as_is else "_lift"   # type: ignore[attr-defined]
-        namespace["_lift"] = getattr(result, "lift_one", None)
+        assert result is None or isinstance(result, ScalarType)
+        lift = "" if result is None or result.lifts_as_is else "_lift"
+        namespace["_lift"] = result.lift_one if result is not None else None
         if post is None:
             body = f"return {lift}(_raw({converted}))"
         else:   # post-return takes the core result (nothing for None)
