@@ -101,7 +101,11 @@ def prepare(data: bytes, origin: str, backend: Backend) -> tuple[bytes, ModuleIn
     try:
         info = read_module(wasm)
     except WasmFormatError as exc:
-        _compile(backend, wasm, origin)  # the engine's diagnosis is the more precise one
+        try:
+            backend.validate(wasm)   # the engine's diagnosis is the more precise one
+        except BackendError as invalid:
+            raise WasmImportError(f"{origin}: not a valid wasm module: {invalid}",
+                                  path=origin) from None
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
     if info.stack_pointer is not None:
         wasm = with_export(wasm, STACK_POINTER_EXPORT, "global", info.stack_pointer)
