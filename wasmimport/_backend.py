@@ -50,20 +50,32 @@ class Memory(ABC):
 class Instance(ABC):
     """One instantiation: its own store, memory and globals.
 
-    ``on_trap``, when set, runs after any call of this instance traps and before the Trap is
-    raised, to repair what the trap left half-done (the C shadow stack pointer).
+    ``lock`` is re-entrant and serialises every call into the instance.  ``on_trap``, when
+    set, runs after any call of this instance traps and before the Trap is raised, to repair
+    what the trap left half-done (the C shadow stack pointer).
+
+    ``native_store`` is the ``wasmimport._speedups.Store`` through which the compiled call
+    path calls this instance directly, or None when the backend offers no C entry point (or
+    the extension is not built); it is then also the instance's ``lock``.
     """
 
-    lock: _thread.RLock
+    lock: _thread.RLock | Any
     on_trap: Callable[[], None] | None = None
+    native_store: Any = None
 
     @abstractmethod
-    def function(self, export: str, functype: FuncType, label: str) -> RawFunction:
+    def function(self, export: str, functype: FuncType, label: str,
+                 release_gil: bool = False) -> RawFunction:
         """A callable for ``export`` taking and returning core values.
 
         It returns None, one value, or a tuple for multi-value results; ``label`` (such as
-        ``"fastmath.add()"``) starts the message of any trap it raises.
+        ``"fastmath.add()"``) starts the message of any trap it raises.  With
+        ``release_gil`` other Python threads run while the wasm code does.
         """
+
+    def native_handle(self, export: str, kind: str) -> bytes:
+        """The engine's handle of an export, for ``native_store`` (only when that is set)."""
+        raise NotImplementedError
 
     @abstractmethod
     def memory(self, export: str) -> Memory:
@@ -116,6 +128,21 @@ class Backend(ABC):
     @abstractmethod
     def wat2wasm(self, text: str) -> bytes:
         """Translate wasm text format to a binary; raises BackendError."""
+
+
+def speedups() -> Any:
+    """The compiled call path (``wasmimport._speedups``), or None to use the pure one.
+
+    None when the extension is not built, or when ``WASMIMPORT_PURE`` is set to anything
+    but ``0`` or empty; read each time a module is built, so one process can hold both.
+    """
+    if os.environ.get("WASMIMPORT_PURE", "0") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    return _speedups
 
 
 _BACKENDS: dict[str, Backend] = {}

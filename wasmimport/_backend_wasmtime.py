@@ -18,7 +18,7 @@ import sys
 from ctypes import byref, c_void_p
 
 from . import _wasmtime_capi as capi
-from ._backend import Backend, BackendError, CompiledModule, Instance, Memory
+from ._backend import Backend, BackendError, CompiledModule, Instance, Memory, speedups
 from ._errors import Trap, TrapFrame
 from ._wasmbin import FuncType
 
@@ -103,10 +103,18 @@ class WasmtimeInstance(Instance):
     """One store holding one instance of a module."""
 
     def __init__(self, engine: int, compiled: WasmtimeCompiled):
-        self.lock = _thread.RLock()
         self.compiled = compiled       # the code must outlive the instance
         self.store: int = capi.nogil.wasmtime_store_new(engine, None, None)
         self.ctx: int = capi.nogil.wasmtime_store_context(self.store)
+        native = speedups()
+        if native is not None:
+            self.lock = self.native_store = native.Store(
+                ctx=self.ctx, call=capi.address(capi.gil.wasmtime_func_call_unchecked),
+                memory_data=capi.address(capi.nogil.wasmtime_memory_data),
+                memory_size=capi.address(capi.nogil.wasmtime_memory_data_size),
+                fail=WasmtimeInstance.raise_failure)
+        else:
+            self.lock = _thread.RLock()
         self._instance = (ctypes.c_ubyte * 16)()
         trap = c_void_p()
         error = capi.gil.wasmtime_instance_new(self.ctx, compiled.module, None, 0,
@@ -121,6 +129,21 @@ class WasmtimeInstance(Instance):
     def __del__(self, _delete: Any = capi.nogil.wasmtime_store_delete) -> None:
         if getattr(self, "store", None):
             _delete(self.store)
+
+    def raise_failure(self, error: int, trapped: int, label: str) -> None:
+        """Raise the Trap for a failed call (``label`` starts its message); frees both."""
+        if trapped:
+            exc = _trap(trapped, label)
+            if error:
+                capi.error_message(error)
+            if self.on_trap is not None:
+                self.on_trap()
+            raise exc
+        raise Trap(f"{label}: {capi.error_message(error)}")
+
+    def native_handle(self, export: str, kind: str) -> bytes:
+        return ctypes.string_at(self._extern(export, kind), capi.EXTERN_SIZE -
+                                capi.EXTERN_UNION_OFFSET)
 
     def _extern(self, export: str, kind: str) -> int:
         """The address of the export's ``wasmtime_extern_t`` union (kept alive here)."""
@@ -155,7 +178,8 @@ class WasmtimeInstance(Instance):
         _check(capi.nogil.wasmtime_global_set(self.ctx, self._extern(export, "global"), raw),
                f"setting global {export!r}")
 
-    def function(self, export: str, functype: FuncType, label: str) -> RawFunction:
+    def function(self, export: str, functype: FuncType, label: str,
+                 release_gil: bool = False) -> RawFunction:
         func = self._extern(export, "func")
         slots = max(len(functype.params), len(functype.results), 1)
         buf = (ctypes.c_ubyte * (slots * _VAL_RAW_SIZE))()
@@ -164,15 +188,11 @@ class WasmtimeInstance(Instance):
 
         def fail(error: int | None) -> None:
             trapped, trap.value = trap.value, None
-            if trapped:
-                exc = _trap(trapped, label)
-                if self.on_trap is not None:
-                    self.on_trap()
-                raise exc
-            raise Trap(f"{label}: {capi.error_message(error or 0)}")
+            self.raise_failure(error or 0, trapped or 0, label)
 
+        lib = capi.nogil if release_gil else capi.gil
         namespace: dict[str, Any] = {
-            "lock": self.lock, "call": capi.gil.wasmtime_func_call_unchecked, "fail": fail,
+            "lock": self.lock, "call": lib.wasmtime_func_call_unchecked, "fail": fail,
             "trap": trap, "ctx": self.ctx, "fn": func, "buf": ctypes.addressof(buf),
             "trapp": ctypes.addressof(trap), "n": slots,
             "I32": raw.cast("i"), "I64": raw.cast("q"), "F32": raw.cast("f"), "F64": raw.cast("d"),

@@ -1,11 +1,16 @@
-"""Turns one planned export into a real Python function.
+"""Turns one planned export into a real Python function, on one of two call paths.
 
-The function is generated from source (as dataclasses and attrs generate ``__init__``), so
-CPython itself binds positional, keyword and default arguments and raises its usual
-"missing 1 required positional argument" errors; ``inspect.signature``, ``help()`` and
-pickling see an ordinary function.  All decisions (which converter, whether memory is
-involved, spilling, post-return) are taken here, once, at import; the call itself runs only
-converters, the raw call and, when needed, lowering and lifting.
+The compiled path (``_speedups.Function``, when the extension is built and the backend
+offers a C entry point) converts, lowers, calls and lifts in C.  The pure path generates a
+Python function from source (as dataclasses and attrs generate ``__init__``) over the
+backend's ctypes raw caller.  Both take every decision (converters, memory, spilling,
+post-return) here, once, at import.
+
+The pure path is also the compiled path's source of truth for everything unusual: a call
+with keywords or defaults is bound by a generated Python twin (so CPython raises its usual
+"missing 1 required positional argument" errors), an argument C does not convert itself goes
+through the type's Python converter, and a result C refuses is lifted (or its Trap raised)
+by the same Python code the pure path runs.
 """
 
 from __future__ import annotations
@@ -14,15 +19,18 @@ import keyword
 
 from ._errors import Trap
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
-from ._types import Record, ScalarType
+from ._types import ListType, Record, ScalarType
+from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from ._backend import RawFunction
+    from ._backend import Instance, RawFunction
     from ._guest import GuestABI
+    from ._plan import FunctionPlan
+    from ._types import WasmType
 
 _code_cache: dict[str, Any] = {}    # generated source -> code: functions of one shape share it
 
@@ -42,19 +50,54 @@ def _arglist(params: tuple[Param, ...], names: list[str]) -> str:
     return ", ".join(parts)
 
 
-def make_function(*, module: str, name: str, signature: Signature, raw: RawFunction,
-                  guest: GuestABI | None, post: RawFunction | None, lock: Any,
-                  doc: str) -> Callable[..., Any]:
-    """Build the Python function for one export (see module docstring)."""
-    label = f"{module}.{name}()"
-    params = signature.params
+def _generated(name: str, params: tuple[Param, ...], body: str,
+               namespace: dict[str, Any]) -> Callable[..., Any]:
+    """A ``def`` with the manifest's parameter list, defaults bound from ``namespace``."""
     names = [p.name for p in params]
+    for i, p in enumerate(params):
+        if p.default is not NO_DEFAULT:
+            namespace[f"_d{i}"] = p.default
+    fname = name if name.isidentifier() and not keyword.iskeyword(name) else "_wasm_function"
+    source = f"def {fname}({_arglist(params, names)}):\n    {body}\n"
+    code = _code_cache.get(source)
+    if code is None:
+        code = _code_cache[source] = compile(source, "<wasmimport>", "exec")
+    exec(code, namespace)
+    fn: Callable[..., Any] = namespace[fname]
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+def make_function(module: str, plan: FunctionPlan, instance: Instance,
+                  guest: GuestABI | None) -> Callable[..., Any]:
+    """The Python function for one planned export: compiled when the instance allows."""
+    signature = plan.signature
+    label = f"{module}.{plan.name}()"
+    post = plan.post
+    if instance.native_store is not None:
+        fn = _compiled(label, plan, instance, guest)
+    else:
+        fn = _pure(label, plan, instance.function(plan.export, plan.functype, label,
+                                                  plan.release_gil), guest,
+                   instance.function(post, FuncType(plan.functype.results, ()), label)
+                   if post else None, instance.lock)
+    fn.__name__ = fn.__qualname__ = plan.name
+    fn.__module__ = module
+    fn.__doc__ = plan.doc
+    fn.__annotations__ = {p.name: p.type.annotation for p in signature.params}
+    fn.__annotations__["return"] = signature.return_annotation
+    return fn
+
+
+def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | None,
+          post: RawFunction | None, lock: Any) -> Callable[..., Any]:
+    """The pure-Python call path: a generated function over a ctypes raw caller."""
+    signature = plan.signature
+    params = signature.params
     namespace: dict[str, Any] = {"_raw": raw}
     for i, p in enumerate(params):
         namespace[f"_c{i}"] = p.type.converter(f"{label} argument {p.name!r}")
-        if p.default is not NO_DEFAULT:
-            namespace[f"_d{i}"] = p.default
-    converted = ", ".join(f"_c{i}({n})" for i, n in enumerate(names))
+    converted = ", ".join(f"_c{i}({p.name})" for i, p in enumerate(params))
     result = signature.result
     if not signature.needs_memory():
         # fast path: only scalars, which convert straight to core values
@@ -71,19 +114,102 @@ def make_function(*, module: str, name: str, signature: Signature, raw: RawFunct
         assert guest is not None, "planning checks that memory exists"
         namespace["_invoke"] = _invoker(label, signature, raw, guest, post, lock)
         body = f"return _invoke({converted})"
-    fname = name if name.isidentifier() and not keyword.iskeyword(name) else "_wasm_function"
-    source = f"def {fname}({_arglist(params, names)}):\n    {body}\n"
-    code = _code_cache.get(source)
-    if code is None:
-        code = _code_cache[source] = compile(source, "<wasmimport>", "exec")
-    exec(code, namespace)
-    fn: Callable[..., Any] = namespace[fname]
-    fn.__name__ = fn.__qualname__ = name
-    fn.__module__ = module
-    fn.__doc__ = doc
-    fn.__annotations__ = {p.name: p.type.annotation for p in params}
-    fn.__annotations__["return"] = signature.return_annotation
+    return _generated(plan.name, params, body, namespace)
+
+
+_CORE_CODES = {"i32": "i", "i64": "I", "f32": "f", "f64": "d"}
+
+
+def _type_spec(t: WasmType) -> str | tuple[str, str]:
+    """How ``_speedups`` names a type: its name, or ("list", element) for a list."""
+    return ("list", t.elem.name) if isinstance(t, ListType) else t.name
+
+
+def _compiled(label: str, plan: FunctionPlan, instance: Instance,
+              guest: GuestABI | None) -> Callable[..., Any]:
+    """The compiled call path: a ``_speedups.Function`` (see ``_speedups.c``)."""
+    from . import _speedups
+
+    signature = plan.signature
+    params = signature.params
+    result = signature.result
+    spill = None
+    if signature.spills():
+        record = Record(tuple(p.type for p in params))
+        spill = (record.align, record.size, record.offsets)
+    binder = _generated(plan.name, params,
+                        f"return ({''.join(p.name + ', ' for p in params)})", {})
+    fn: Callable[..., Any] = _speedups.Function(
+        store=instance.native_store, owner=instance,
+        func=instance.native_handle(plan.export, "func"), label=label,
+        params=tuple((p.name, _type_spec(p.type),
+                      p.type.converter(f"{label} argument {p.name!r}"), p.kind == KEYWORD_ONLY)
+                     for p in params),
+        result=_type_spec(result) if result is not None else None,
+        core_results="".join(_CORE_CODES[c] for c in plan.functype.results),
+        guest=guest.native if guest is not None and signature.needs_memory() else None,
+        post=instance.native_handle(plan.post, "func") if plan.post else None,
+        spill=spill, release_gil=plan.release_gil, binder=binder,
+        lift=_lifter(label, signature, guest) if guest is not None else None,
+        alloc_failed=_allocation_error(label, guest) if guest is not None else None,
+        alloc_label=f"{label}: {guest.alloc_label}" if guest is not None else "",
+        free_label=guest.free_label if guest is not None else "",
+        signature=signature)
     return fn
+
+
+def compiled_guest(instance: Instance, memory: str, exports: dict[str, str | None]) -> Any:
+    """The compiled path's twin of GuestABI: engine handles of the memory and allocator."""
+    from . import _speedups
+
+    handles = {key: instance.native_handle(export, "func") if export else None
+               for key, export in exports.items()}
+    return _speedups.Guest(store=instance.native_store, owner=instance,
+                           memory=instance.native_handle(memory, "memory"), **handles)
+
+
+def python_signature(fn: Any) -> Any:
+    """``inspect.Signature`` of a compiled function (its ``__signature__``, built on demand)."""
+    import inspect
+
+    kinds = {POSITIONAL_ONLY: inspect.Parameter.POSITIONAL_ONLY,
+             KEYWORD_ONLY: inspect.Parameter.KEYWORD_ONLY}
+    annotations = fn.__annotations__
+    return inspect.Signature(
+        [inspect.Parameter(p.name, kinds.get(p.kind, inspect.Parameter.POSITIONAL_OR_KEYWORD),
+                           default=inspect.Parameter.empty if p.default is NO_DEFAULT
+                           else p.default, annotation=annotations[p.name])
+         for p in fn.__wasm_signature__.params],
+        return_annotation=annotations["return"])
+
+
+def _lifter(label: str, signature: Signature, guest: GuestABI) -> Callable[[Any], Any]:
+    """Lift a function's core result from guest memory; errors start with ``label``."""
+    result = signature.result
+    indirect = result is not None and len(result.flat) > 1
+
+    def lift(out: Any) -> Any:
+        try:
+            if result is None:
+                return None
+            if indirect:
+                return result.load(guest, _retptr(out, result.align))
+            return result.lift(guest, iter((out,)))
+        except Trap as exc:
+            raise _labelled(exc, label) from None
+    return lift
+
+
+def _allocation_error(label: str, guest: GuestABI) -> Callable[[int, int, int], None]:
+    """Raise, as the pure path would, for an allocation the compiled path refused."""
+    def alloc_failed(align: int, size: int, ptr: int) -> None:
+        try:
+            guest.check_size(size)
+            guest.check_allocation(align, size, ptr)
+        except (Trap, MemoryError, OverflowError) as exc:
+            raise _labelled(exc, label) from None
+        raise SystemError(f"{label}: allocation of {size} bytes at {ptr:#x} refused")
+    return alloc_failed
 
 
 def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI,
@@ -92,7 +218,7 @@ def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI
     types = tuple(p.type for p in signature.params)
     spill = Record(types) if signature.spills() else None
     result = signature.result
-    indirect = result is not None and len(result.flat) > 1
+    lift = _lifter(label, signature, guest)
 
     def invoke(*values: Any) -> Any:
         with lock:
@@ -109,13 +235,7 @@ def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI
             finally:
                 guest.release()
             try:
-                if result is None:
-                    return None
-                if indirect:
-                    return result.load(guest, _retptr(out, result.align))
-                return result.lift(guest, iter((out,)))
-            except Trap as exc:
-                raise _labelled(exc, label) from None
+                return lift(out)
             finally:
                 if post is not None:
                     post() if result is None else post(out)

@@ -11,6 +11,8 @@ from ._types import signed32
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._backend import Memory, RawFunction
 
 
@@ -24,23 +26,38 @@ class GuestABI:
     """
 
     def __init__(self, memory: Memory, realloc: RawFunction | None = None,
-                 alloc: RawFunction | None = None, free: RawFunction | None = None):
+                 alloc: RawFunction | None = None, free: RawFunction | None = None, *,
+                 alloc_label: str = "", free_label: str = "", native: Any = None):
         self._memory = memory
         self._realloc = realloc
         self._alloc = alloc
         self._free = free
         self._owned: list[int] = []
+        self.alloc_label = alloc_label     # "mod.cabi_realloc()": starts allocator traps
+        self.free_label = free_label
+        self.native = native               # the compiled path's twin (``_speedups.Guest``)
 
     def alloc(self, align: int, size: int) -> int:
         """Allocate ``size`` bytes aligned to ``align`` in the guest; return the address."""
-        if size > 0xFFFFFFFF:
-            raise OverflowError(f"{size} bytes do not fit in 32-bit guest memory")
+        self.check_size(size)
         if self._alloc is not None:
             ptr = self._alloc(signed32(size))
         else:
             assert self._realloc is not None, "planning checks that an allocator exists"
             ptr = self._realloc(0, 0, align, signed32(size))
-        ptr = int(ptr) & 0xFFFFFFFF
+        ptr = self.check_allocation(align, size, int(ptr) & 0xFFFFFFFF)
+        if self._free is not None and size:
+            self._owned.append(ptr)
+        return ptr
+
+    @staticmethod
+    def check_size(size: int) -> None:
+        """Refuse a buffer larger than 32-bit guest memory can hold."""
+        if size > 0xFFFFFFFF:
+            raise OverflowError(f"{size} bytes do not fit in 32-bit guest memory")
+
+    def check_allocation(self, align: int, size: int, ptr: int) -> int:
+        """``ptr`` if the guest allocator returned a usable block; else raise."""
         if size and ptr == 0:
             raise MemoryError(f"the guest could not allocate {size} bytes")
         if ptr % align:
@@ -49,8 +66,6 @@ class GuestABI:
         if ptr + size > self._memory.size():
             raise Trap(f"the guest allocator returned {size} bytes at {ptr:#x}, "
                        "beyond the end of memory", kind="memory_out_of_bounds")
-        if self._free is not None and size:
-            self._owned.append(ptr)
         return ptr
 
     def release(self) -> None:

@@ -34,7 +34,7 @@ EMBEDDED_SECTION = "wasmimport"
 MAX_FLAT_PARAMS = 16       # the Canonical ABI's limit; beyond it parameters go through memory
 _TOP_KEYS = {"doc", "abi", "functions"}
 _FUTURE_KEYS = {"imports", "wasi", "limits", "types"}
-_FUNCTION_KEYS = {"signature", "export", "doc"}
+_FUNCTION_KEYS = {"signature", "export", "doc", "release_gil"}
 _ABI_KEYS = {"realloc", "alloc", "free", "memory"}
 
 # parameter kinds, as in a Python ``def``
@@ -113,13 +113,15 @@ class Signature:
 class FunctionEntry:
     """A ``[functions]`` entry: Python name, wasm export, signature, doc."""
 
-    __slots__ = ("name", "export", "signature", "doc")
+    __slots__ = ("name", "export", "signature", "doc", "release_gil")
 
-    def __init__(self, name: str, export: str, signature: Signature | None, doc: str | None):
+    def __init__(self, name: str, export: str, signature: Signature | None, doc: str | None,
+                 release_gil: bool = False):
         self.name = name
         self.export = export
         self.signature = signature
         self.doc = doc
+        self.release_gil = release_gil
 
 
 class AbiOptions:
@@ -163,7 +165,7 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
 
 
 # Bump when the plain form below changes: it is part of the key of remembered manifests.
-PLAIN_FORMAT = 1
+PLAIN_FORMAT = 2
 
 
 def to_plain(manifest: Manifest) -> tuple[Any, ...]:
@@ -180,7 +182,8 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
                 sig.result.name if sig.result else None)
     abi = manifest.abi
     return (PLAIN_FORMAT, manifest.doc, (abi.realloc, abi.alloc, abi.free, abi.memory),
-            tuple((f.name, f.export, signature(f.signature), f.doc) for f in manifest.functions))
+            tuple((f.name, f.export, signature(f.signature), f.doc, f.release_gil)
+                  for f in manifest.functions))
 
 
 def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
@@ -196,8 +199,8 @@ def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
                                for name, type_name, has_default, default, kind in params),
                          BY_NAME[result] if result else None, text)
     return Manifest(source, doc,
-                    tuple(FunctionEntry(name, export, signature(sig), fdoc)
-                          for name, export, sig, fdoc in functions),
+                    tuple(FunctionEntry(name, export, signature(sig), fdoc, release_gil)
+                          for name, export, sig, fdoc, release_gil in functions),
                     AbiOptions(*abi))
 
 
@@ -269,8 +272,12 @@ def _function(name: str, value: Any, source: str) -> FunctionEntry:
     text = _optional_str(value, "signature", source, f"{where}.signature")
     export = _optional_str(value, "export", source, f"{where}.export") or name
     doc = _optional_str(value, "doc", source, f"{where}.doc")
+    release_gil = value.get("release_gil", False)
+    if not isinstance(release_gil, bool):
+        raise ManifestError(f"{source}: {where}.release_gil must be true or false, not "
+                            f"{type(release_gil).__name__}")
     signature = parse_signature(text, source, where) if text is not None else None
-    return FunctionEntry(name, export, signature, doc)
+    return FunctionEntry(name, export, signature, doc, release_gil)
 
 
 def parse_signature(text: str, source: str, where: str) -> Signature:

@@ -13,12 +13,12 @@ import hashlib
 
 from . import _cache
 from ._backend import BackendError
-from ._binding import make_function
+from ._binding import compiled_guest, make_function
 from ._errors import ManifestError, Trap, WasmImportError
 from ._guest import GuestABI
 from ._manifest import EMBEDDED_SECTION, parse_manifest
 from ._plan import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE, plan_module
-from ._wasmbin import FuncType, WasmFormatError, is_wasm_binary, read_module, with_export
+from ._wasmbin import WasmFormatError, is_wasm_binary, read_module, with_export
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -159,16 +159,20 @@ def _guest(name: str, plan: ModulePlan, instance: Instance) -> GuestABI | None:
     if not any(f.uses_guest for f in plan.functions):
         return None
     abi = plan.abi
+    allocating = plan.needs_allocator
+    exports = {"realloc": abi.realloc if allocating and not abi.alloc else None,
+               "alloc": abi.alloc if allocating else None, "free": abi.free}
+    raw = {key: instance.function(export, _ABI_TYPES[key], f"{name}.{export}()")
+           for key, export in exports.items() if export}
+    native = None
+    if instance.native_store is not None:
+        native = compiled_guest(instance, abi.memory, exports)
+    allocator = exports["alloc"] or exports["realloc"]
+    return GuestABI(instance.memory(abi.memory), **raw, native=native,
+                    alloc_label=f"{name}.{allocator}()", free_label=f"{name}.{abi.free}()")
 
-    def raw(export: str | None, functype: FuncType, wanted: bool = True) -> Any:
-        if not (export and wanted):
-            return None
-        return instance.function(export, functype, f"{name}.{export}()")
-    return GuestABI(instance.memory(abi.memory),
-                    realloc=raw(abi.realloc, REALLOC_TYPE,
-                                plan.needs_allocator and not abi.alloc),
-                    alloc=raw(abi.alloc, ALLOC_TYPE, plan.needs_allocator),
-                    free=raw(abi.free, FREE_TYPE))
+
+_ABI_TYPES = {"realloc": REALLOC_TYPE, "alloc": ALLOC_TYPE, "free": FREE_TYPE}
 
 
 def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState) -> None:
@@ -187,13 +191,7 @@ def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState) ->
     state.memories = memories = {m: instance.memory(m) for m in plan.memories}
 
     def bind(f: FunctionPlan) -> Any:
-        label = f"{name}.{f.name}()"
-        return make_function(
-            module=name, name=f.name, signature=f.signature,
-            raw=instance.function(f.export, f.functype, label),
-            guest=guest, lock=instance.lock, doc=f.doc,
-            post=instance.function(f.post, FuncType(f.functype.results, ()), label)
-            if f.post else None)
+        return make_function(name, f, instance, guest)
 
     def __getattr__(attr: str) -> Any:
         f = plan.lookup(attr)

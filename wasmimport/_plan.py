@@ -23,11 +23,13 @@ INIT_TYPE = FuncType((), ())
 class FunctionPlan:
     """One Python function to create: its name, export, core and typed signatures."""
 
-    __slots__ = ("name", "export", "functype", "signature", "doc", "post", "uses_guest")
+    __slots__ = ("name", "export", "functype", "signature", "doc", "post", "uses_guest",
+                 "release_gil")
 
     def __init__(self, name: str, export: str, functype: FuncType, signature: Signature,
-                 doc: str | None, post: str | None):
+                 doc: str | None, post: str | None, release_gil: bool = False):
         self.name = name
+        self.release_gil = release_gil   # let other threads run during the wasm call
         self.export = export
         self.functype = functype
         self.signature = signature
@@ -165,7 +167,8 @@ def _entry_plan(info: ModuleInfo, entry: FunctionEntry, where: str,
                         f"its core type is {export.functype}")
         return None
     return FunctionPlan(entry.name, entry.export, export.functype, signature, entry.doc,
-                        _post(info, entry.export, export.functype, where, problems))
+                        _post(info, entry.export, export.functype, where, problems),
+                        entry.release_gil)
 
 
 def _post(info: ModuleInfo, export: str, functype: FuncType, where: str,

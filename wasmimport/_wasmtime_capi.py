@@ -21,6 +21,10 @@ import os
 import sys
 from ctypes import POINTER, c_bool, c_char_p, c_size_t, c_uint8, c_uint32, c_void_p
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 LIB_NAMES = {"linux": "_libwasmtime.so", "android": "_libwasmtime.so",
              "darwin": "_libwasmtime.dylib", "win32": "_wasmtime.dll"}
 _MACHINES = {"AMD64": "x86_64", "arm64": "aarch64", "ARM64": "aarch64"}
@@ -130,6 +134,11 @@ _declare(nogil, "wasm_frame_module_offset", c_size_t, _vp)
 _declare(nogil, "wasmtime_frame_func_name", POINTER(ByteVec), _vp)
 _declare(nogil, "wasmtime_frame_module_name", POINTER(ByteVec), _vp)
 _declare(nogil, "wasmtime_wat2wasm", _vp, c_char_p, c_size_t, POINTER(ByteVec))
+
+
+def address(function: Any) -> int:
+    """The C address of a declared library function (for the compiled call path)."""
+    return ctypes.cast(function, c_void_p).value or 0
 
 
 def error_message(error: int) -> str:

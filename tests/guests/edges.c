@@ -22,6 +22,9 @@
  *   alloc_churn     allocator reuse: memory must not grow with the number of iterations
  *   bad_str/bad_utf8
  *                   malformed results the host must reject
+ *   spill_mix       17 flat values of every kind (scalars and buffers) spilled to memory
+ *   grow_and_echo   a result placed in memory grown during the call
+ *   spin, racy_add  long calls, for the release_gil and per-instance locking tests
  */
 #include "wasmimport.h"
 
@@ -241,3 +244,85 @@ WI_EXPORT(bad_str) wi_str *bad_str(void) {
 
 /* Two bytes that are not UTF-8: the host must raise, not return garbage. */
 WI_EXPORT(bad_utf8) wi_str *bad_utf8(void) { return wi_return_str("\xff\xfe", 2); }
+
+/* ---- spilled parameters of every kind ------------------------------------------------ */
+
+/* 17 flat values of mixed types, so the host stores them in memory like this struct (the
+ * wasm32 C layout is the Canonical ABI's: natural alignment).  The result is every field's
+ * bytes (buffers: their contents) concatenated, for the test to compare with struct.pack. */
+struct spill_mix_args {
+    int8_t a;
+    const char *s; uint32_t s_len;
+    uint64_t b;
+    float f;
+    const uint8_t *d; uint32_t d_len;
+    const uint16_t *xs; uint32_t xs_len;
+    bool c;
+    double g;
+    int16_t h;
+    const char *t; uint32_t t_len;
+    uint32_t u;
+    int64_t v;
+    uint8_t w;
+};
+
+static unsigned char *put(unsigned char *out, const void *src, size_t n) {
+    memcpy(out, src, n);
+    return out + n;
+}
+
+WI_EXPORT(spill_mix) wi_bytes *spill_mix(struct spill_mix_args *p) {
+    size_t n = 1 + p->s_len + 8 + 4 + p->d_len + 2u * p->xs_len + 1 + 8 + 2 + p->t_len + 4 +
+               8 + 1;
+    unsigned char *out = wi_xmalloc(n), *o = out;
+    uint8_t c = p->c;
+    o = put(o, &p->a, 1); o = put(o, p->s, p->s_len); o = put(o, &p->b, 8);
+    o = put(o, &p->f, 4); o = put(o, p->d, p->d_len); o = put(o, p->xs, 2u * p->xs_len);
+    o = put(o, &c, 1); o = put(o, &p->g, 8); o = put(o, &p->h, 2);
+    o = put(o, p->t, p->t_len); o = put(o, &p->u, 4); o = put(o, &p->v, 8);
+    put(o, &p->w, 1);
+    wi_free_str(p->s, p->s_len);
+    wi_free_bytes(p->d, p->d_len);
+    wi_free_list(p->xs, p->xs_len);
+    wi_free_str(p->t, p->t_len);
+    wi_free(p);
+    return wi_return_bytes(out, n);
+}
+WI_POST_FREE(spill_mix)
+
+/* ---- a result in freshly grown memory ----------------------------------------------- */
+
+/* Grow memory by one page and return a copy of s placed in the new page: the host must
+ * see the larger memory to read the result. */
+WI_EXPORT(grow_and_echo) wi_str *grow_and_echo(const char *s, size_t len) {
+    size_t old = __builtin_wasm_memory_grow(0, 1);
+    if (old == (size_t)-1 || len > 65536u)
+        __builtin_trap();
+    char *dst = (char *)(uintptr_t)(old * 65536u);
+    memcpy(dst, s, len);
+    wi_free_str(s, len);
+    return wi_return_str(dst, len);
+}
+
+/* ---- long calls, for the GIL and locking tests -------------------------------------- */
+
+/* Busy work for n iterations; returns a value that depends on all of them. */
+WI_EXPORT(spin) uint32_t spin(uint32_t n) {
+    volatile uint32_t x = 0;
+    for (uint32_t i = 0; i < n; i++)
+        x = x * 33u + i;
+    return x;
+}
+
+/* A read-modify-write of module state with a long gap in between: two calls running in
+ * one instance at once would lose updates. */
+static uint32_t racy_total;
+
+WI_EXPORT(racy_add) uint32_t racy_add(uint32_t x, uint32_t n) {
+    uint32_t before = racy_total;
+    spin(n);
+    racy_total = before + x;
+    return racy_total;
+}
+
+WI_EXPORT(racy_total_get) uint32_t racy_total_get(void) { return racy_total; }

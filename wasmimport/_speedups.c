@@ -1,0 +1,1316 @@
+/*
+ * wasmimport._speedups -- the compiled call path.
+ *
+ * A bound wasm export becomes a `Function`: a vectorcall object that checks and converts
+ * its Python arguments, lowers them into guest memory, calls the export through the
+ * engine's unchecked C entry point (for wasmtime: wasmtime_func_call_unchecked), and lifts
+ * the result, all in C.  Every decision is taken once, when the function is bound; the
+ * call only runs the conversions.
+ *
+ * The extension links against nothing but Python: the backend hands over the addresses of
+ * the engine's C functions (`Store`), so no engine headers or import libraries are needed
+ * to build it.
+ *
+ * Errors have one source of truth, the pure-Python call path (`wasmimport._binding`,
+ * `wasmimport._types`).  The C code handles the common case; whenever it meets anything
+ * else -- an argument it does not convert itself, an argument-binding problem, a guest
+ * pointer that fails a check -- it calls back into that Python code, which either produces
+ * the value or raises the exact error the pure path raises.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pythread.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#if PY_VERSION_HEX < 0x030B0000
+#include <longintrepr.h>
+#endif
+#ifdef _WIN32
+#include <windows.h>
+#define THREAD_ID() ((unsigned long)GetCurrentThreadId())
+#else
+#include <pthread.h>
+#define THREAD_ID() ((unsigned long)pthread_self())
+#endif
+
+#if PY_BIG_ENDIAN
+#error "the compiled call path assumes a little-endian host (wasm memory is little-endian)"
+#endif
+
+/* ---------------------------------------------------------------- engine entry points */
+
+/* wasmtime_val_raw_t: a 16-byte union; the first bytes hold the scalar */
+typedef union {
+    int32_t i32;
+    int64_t i64;
+    float f32;
+    double f64;
+    unsigned char bytes[16];
+} RawVal;
+
+typedef void *(*call_fn)(void *ctx, const void *func, RawVal *vals, size_t nvals,
+                         void **trap);
+typedef uint8_t *(*memory_data_fn)(const void *ctx, const void *memory);
+typedef size_t (*memory_size_fn)(const void *ctx, const void *memory);
+
+/* an exported item as the engine describes it (a wasmtime_func_t / wasmtime_memory_t) */
+#define HANDLE_SIZE 56
+typedef struct {
+    unsigned char bytes[HANDLE_SIZE];
+} Handle;
+
+/* ---------------------------------------------------------------- type codes */
+
+enum {
+    T_I8, T_I16, T_I32, T_I64, T_U8, T_U16, T_U32, T_U64, T_F32, T_F64, T_BOOL,
+    T_STR, T_BYTES, T_LIST, T_COUNT
+};
+static const char *const type_names[T_COUNT] = {
+    "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64", "bool",
+    "str", "bytes", "list"
+};
+/* size of a scalar in memory (also a list element's size and alignment) */
+static const int type_sizes[T_COUNT] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1, 8, 8, 8};
+
+#define IS_BUFFER(t) ((t) >= T_STR)
+#define CORE_IS_I64(t) ((t) == T_I64 || (t) == T_U64)
+
+/* the smallest double that rounds to infinity as an f32 (FLT_MAX plus half an ulp) */
+static const double F32_OVERFLOW = 340282356779733661637539395458142568448.0;
+
+/* the range of each integer type (u64: see scalar_fast) */
+static const int64_t type_lo[T_COUNT] = {INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN};
+static const int64_t type_hi[T_COUNT] = {INT8_MAX, INT16_MAX, INT32_MAX, INT64_MAX,
+                                         UINT8_MAX, UINT16_MAX, UINT32_MAX, INT64_MAX};
+
+/* ================================================================= Store */
+
+/*
+ * One engine store (one instance): how to call into it, and its lock.
+ *
+ * The lock is re-entrant and serialises every call into the store.  Its state (owner,
+ * depth, waiters) is only read and written with the GIL held, so taking a free lock is a
+ * few plain stores -- CPython's own locks read the clock on every acquire, which would
+ * double the cost of a small call.  A thread that finds the store taken by another thread
+ * (one that released the GIL inside the store: a `release_gil` call, or Python code run from
+ * within a call) releases the GIL and sleeps on `gate`, a real lock that is normally held;
+ * the owner releases `gate` once when it leaves a store that has waiters.  The Python-level
+ * call path and the module's binding use the same object as their lock (`with store:`).
+ */
+typedef struct {
+    PyObject_HEAD
+    void *ctx;
+    call_fn call;
+    memory_data_fn memory_data;
+    memory_size_fn memory_size;
+    PyObject *fail;            /* fail(owner, error, trap, label): raises the exception */
+    PyThread_type_lock gate;
+    unsigned long owner;
+    long depth;
+    int waiters;
+    char signalled;            /* gate released for a waiter that has not yet woken */
+} StoreObject;
+
+static PyTypeObject Store_Type;
+
+static inline int store_enter(StoreObject *s) {
+    unsigned long me = THREAD_ID();
+    if (s->depth > 0) {
+        if (s->owner == me) {
+            s->depth++;
+            return 0;
+        }
+        do {
+            PyLockStatus r;
+            s->waiters++;
+            Py_BEGIN_ALLOW_THREADS
+            r = PyThread_acquire_lock_timed(s->gate, -1, 1);
+            Py_END_ALLOW_THREADS
+            s->waiters--;
+            if (r == PY_LOCK_ACQUIRED)
+                s->signalled = 0;
+            else if (PyErr_CheckSignals() < 0)
+                return -1;
+        } while (s->depth > 0);
+    }
+    s->owner = me;
+    s->depth = 1;
+    return 0;
+}
+
+static inline void store_exit(StoreObject *s) {
+    if (--s->depth == 0) {
+        s->owner = 0;
+        if (s->waiters && !s->signalled) {
+            s->signalled = 1;
+            PyThread_release_lock(s->gate);
+        }
+    }
+}
+
+static PyObject *Store_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"ctx", "call", "memory_data", "memory_size", "fail", NULL};
+    unsigned long long ctx, call, data, size;
+    PyObject *fail;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$KKKKO:Store", kwlist, &ctx, &call, &data,
+                                     &size, &fail))
+        return NULL;
+    if (!ctx || !call || !data || !size) {
+        PyErr_SetString(PyExc_ValueError, "Store() needs non-null addresses");
+        return NULL;
+    }
+    StoreObject *s = (StoreObject *)type->tp_alloc(type, 0);
+    if (s == NULL)
+        return NULL;
+    s->gate = PyThread_allocate_lock();
+    if (s->gate == NULL) {
+        Py_DECREF(s);
+        return PyErr_NoMemory();
+    }
+    PyThread_acquire_lock(s->gate, WAIT_LOCK);   /* held: waiters sleep on it */
+    s->ctx = (void *)(uintptr_t)ctx;
+    s->call = (call_fn)(uintptr_t)call;
+    s->memory_data = (memory_data_fn)(uintptr_t)data;
+    s->memory_size = (memory_size_fn)(uintptr_t)size;
+    s->fail = Py_NewRef(fail);
+    return (PyObject *)s;
+}
+
+static void Store_dealloc(StoreObject *s) {
+    PyObject_GC_UnTrack(s);
+    Py_CLEAR(s->fail);
+    if (s->gate) {
+        if (!s->signalled)
+            PyThread_release_lock(s->gate);
+        PyThread_free_lock(s->gate);
+    }
+    Py_TYPE(s)->tp_free((PyObject *)s);
+}
+
+static int Store_traverse(StoreObject *s, visitproc visit, void *arg) {
+    Py_VISIT(s->fail);
+    return 0;
+}
+
+static PyObject *Store_acquire(StoreObject *s, PyObject *unused) {
+    if (store_enter(s) < 0)
+        return NULL;
+    Py_RETURN_TRUE;
+}
+
+static PyObject *Store_release(StoreObject *s, PyObject *unused) {
+    if (s->depth == 0 || s->owner != THREAD_ID()) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired store lock");
+        return NULL;
+    }
+    store_exit(s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Store_exit(StoreObject *s, PyObject *const *args, Py_ssize_t nargs) {
+    return Store_release(s, NULL);
+}
+
+static PyMethodDef Store_methods[] = {
+    {"acquire", (PyCFunction)Store_acquire, METH_NOARGS, "Enter the store (re-entrant)."},
+    {"release", (PyCFunction)Store_release, METH_NOARGS, "Leave the store."},
+    {"__enter__", (PyCFunction)Store_acquire, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))Store_exit, METH_FASTCALL, NULL},
+    {NULL}
+};
+
+static PyTypeObject Store_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wasmimport._speedups.Store",
+    .tp_basicsize = sizeof(StoreObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "An engine store: its C entry points and its re-entrant call lock.",
+    .tp_new = Store_new,
+    .tp_dealloc = (destructor)Store_dealloc,
+    .tp_traverse = (traverseproc)Store_traverse,
+    .tp_methods = Store_methods,
+};
+
+/* Call `func` with `vals`; on a trap or error raise through the store's `fail`. */
+static inline int store_call(StoreObject *s, PyObject *owner, const Handle *func, RawVal *vals,
+                      size_t nvals, PyObject *label, int release_gil) {
+    void *trap = NULL;
+    void *error;
+    if (release_gil) {
+        Py_BEGIN_ALLOW_THREADS
+        error = s->call(s->ctx, func, vals, nvals, &trap);
+        Py_END_ALLOW_THREADS
+    } else {
+        error = s->call(s->ctx, func, vals, nvals, &trap);
+    }
+    if (error == NULL && trap == NULL)
+        return 0;
+    PyObject *r = PyObject_CallFunction(s->fail, "OKKO", owner,
+                                        (unsigned long long)(uintptr_t)error,
+                                        (unsigned long long)(uintptr_t)trap, label);
+    if (r != NULL) {   /* fail() must raise */
+        Py_DECREF(r);
+        PyErr_SetString(PyExc_SystemError, "wasmimport: the trap handler did not raise");
+    }
+    return -1;
+}
+
+/* ================================================================= Guest */
+
+/*
+ * An instance's ABI context: its memory and allocator (see wasmimport._guest.GuestABI,
+ * which is the pure-Python twin and the source of every error message).
+ */
+typedef struct {
+    PyObject_HEAD
+    StoreObject *store;
+    PyObject *owner;
+    uint8_t *base;             /* memories never move (memory_may_move = false) */
+    uint64_t size;             /* a size seen before: memories only grow */
+    Handle memory;
+    Handle realloc;            /* cabi_realloc(old, old_size, align, size) */
+    Handle alloc;              /* or a malloc-style alloc(size) */
+    Handle free;               /* [abi] free: the host frees argument buffers */
+    char has_realloc, has_alloc, has_free;
+} GuestObject;
+
+static PyTypeObject Guest_Type;
+
+static int read_handle(PyObject *obj, Handle *out, char *present, const char *what) {
+    *present = 0;
+    if (obj == Py_None)
+        return 0;
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0)
+        return -1;
+    if (view.len > HANDLE_SIZE) {
+        PyBuffer_Release(&view);
+        PyErr_Format(PyExc_ValueError, "%s handle is %zd bytes (at most %d)", what, view.len,
+                     HANDLE_SIZE);
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    memcpy(out->bytes, view.buf, view.len);
+    PyBuffer_Release(&view);
+    *present = 1;
+    return 0;
+}
+
+static PyObject *Guest_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"store", "owner", "memory", "realloc", "alloc", "free", NULL};
+    PyObject *store, *owner, *memory, *realloc_, *alloc, *free_;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!OOOOO:Guest", kwlist, &Store_Type,
+                                     &store, &owner, &memory, &realloc_, &alloc, &free_))
+        return NULL;
+    GuestObject *g = (GuestObject *)type->tp_alloc(type, 0);
+    if (g == NULL)
+        return NULL;
+    g->store = (StoreObject *)Py_NewRef(store);
+    g->owner = Py_NewRef(owner);
+    char has_memory;
+    if (read_handle(memory, &g->memory, &has_memory, "memory") < 0
+            || read_handle(realloc_, &g->realloc, &g->has_realloc, "realloc") < 0
+            || read_handle(alloc, &g->alloc, &g->has_alloc, "alloc") < 0
+            || read_handle(free_, &g->free, &g->has_free, "free") < 0) {
+        Py_DECREF(g);
+        return NULL;
+    }
+    if (!has_memory) {
+        Py_DECREF(g);
+        PyErr_SetString(PyExc_ValueError, "Guest() needs a memory");
+        return NULL;
+    }
+    StoreObject *s = g->store;
+    g->base = s->memory_data(s->ctx, &g->memory);
+    g->size = s->memory_size(s->ctx, &g->memory);
+    return (PyObject *)g;
+}
+
+static void Guest_dealloc(GuestObject *g) {
+    PyObject_GC_UnTrack(g);
+    Py_CLEAR(g->store);
+    Py_CLEAR(g->owner);
+    Py_TYPE(g)->tp_free((PyObject *)g);
+}
+
+static int Guest_traverse(GuestObject *g, visitproc visit, void *arg) {
+    Py_VISIT(g->store);
+    Py_VISIT(g->owner);
+    return 0;
+}
+
+static PyTypeObject Guest_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wasmimport._speedups.Guest",
+    .tp_basicsize = sizeof(GuestObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "An instance's memory and allocator, for the compiled call path.",
+    .tp_new = Guest_new,
+    .tp_dealloc = (destructor)Guest_dealloc,
+    .tp_traverse = (traverseproc)Guest_traverse,
+};
+
+/* True when [ptr, ptr + size) lies inside the memory (refreshing the size once). */
+static inline int guest_contains(GuestObject *g, uint64_t ptr, uint64_t size) {
+    if (ptr + size <= g->size)
+        return 1;
+    g->size = g->store->memory_size(g->store->ctx, &g->memory);
+    return ptr + size <= g->size;
+}
+
+/* ================================================================= Function */
+
+typedef struct {
+    PyObject *name;            /* interned */
+    PyObject *convert;         /* the pure-Python converter: the slow path and its errors */
+    int type;                  /* T_* */
+    int elem;                  /* list element T_* */
+    int slot;                  /* first flat slot (when not spilled) */
+    uint32_t offset;           /* offset in the spilled record */
+} Param;
+
+/* one converted argument, before it is lowered */
+typedef struct {
+    union { int64_t i; double f; } v;
+    const char *data;
+    Py_ssize_t nbytes;
+    Py_buffer view;
+    char has_view;
+    PyObject *hold;            /* a converted object that owns `data` */
+    char *tmp;                 /* PyMem buffer of packed list items */
+} Arg;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    StoreObject *store;
+    PyObject *owner;           /* the backend instance: keeps the store alive */
+    GuestObject *guest;        /* NULL when nothing goes through memory */
+    Handle func;
+    Handle post;
+    char has_post;
+    char release_gil;
+    int nparams;
+    int all_positional;        /* nparams if no parameter is keyword-only, else -1 */
+    int nslots;                /* max(flat params, flat results, 1) */
+    int nresults;              /* core results */
+    Param *params;
+    int result;                /* T_*, or -1 for none, or -2 for multi-value */
+    int result_elem;
+    char result_core[4];       /* multi-value: 'i' i32, 'I' i64, 'f' f32, 'd' f64 */
+    int indirect;              /* the result comes through a return area */
+    int scalars_only;          /* no memory involved, few slots: the short call path */
+    uint32_t spill_align, spill_size;   /* spill_size > 0: parameters go in memory */
+    PyObject *label;           /* "mod.fn()" */
+    PyObject *alloc_label;     /* "mod.fn(): mod.cabi_realloc()" */
+    PyObject *free_label;
+    PyObject *binder;          /* a Python function with the signature: binds odd calls */
+    PyObject *lift;            /* lift(out): the pure lift, for results C refuses */
+    PyObject *alloc_failed;    /* alloc_failed(align, size, ptr): raises the pure error */
+    PyObject *signature;       /* the manifest Signature, for __signature__ */
+    PyObject *dict;
+    PyObject *weakrefs;
+} FunctionObject;
+
+static PyTypeObject Function_Type;
+
+/* ---- argument conversion (no guest memory is touched here) ---- */
+
+static void arg_clear(Arg *a) {
+    if (a->has_view) {
+        PyBuffer_Release(&a->view);
+        a->has_view = 0;
+    }
+    Py_CLEAR(a->hold);
+    if (a->tmp) {
+        PyMem_Free(a->tmp);
+        a->tmp = NULL;
+    }
+}
+
+/* The value of an exact int that fits one internal digit, read in place (as Cython does). */
+static inline int small_long(PyObject *o, long long *x) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)o))
+        return 0;
+    *x = PyUnstable_Long_CompactValue((PyLongObject *)o);
+    return 1;
+#else
+    Py_ssize_t size = Py_SIZE(o);
+    if (size < -1 || size > 1)
+        return 0;
+    *x = size * (long long)((PyLongObject *)o)->ob_digit[0];   /* digit 0 is 0 for 0 */
+    return 1;
+#endif
+}
+
+/* An exact int or float as the core value of scalar type `t`; 0 when C declines. */
+static inline int scalar_fast(int t, PyObject *o, int64_t *i, double *f) {
+    if (t <= T_U64) {
+        if (!PyLong_CheckExact(o))
+            return 0;
+        long long small;
+        if (small_long(o, &small) && small >= type_lo[t] && small <= type_hi[t]) {
+            *i = small;
+            return 1;
+        }
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(o, &overflow);   /* exact: cannot fail */
+        if (!overflow && x >= type_lo[t] && x <= type_hi[t]) {
+            *i = x;
+            return 1;
+        }
+        if (t == T_U64 && overflow > 0) {
+            unsigned long long u = PyLong_AsUnsignedLongLong(o);
+            if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                return 0;
+            }
+            *i = (int64_t)u;
+            return 1;
+        }
+        return 0;
+    }
+    double d;
+    if (PyFloat_CheckExact(o))
+        d = PyFloat_AS_DOUBLE(o);
+    else if (PyLong_CheckExact(o)) {
+        d = PyLong_AsDouble(o);
+        if (d == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+    } else
+        return 0;
+    if (t == T_F32 && isfinite(d) && !(-F32_OVERFLOW < d && d < F32_OVERFLOW))
+        return 0;
+    *f = d;
+    return 1;
+}
+
+/* The core value the pure converter returned (an int in core range, or a float). */
+static int scalar_core(int t, PyObject *o, int64_t *i, double *f) {
+    if (t == T_F32 || t == T_F64) {
+        *f = PyFloat_AsDouble(o);
+        return (*f == -1.0 && PyErr_Occurred()) ? -1 : 0;
+    }
+    *i = PyLong_AsLongLong(o);
+    return (*i == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* The kind ('i', 'u' or 'f') of a one-item native or little-endian struct format.  The
+ * item size comes from the buffer (ctypes, for one, pairs '<l' with 8-byte items). */
+static int format_kind(const char *fmt, char *kind) {
+    if (fmt == NULL)
+        fmt = "B";
+    if (*fmt == '@' || *fmt == '=' || *fmt == '<')
+        fmt++;
+    if (fmt[0] == '\0' || fmt[1] != '\0')
+        return 0;
+    switch (fmt[0]) {
+    case 'b': *kind = 'i'; return 1;
+    case 'h': *kind = 'i'; return 1;
+    case 'i': *kind = 'i'; return 1;
+    case 'l': *kind = 'i'; return 1;
+    case 'q': *kind = 'i'; return 1;
+    case 'n': *kind = 'i'; return 1;
+    case 'B': *kind = 'u'; return 1;
+    case 'H': *kind = 'u'; return 1;
+    case 'I': *kind = 'u'; return 1;
+    case 'L': *kind = 'u'; return 1;
+    case 'Q': *kind = 'u'; return 1;
+    case 'N': *kind = 'u'; return 1;
+    case 'f': *kind = 'f'; return 1;
+    case 'd': *kind = 'f'; return 1;
+    default: return 0;
+    }
+}
+
+static char elem_kind(int t) {
+    return (t == T_F32 || t == T_F64) ? 'f' : (t >= T_U8 && t <= T_U64) ? 'u' : 'i';
+}
+
+static void store_scalar(char *dst, int t, int64_t i, double f) {
+    switch (type_sizes[t]) {
+    case 1: { uint8_t v = (uint8_t)i; memcpy(dst, &v, 1); break; }
+    case 2: { uint16_t v = (uint16_t)i; memcpy(dst, &v, 2); break; }
+    case 4:
+        if (t == T_F32) { float v = (float)f; memcpy(dst, &v, 4); }
+        else { uint32_t v = (uint32_t)i; memcpy(dst, &v, 4); }
+        break;
+    default:
+        if (t == T_F64) memcpy(dst, &f, 8);
+        else memcpy(dst, &i, 8);
+    }
+}
+
+/* Pack an exact list or tuple of exact ints/floats; 0 when C declines. */
+static int list_fast(int elem, PyObject *o, Arg *a) {
+    if (!PyList_CheckExact(o) && !PyTuple_CheckExact(o))
+        return 0;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
+    PyObject **items = PySequence_Fast_ITEMS(o);
+    int size = type_sizes[elem];
+    char *tmp = PyMem_Malloc(n ? (size_t)n * size : 1);
+    if (tmp == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        int64_t i = 0;
+        double f = 0;
+        if (!scalar_fast(elem, items[k], &i, &f)) {
+            PyMem_Free(tmp);
+            return 0;
+        }
+        store_scalar(tmp + k * size, elem, i, f);
+    }
+    a->tmp = tmp;
+    a->data = tmp;
+    a->nbytes = n * size;
+    return 1;
+}
+
+/* A str/bytes/list argument as bytes to copy; 0 when C declines. */
+static int buffer_fast(const Param *p, PyObject *o, Arg *a) {
+    if (p->type == T_STR) {
+        if (!PyUnicode_Check(o))
+            return 0;
+        a->data = PyUnicode_AsUTF8AndSize(o, &a->nbytes);
+        if (a->data == NULL) {   /* lone surrogates: the pure converter words the error */
+            PyErr_Clear();
+            return 0;
+        }
+        return 1;
+    }
+    if (p->type == T_BYTES) {
+        if (PyBytes_CheckExact(o)) {
+            a->data = PyBytes_AS_STRING(o);
+            a->nbytes = PyBytes_GET_SIZE(o);
+            return 1;
+        }
+        if (PyUnicode_Check(o) || PyObject_GetBuffer(o, &a->view, PyBUF_C_CONTIGUOUS) < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+        a->has_view = 1;
+        a->data = a->view.buf;
+        a->nbytes = a->view.len;
+        return 1;
+    }
+    /* list[T]: a buffer of the matching format, else a list or tuple of exact numbers */
+    if (!PyList_CheckExact(o) && !PyTuple_CheckExact(o) && !PyUnicode_Check(o)) {
+        if (PyObject_GetBuffer(o, &a->view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) == 0) {
+            char kind;
+            if (a->view.ndim == 1 && format_kind(a->view.format, &kind)
+                    && kind == elem_kind(p->elem) && a->view.itemsize == type_sizes[p->elem]) {
+                a->has_view = 1;
+                a->data = a->view.buf;
+                a->nbytes = a->view.len;
+                return 1;
+            }
+            PyBuffer_Release(&a->view);
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    return list_fast(p->elem, o, a);
+}
+
+/* Convert a scalar argument: C for exact ints and floats, the pure converter otherwise. */
+static inline int convert_scalar(const Param *p, PyObject *o, int64_t *i, double *f) {
+    if (p->type == T_BOOL) {
+        int truth = PyObject_IsTrue(o);
+        *i = truth;
+        return truth < 0 ? -1 : 0;
+    }
+    if (scalar_fast(p->type, o, i, f))
+        return 0;
+    PyObject *core = PyObject_CallOneArg(p->convert, o);   /* raises the labelled error */
+    if (core == NULL)
+        return -1;
+    int r = scalar_core(p->type, core, i, f);
+    Py_DECREF(core);
+    return r;
+}
+
+/* Convert one argument: C for the common cases, the pure converter for the rest. */
+static int convert_arg(const Param *p, PyObject *o, Arg *a) {
+    if (!IS_BUFFER(p->type))
+        return convert_scalar(p, o, &a->v.i, &a->v.f);
+    int done = buffer_fast(p, o, a);
+    if (done)
+        return done < 0 ? -1 : 0;
+    PyObject *core = PyObject_CallOneArg(p->convert, o);   /* raises the labelled error */
+    if (core == NULL)
+        return -1;
+    a->hold = core;
+    if (PyObject_GetBuffer(core, &a->view, PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    a->has_view = 1;
+    a->data = a->view.buf;
+    a->nbytes = a->view.len;
+    return 0;
+}
+
+/* ---- lowering (the store lock is held) ---- */
+
+typedef struct {
+    uint32_t *owned;           /* [abi] free: argument buffers to free after the call */
+    int nowned;
+} Owned;
+
+static int guest_alloc(FunctionObject *fn, uint32_t align, Py_ssize_t size, uint32_t *out,
+                       Owned *owned) {
+    GuestObject *g = fn->guest;
+    RawVal vals[4];
+    memset(vals, 0, sizeof vals);
+    if ((uint64_t)size > 0xFFFFFFFFu)
+        goto failed;
+    int r;
+    if (g->has_alloc) {
+        vals[0].i32 = (int32_t)(uint32_t)size;
+        r = store_call(fn->store, fn->owner, &g->alloc, vals, 1, fn->alloc_label, 0);
+    } else {
+        vals[2].i32 = (int32_t)align;
+        vals[3].i32 = (int32_t)(uint32_t)size;
+        r = store_call(fn->store, fn->owner, &g->realloc, vals, 4, fn->alloc_label, 0);
+    }
+    if (r < 0)
+        return -1;
+    uint32_t ptr = (uint32_t)vals[0].i32;
+    if ((size && ptr == 0) || ptr % align || !guest_contains(g, ptr, (uint64_t)size))
+        goto failed;
+    if (g->has_free && size)
+        owned->owned[owned->nowned++] = ptr;
+    *out = ptr;
+    return 0;
+failed: {
+        PyObject *r2 = PyObject_CallFunction(fn->alloc_failed, "InI", (unsigned)align, size,
+                                             (unsigned)vals[0].i32);
+        Py_XDECREF(r2);
+        if (r2 != NULL)
+            PyErr_SetString(PyExc_SystemError, "wasmimport: alloc_failed did not raise");
+        return -1;
+    }
+}
+
+/* Allocate a buffer argument in the guest, copy it in; its (ptr, count) go to `pair`. */
+static int lower_buffer(FunctionObject *fn, const Param *p, const Arg *a, uint32_t pair[2],
+                        Owned *owned) {
+    uint32_t align = p->type == T_LIST ? (uint32_t)type_sizes[p->elem] : 1;
+    uint32_t ptr;
+    if (guest_alloc(fn, align, a->nbytes, &ptr, owned) < 0)
+        return -1;
+    if (a->nbytes)
+        memcpy(fn->guest->base + ptr, a->data, a->nbytes);
+    pair[0] = ptr;
+    pair[1] = (uint32_t)(p->type == T_LIST ? a->nbytes / type_sizes[p->elem] : a->nbytes);
+    return 0;
+}
+
+/* A scalar's core value into its flat slot. */
+static inline void write_slot(RawVal *v, int t, int64_t i, double f) {
+    switch (t) {
+    case T_I64: case T_U64: v->i64 = i; break;
+    case T_F32: v->f32 = (float)f; break;
+    case T_F64: v->f64 = f; break;
+    default: v->i32 = (int32_t)i;
+    }
+}
+
+static int lower_args(FunctionObject *fn, Arg *args, RawVal *vals, Owned *owned) {
+    if (fn->spill_size) {
+        uint32_t record;
+        if (guest_alloc(fn, fn->spill_align, fn->spill_size, &record, owned) < 0)
+            return -1;
+        for (int k = 0; k < fn->nparams; k++) {
+            const Param *p = &fn->params[k];
+            char field[8];
+            if (IS_BUFFER(p->type)) {
+                uint32_t pair[2];
+                if (lower_buffer(fn, p, &args[k], pair, owned) < 0)
+                    return -1;
+                memcpy(field, pair, 8);
+            } else
+                store_scalar(field, p->type, args[k].v.i, args[k].v.f);
+            /* the allocations above may have grown memory, but never moved it */
+            memcpy(fn->guest->base + record + p->offset, field,
+                   IS_BUFFER(p->type) ? 8 : type_sizes[p->type]);
+        }
+        vals[0].i32 = (int32_t)record;
+        return 0;
+    }
+    for (int k = 0; k < fn->nparams; k++) {
+        const Param *p = &fn->params[k];
+        RawVal *v = &vals[p->slot];
+        if (IS_BUFFER(p->type)) {
+            uint32_t pair[2];
+            if (lower_buffer(fn, p, &args[k], pair, owned) < 0)
+                return -1;
+            v[0].i32 = (int32_t)pair[0];
+            v[1].i32 = (int32_t)pair[1];
+        } else
+            write_slot(v, p->type, args[k].v.i, args[k].v.f);
+    }
+    return 0;
+}
+
+/* ---- lifting ---- */
+
+static PyObject *lift_scalar(int t, const RawVal *v) {
+    switch (t) {
+    case T_I8: return PyLong_FromLong((int8_t)v->i32);
+    case T_I16: return PyLong_FromLong((int16_t)v->i32);
+    case T_I32: return PyLong_FromLong(v->i32);
+    case T_U8: return PyLong_FromLong((uint8_t)v->i32);
+    case T_U16: return PyLong_FromLong((uint16_t)v->i32);
+    case T_U32: return PyLong_FromUnsignedLong((uint32_t)v->i32);
+    case T_I64: return PyLong_FromLongLong(v->i64);
+    case T_U64: return PyLong_FromUnsignedLongLong((uint64_t)v->i64);
+    case T_F32: return PyFloat_FromDouble(v->f32);
+    case T_F64: return PyFloat_FromDouble(v->f64);
+    default: return PyBool_FromLong(v->i32 != 0);
+    }
+}
+
+static PyObject *lift_list(int elem, const uint8_t *src, uint32_t n) {
+    PyObject *list = PyList_New(n);
+    if (list == NULL)
+        return NULL;
+    int size = type_sizes[elem];
+    for (uint32_t k = 0; k < n; k++) {
+        RawVal v;
+        memcpy(&v, src + (size_t)k * size, size);
+        if (size == 1) v.i32 = *(const int8_t *)&v;          /* widen like the core value */
+        else if (size == 2) v.i32 = *(const int16_t *)&v;
+        PyObject *item = lift_scalar(elem, &v);
+        if (item == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, k, item);
+    }
+    return list;
+}
+
+/* The result read from a return area; NULL without an exception when C declines. */
+static PyObject *lift_indirect(FunctionObject *fn, uint32_t retptr) {
+    GuestObject *g = fn->guest;
+    if (retptr % 4 || !guest_contains(g, retptr, 8))
+        return NULL;
+    uint32_t pair[2];
+    memcpy(pair, g->base + retptr, 8);
+    int elem_size = fn->result == T_LIST ? type_sizes[fn->result_elem] : 1;
+    uint64_t nbytes = (uint64_t)pair[1] * elem_size;
+    if (pair[0] % elem_size || !guest_contains(g, pair[0], nbytes))
+        return NULL;
+    const char *data = (const char *)g->base + pair[0];
+    if (fn->result == T_STR) {
+        PyObject *s = PyUnicode_DecodeUTF8(data, (Py_ssize_t)nbytes, NULL);
+        if (s == NULL)
+            PyErr_Clear();   /* the pure lift raises the Trap */
+        return s;
+    }
+    if (fn->result == T_BYTES)
+        return PyBytes_FromStringAndSize(data, (Py_ssize_t)nbytes);
+    PyObject *list = lift_list(fn->result_elem, (const uint8_t *)data, pair[1]);
+    if (list == NULL)
+        PyErr_Clear();
+    return list;
+}
+
+static PyObject *lift_result(FunctionObject *fn, const RawVal *out) {
+    if (fn->result == -1)
+        Py_RETURN_NONE;
+    if (fn->result == -2) {
+        PyObject *tuple = PyTuple_New(fn->nresults);
+        if (tuple == NULL)
+            return NULL;
+        for (int k = 0; k < fn->nresults; k++) {
+            char c = fn->result_core[k];
+            PyObject *item = lift_scalar(c == 'i' ? T_I32 : c == 'I' ? T_I64 :
+                                         c == 'f' ? T_F32 : T_F64, &out[k]);
+            if (item == NULL) {
+                Py_DECREF(tuple);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(tuple, k, item);
+        }
+        return tuple;
+    }
+    if (!fn->indirect)
+        return lift_scalar(fn->result, out);
+    PyObject *value = lift_indirect(fn, (uint32_t)out[0].i32);
+    if (value == NULL && !PyErr_Occurred())   /* refused: the pure lift decides or raises */
+        value = PyObject_CallFunction(fn->lift, "i", out[0].i32);
+    return value;
+}
+
+/* ---- the call ---- */
+
+/* A clean-up call (free, post-return) made whatever happened before: an exception already
+ * pending stays, unless the clean-up fails too, whose error then wins (like `finally`). */
+static int cleanup_call(FunctionObject *fn, const Handle *func, RawVal *vals, size_t nvals,
+                        PyObject *label) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (store_call(fn->store, fn->owner, func, vals, nvals, label, 0) == 0) {
+        PyErr_Restore(type, value, tb);
+        return type ? -1 : 0;
+    }
+    if (type != NULL) {
+        PyErr_NormalizeException(&type, &value, &tb);
+        PyObject *t2, *v2, *tb2;
+        PyErr_Fetch(&t2, &v2, &tb2);
+        PyErr_NormalizeException(&t2, &v2, &tb2);
+        if (tb != NULL)
+            PyException_SetTraceback(value, tb);
+        PyException_SetContext(v2, value);   /* steals value */
+        Py_DECREF(type);
+        Py_XDECREF(tb);
+        PyErr_Restore(t2, v2, tb2);
+    }
+    return -1;
+}
+
+/* Bind positional and keyword arguments in parameter order (defaults applied). */
+static PyObject *const *bind_args(FunctionObject *fn, PyObject *const *args, size_t nargsf,
+                                  PyObject *kwnames, PyObject **bound_tuple) {
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames == NULL && nargs == fn->all_positional)
+        return args;
+    /* anything else (defaults, keywords, mistakes): CPython binds a Python twin */
+    PyObject *bound = PyObject_Vectorcall(fn->binder, args, nargsf, kwnames);
+    if (bound == NULL)
+        return NULL;
+    *bound_tuple = bound;
+    if (!PyTuple_CheckExact(bound) || PyTuple_GET_SIZE(bound) != fn->nparams) {
+        PyErr_SetString(PyExc_SystemError, "wasmimport: the binder returned a wrong tuple");
+        return NULL;
+    }
+    return &PyTuple_GET_ITEM(bound, 0);
+}
+
+#define STACK_PARAMS 8
+
+/* Call, post-return and lift for a function whose values all travel as core values. */
+static PyObject *call_scalars(FunctionObject *fn, PyObject *const *values) {
+    RawVal vals[STACK_PARAMS];
+    for (int k = 0; k < fn->nparams; k++) {
+        const Param *p = &fn->params[k];
+        int64_t i = 0;
+        double f = 0;
+        if (convert_scalar(p, values[k], &i, &f) < 0)
+            return NULL;
+        write_slot(&vals[p->slot], p->type, i, f);
+    }
+    StoreObject *s = fn->store;
+    if (store_enter(s) < 0)
+        return NULL;
+    PyObject *result = NULL;
+    if (store_call(s, fn->owner, &fn->func, vals, fn->nslots, fn->label,
+                   fn->release_gil) == 0) {
+        result = lift_result(fn, vals);
+        if (fn->has_post && cleanup_call(fn, &fn->post, vals,
+                                         fn->nresults ? fn->nresults : 1, fn->label) < 0)
+            Py_CLEAR(result);
+    }
+    store_exit(s);
+    return result;
+}
+
+static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
+                                     size_t nargsf, PyObject *kwnames) {
+    PyObject *bound = NULL;
+    PyObject *const *values = bind_args(fn, args, nargsf, kwnames, &bound);
+    if (values == NULL)
+        return NULL;
+    if (fn->scalars_only) {
+        PyObject *result = call_scalars(fn, values);
+        Py_XDECREF(bound);
+        return result;
+    }
+
+    RawVal stack_vals[STACK_PARAMS];
+    Arg stack_args[STACK_PARAMS];
+    uint32_t stack_owned[STACK_PARAMS + 1];
+    RawVal *vals = stack_vals;
+    Arg *cargs = stack_args;
+    Owned owned = {stack_owned, 0};
+    PyObject *result = NULL;
+    int n = fn->nparams;
+
+    if (fn->nslots > STACK_PARAMS || n > STACK_PARAMS) {
+        vals = PyMem_Calloc(fn->nslots, sizeof(RawVal));
+        cargs = PyMem_Calloc(n ? n : 1, sizeof(Arg));
+        owned.owned = PyMem_Calloc(n + 1, sizeof(uint32_t));
+        if (vals == NULL || cargs == NULL || owned.owned == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    } else if (n)
+        memset(cargs, 0, n * sizeof(Arg));
+
+    int converted = 0;
+    for (; converted < n; converted++)
+        if (convert_arg(&fn->params[converted], values[converted], &cargs[converted]) < 0)
+            goto done;
+
+    StoreObject *s = fn->store;
+    if (store_enter(s) < 0)
+        goto done;
+    int failed = lower_args(fn, cargs, vals, &owned) < 0
+        || store_call(s, fn->owner, &fn->func, vals, fn->nslots, fn->label,
+                      fn->release_gil) < 0;
+    RawVal out[4];
+    memcpy(out, vals, sizeof(RawVal) * (fn->nresults < 4 ? fn->nresults : 4));
+    /* [abi] free: the host owns the argument buffers */
+    for (int k = 0; k < owned.nowned; k++) {
+        RawVal v;
+        v.i32 = (int32_t)owned.owned[k];
+        failed |= cleanup_call(fn, &fn->guest->free, &v, 1, fn->free_label) < 0;
+    }
+    if (!failed) {
+        result = lift_result(fn, out);
+        if (fn->has_post) {
+            RawVal v[4];
+            memcpy(v, out, sizeof v);
+            if (cleanup_call(fn, &fn->post, v, fn->nresults ? fn->nresults : 1,
+                             fn->label) < 0)
+                Py_CLEAR(result);
+        }
+    }
+    store_exit(s);
+
+done:
+    for (int k = 0; k < n && cargs; k++)
+        arg_clear(&cargs[k]);
+    if (vals != stack_vals) {
+        PyMem_Free(vals);
+        PyMem_Free(cargs);
+        PyMem_Free(owned.owned);
+    }
+    Py_XDECREF(bound);
+    return result;
+}
+
+/* ---- construction ---- */
+
+static int type_code(PyObject *name) {
+    for (int t = 0; t < T_COUNT; t++)
+        if (PyUnicode_CompareWithASCIIString(name, type_names[t]) == 0)
+            return t;
+    PyErr_Format(PyExc_ValueError, "unknown type code %R", name);
+    return -1;
+}
+
+/* A type spec is a name ("u32", "str", ...) or ("list", element name). */
+static int parse_type(PyObject *spec, int *t, int *elem) {
+    *elem = -1;
+    if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) == 2) {
+        if ((*t = type_code(PyTuple_GET_ITEM(spec, 0))) < 0
+                || (*elem = type_code(PyTuple_GET_ITEM(spec, 1))) < 0)
+            return -1;
+        if (*t != T_LIST || IS_BUFFER(*elem) || *elem == T_BOOL) {
+            PyErr_Format(PyExc_ValueError, "unsupported list type %R", spec);
+            return -1;
+        }
+        return 0;
+    }
+    if (!PyUnicode_Check(spec)) {
+        PyErr_Format(PyExc_TypeError, "type spec must be str or tuple, not %R", spec);
+        return -1;
+    }
+    *t = type_code(spec);
+    if (*t == T_LIST) {
+        PyErr_SetString(PyExc_ValueError, "list needs an element type");
+        return -1;
+    }
+    return *t < 0 ? -1 : 0;
+}
+
+static int core_flat(int t) {
+    return IS_BUFFER(t) ? 2 : 1;
+}
+
+static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {
+        "store", "owner", "func", "label", "params", "result", "core_results", "guest",
+        "post", "spill", "release_gil", "binder", "lift", "alloc_failed", "alloc_label",
+        "free_label", "signature", NULL
+    };
+    PyObject *store, *owner, *func, *label, *params, *result, *core_results, *guest, *post;
+    PyObject *spill, *binder, *lift, *alloc_failed, *alloc_label, *free_label, *signature;
+    int release_gil;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwds, "$O!OOUO!OO!OOOpOOOOOO:Function", kwlist, &Store_Type, &store,
+            &owner, &func, &label, &PyTuple_Type, &params, &result, &PyUnicode_Type,
+            &core_results, &guest, &post, &spill, &release_gil, &binder, &lift,
+            &alloc_failed, &alloc_label, &free_label, &signature))
+        return NULL;
+    if (guest != Py_None && !PyObject_TypeCheck(guest, &Guest_Type)) {
+        PyErr_SetString(PyExc_TypeError, "guest must be a Guest or None");
+        return NULL;
+    }
+    FunctionObject *fn = (FunctionObject *)type->tp_alloc(type, 0);
+    if (fn == NULL)
+        return NULL;
+    fn->vectorcall = (vectorcallfunc)Function_vectorcall;
+    fn->store = (StoreObject *)Py_NewRef(store);
+    fn->owner = Py_NewRef(owner);
+    fn->guest = guest == Py_None ? NULL : (GuestObject *)Py_NewRef(guest);
+    fn->label = Py_NewRef(label);
+    fn->binder = Py_NewRef(binder);
+    fn->lift = Py_NewRef(lift);
+    fn->alloc_failed = Py_NewRef(alloc_failed);
+    fn->alloc_label = Py_NewRef(alloc_label);
+    fn->free_label = Py_NewRef(free_label);
+    fn->signature = Py_NewRef(signature);
+    fn->release_gil = (char)release_gil;
+    char present;
+    if (read_handle(func, &fn->func, &present, "func") < 0
+            || read_handle(post, &fn->post, &fn->has_post, "post") < 0)
+        goto error;
+    if (!present) {
+        PyErr_SetString(PyExc_ValueError, "Function() needs a func");
+        goto error;
+    }
+
+    /* core results: a string of 'i' (i32), 'I' (i64), 'f' (f32), 'd' (f64) */
+    Py_ssize_t nres;
+    const char *cores = PyUnicode_AsUTF8AndSize(core_results, &nres);
+    if (cores == NULL)
+        goto error;
+    if (nres > 4) {
+        PyErr_SetString(PyExc_ValueError, "at most 4 core results");
+        goto error;
+    }
+    fn->nresults = (int)nres;
+    memcpy(fn->result_core, cores, nres);
+    if (result == Py_None)
+        fn->result = nres > 0 ? -2 : -1;
+    else if (parse_type(result, &fn->result, &fn->result_elem) < 0)
+        goto error;
+    fn->indirect = fn->result >= 0 && IS_BUFFER(fn->result);
+
+    fn->nparams = fn->all_positional = (int)PyTuple_GET_SIZE(params);
+    fn->params = PyMem_Calloc(fn->nparams ? fn->nparams : 1, sizeof(Param));
+    if (fn->params == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    int slot = 0;
+    PyObject *offsets = NULL;
+    if (spill != Py_None) {
+        unsigned int align, size;
+        if (!PyArg_ParseTuple(spill, "IIO!;spill must be (align, size, offsets)", &align,
+                              &size, &PyTuple_Type, &offsets))
+            goto error;
+        if (PyTuple_GET_SIZE(offsets) != fn->nparams || size == 0) {
+            PyErr_SetString(PyExc_ValueError, "spill offsets do not match the parameters");
+            goto error;
+        }
+        fn->spill_align = align;
+        fn->spill_size = size;
+    }
+    for (int k = 0; k < fn->nparams; k++) {
+        Param *p = &fn->params[k];
+        PyObject *name, *spec, *convert;
+        int keyword_only;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(params, k), "UOOp;param must be (name, type, "
+                              "converter, keyword_only)", &name, &spec, &convert,
+                              &keyword_only))
+            goto error;
+        if (keyword_only)
+            fn->all_positional = -1;
+        if (parse_type(spec, &p->type, &p->elem) < 0)
+            goto error;
+        p->name = Py_NewRef(name);
+        p->convert = Py_NewRef(convert);
+        p->slot = slot;
+        slot += core_flat(p->type);
+        if (offsets) {
+            unsigned long off = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(offsets, k));
+            if (off == (unsigned long)-1 && PyErr_Occurred())
+                goto error;
+            p->offset = (uint32_t)off;
+        }
+    }
+    if (offsets)
+        slot = 1;
+    fn->nslots = slot > fn->nresults ? slot : fn->nresults;
+    if (fn->nslots == 0)
+        fn->nslots = 1;
+    int uses_memory = fn->spill_size || fn->indirect;
+    for (int k = 0; k < fn->nparams; k++)
+        uses_memory |= IS_BUFFER(fn->params[k].type);
+    if (uses_memory && fn->guest == NULL) {
+        PyErr_SetString(PyExc_ValueError, "this signature needs a guest");
+        goto error;
+    }
+    fn->scalars_only = !uses_memory && fn->nslots <= STACK_PARAMS;
+    return (PyObject *)fn;
+error:
+    Py_DECREF(fn);
+    return NULL;
+}
+
+static int Function_traverse(FunctionObject *fn, visitproc visit, void *arg) {
+    Py_VISIT(fn->store);
+    Py_VISIT(fn->owner);
+    Py_VISIT(fn->guest);
+    Py_VISIT(fn->binder);
+    Py_VISIT(fn->lift);
+    Py_VISIT(fn->alloc_failed);
+    Py_VISIT(fn->signature);
+    Py_VISIT(fn->dict);
+    for (int k = 0; fn->params && k < fn->nparams; k++)
+        Py_VISIT(fn->params[k].convert);
+    return 0;
+}
+
+static int Function_clear(FunctionObject *fn) {
+    Py_CLEAR(fn->store);
+    Py_CLEAR(fn->owner);
+    Py_CLEAR(fn->guest);
+    Py_CLEAR(fn->binder);
+    Py_CLEAR(fn->lift);
+    Py_CLEAR(fn->alloc_failed);
+    Py_CLEAR(fn->signature);
+    Py_CLEAR(fn->dict);
+    for (int k = 0; fn->params && k < fn->nparams; k++)
+        Py_CLEAR(fn->params[k].convert);
+    return 0;
+}
+
+static void Function_dealloc(FunctionObject *fn) {
+    PyObject_GC_UnTrack(fn);
+    if (fn->weakrefs)
+        PyObject_ClearWeakRefs((PyObject *)fn);
+    Function_clear(fn);
+    Py_CLEAR(fn->label);
+    Py_CLEAR(fn->alloc_label);
+    Py_CLEAR(fn->free_label);
+    if (fn->params) {
+        for (int k = 0; k < fn->nparams; k++)
+            Py_CLEAR(fn->params[k].name);
+        PyMem_Free(fn->params);
+    }
+    Py_TYPE(fn)->tp_free((PyObject *)fn);
+}
+
+static PyObject *Function_repr(FunctionObject *fn) {
+    /* the label without its "()" */
+    PyObject *name = PyUnicode_Substring(fn->label, 0, PyUnicode_GET_LENGTH(fn->label) - 2);
+    if (name == NULL)
+        return NULL;
+    PyObject *repr = PyUnicode_FromFormat("<wasm function %U>", name);
+    Py_DECREF(name);
+    return repr;
+}
+
+/* Pickle by reference, like a C function: the module's attribute of this name. */
+static PyObject *Function_reduce(FunctionObject *fn, PyObject *unused) {
+    return PyObject_GetAttrString((PyObject *)fn, "__qualname__");
+}
+
+/* inspect.signature(): built on first request by wasmimport._binding (imports inspect). */
+static PyObject *Function_get_signature(FunctionObject *fn, void *closure) {
+    PyObject *binding = PyImport_ImportModule("wasmimport._binding");
+    if (binding == NULL)
+        return NULL;
+    PyObject *sig = PyObject_CallMethod(binding, "python_signature", "O", fn);
+    Py_DECREF(binding);
+    return sig;
+}
+
+static PyObject *Function_get_wasm_signature(FunctionObject *fn, void *closure) {
+    return Py_NewRef(fn->signature);
+}
+
+/* Like a built-in function, it does not bind as a method; having __get__ also makes
+ * inspect and pydoc treat it as a routine (help() shows its signature). */
+static PyObject *Function_descr_get(PyObject *self, PyObject *obj, PyObject *type) {
+    return Py_NewRef(self);
+}
+
+static PyMethodDef Function_methods[] = {
+    {"__reduce__", (PyCFunction)Function_reduce, METH_NOARGS, NULL},
+    {NULL}
+};
+
+static PyGetSetDef Function_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {"__signature__", (getter)Function_get_signature, NULL, NULL, NULL},
+    {"__wasm_signature__", (getter)Function_get_wasm_signature, NULL,
+     "The manifest signature this function was bound with.", NULL},
+    {NULL}
+};
+
+static PyTypeObject Function_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wasmimport._speedups.Function",
+    .tp_basicsize = sizeof(FunctionObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "A wasm export bound to a Python signature (the compiled call path).",
+    .tp_new = Function_new,
+    .tp_dealloc = (destructor)Function_dealloc,
+    .tp_traverse = (traverseproc)Function_traverse,
+    .tp_clear = (inquiry)Function_clear,
+    .tp_repr = (reprfunc)Function_repr,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(FunctionObject, vectorcall),
+    .tp_dictoffset = offsetof(FunctionObject, dict),
+    .tp_weaklistoffset = offsetof(FunctionObject, weakrefs),
+    .tp_methods = Function_methods,
+    .tp_getset = Function_getset,
+    .tp_descr_get = Function_descr_get,
+};
+
+/* ================================================================= module */
+
+static int speedups_exec(PyObject *module) {
+    PyTypeObject *types[] = {&Store_Type, &Guest_Type, &Function_Type};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        if (PyType_Ready(types[k]) < 0)
+            return -1;
+        const char *dot = strrchr(types[k]->tp_name, '.');
+        if (PyModule_AddObjectRef(module, dot + 1, (PyObject *)types[k]) < 0)
+            return -1;
+    }
+    PyObject *names = PyTuple_New(T_COUNT);
+    if (names == NULL)
+        return -1;
+    for (int t = 0; t < T_COUNT; t++) {
+        PyObject *s = PyUnicode_FromString(type_names[t]);
+        if (s == NULL) {
+            Py_DECREF(names);
+            return -1;
+        }
+        PyTuple_SET_ITEM(names, t, s);
+    }
+    int r = PyModule_AddObjectRef(module, "TYPES", names);
+    Py_DECREF(names);
+    return r;
+}
+
+static PyModuleDef_Slot speedups_slots[] = {
+    {Py_mod_exec, speedups_exec},
+    {0, NULL}
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "wasmimport._speedups",
+    .m_doc = "The compiled call path of wasmimport (see _speedups.c).",
+    .m_size = 0,
+    .m_slots = speedups_slots,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) {
+    return PyModuleDef_Init(&speedups_module);
+}

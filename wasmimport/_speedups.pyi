@@ -1,0 +1,32 @@
+"""Types of the compiled call path (``_speedups.c``); see that file for what each does."""
+
+from collections.abc import Callable
+from typing import Any
+
+from ._manifest import Signature
+
+TYPES: tuple[str, ...]
+
+class Store:
+    def __init__(self, *, ctx: int, call: int, memory_data: int, memory_size: int,
+                 fail: Callable[[Any, int, int, str], None]) -> None: ...
+    def acquire(self) -> bool: ...
+    def release(self) -> None: ...
+    def __enter__(self) -> bool: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+class Guest:
+    def __init__(self, *, store: Store, owner: object, memory: bytes, realloc: bytes | None,
+                 alloc: bytes | None, free: bytes | None) -> None: ...
+
+class Function:
+    __wasm_signature__: Signature
+    def __init__(self, *, store: Store, owner: object, func: bytes, label: str,
+                 params: tuple[tuple[str, str | tuple[str, str], Callable[[Any], Any], bool], ...],
+                 result: str | tuple[str, str] | None, core_results: str, guest: Guest | None,
+                 post: bytes | None, spill: tuple[int, int, tuple[int, ...]] | None,
+                 release_gil: bool, binder: Callable[..., tuple[Any, ...]],
+                 lift: Callable[[int], Any] | None,
+                 alloc_failed: Callable[[int, int, int], None] | None, alloc_label: str,
+                 free_label: str, signature: Signature) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
