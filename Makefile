@@ -8,9 +8,10 @@ SAMPLES := textkit numkit
 
 all: test
 
-# The development virtual environment, with wasmimport installed editable.
+# The development virtual environment, with wasmimport installed editable (which builds
+# the compiled call path, wasmimport/_speedups.c, in place with the machine's C compiler).
 setup: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py wasmimport/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -29,8 +30,10 @@ wasm: toolchain setup
 samples: setup wasm
 	$(PY) -m pip install -q --force-reinstall --no-deps $(addprefix ./sample_pkgs/,$(SAMPLES))
 
+# The whole suite runs twice: on the compiled call path, then on the pure-Python one.
 test: samples lint
 	$(PY) -m pytest
+	WASMIMPORT_PURE=1 $(PY) -m pytest
 
 demo: samples
 	$(PY) examples/demo.py
@@ -40,7 +43,7 @@ lint: setup
 	$(PY) -m ruff check wasmimport tests benchmarks examples sample_pkgs
 
 # Benchmarks run against a normal (non-editable) install, as users have it.
-bench: setup
+bench: setup toolchain
 	rm -rf .bench-venv
 	$(PYTHON) -m venv .bench-venv
 	.bench-venv/bin/python -m pip install -q .

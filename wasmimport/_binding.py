@@ -97,7 +97,8 @@ def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | No
     namespace: dict[str, Any] = {"_raw": raw}
     for i, p in enumerate(params):
         namespace[f"_c{i}"] = p.type.converter(f"{label} argument {p.name!r}")
-    converted = ", ".join(f"_c{i}({p.name})" for i, p in enumerate(params))
+    converted = ", ".join(p.type.convert_expression(p.name, f"_c{i}")
+                          for i, p in enumerate(params))
     result = signature.result
     if not signature.needs_memory():
         # fast path: only scalars, which convert straight to core values

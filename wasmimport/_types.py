@@ -52,6 +52,14 @@ class WasmType(ABC):
     def converter(self, label: str) -> Converter:
         """Return a function checking one Python argument; ``label`` starts its errors."""
 
+    def convert_expression(self, value: str, converter: str) -> str:
+        """Python source converting the variable ``value`` (for generated call paths).
+
+        ``converter`` names this type's ``converter()``; types override this to check the
+        common case inline, which saves the pure call path a function call per argument.
+        """
+        return f"{converter}({value})"
+
     @abstractmethod
     def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
         """Core values for a converted argument (may allocate in the guest)."""
@@ -140,6 +148,12 @@ class IntType(ScalarType):
             return value
         return convert
 
+    def convert_expression(self, value: str, converter: str) -> str:
+        # an exact int already in the core range converts to itself
+        core_hi = min(self.hi, self._core_sign - 1)
+        return (f"({value} if {value}.__class__ is int and {self.lo} <= {value} <= {core_hi} "
+                f"else {converter}({value}))")
+
     def lift_one(self, core: int) -> int:
         if self.bits < 32 or not self.signed:
             core &= (1 << self.bits) - 1
@@ -150,6 +164,7 @@ class IntType(ScalarType):
 
 # the smallest double that rounds to infinity as an f32 (FLT_MAX plus half an ulp)
 _F32_OVERFLOW = 2.0**128 - 2.0**103
+_FLT_MAX = 2.0**128 - 2.0**104
 
 
 class FloatType(ScalarType):
@@ -161,6 +176,13 @@ class FloatType(ScalarType):
 
     def __init__(self, name: str, fmt: str):
         super().__init__(name, name, fmt, float)
+
+    def convert_expression(self, value: str, converter: str) -> str:
+        # a float converts to itself (an f32 only if it is finite and no larger than FLT_MAX)
+        check = f"{value}.__class__ is float"
+        if self.name == "f32":
+            check += f" and -{_FLT_MAX!r} <= {value} <= {_FLT_MAX!r}"
+        return f"({value} if {check} else {converter}({value}))"
 
     def converter(self, label: str) -> Converter:
         name = self.name
@@ -188,6 +210,9 @@ class BoolType(ScalarType):
     def __init__(self) -> None:
         super().__init__("bool", "i32", "B", bool)
         self.lifts_as_is = False
+
+    def convert_expression(self, value: str, converter: str) -> str:
+        return f"(1 if {value} else 0)"
 
     def converter(self, label: str) -> Converter:
         return lambda value: 1 if value else 0

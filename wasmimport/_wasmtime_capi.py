@@ -104,6 +104,18 @@ def _declare(lib: ctypes.CDLL, name: str, restype: object, *argtypes: object) ->
 _vp = c_void_p
 for _lib in (nogil, gil):
     _declare(_lib, "wasmtime_func_call_unchecked", _vp, _vp, _vp, _vp, c_size_t, _vp)
+
+
+def _call_unchecked(lib: type[ctypes.CDLL]) -> Any:
+    """``wasmtime_func_call_unchecked`` with no argtypes, for the pure call path: called
+    with ready-made ctypes objects, ctypes then converts nothing (a quarter faster)."""
+    function = lib(_PATH).wasmtime_func_call_unchecked
+    function.restype = c_void_p
+    return function
+
+
+call_gil = _call_unchecked(ctypes.PyDLL)
+call_nogil = _call_unchecked(ctypes.CDLL)
 _declare(nogil, "wasm_config_new", _vp)
 _declare(nogil, "wasmtime_config_memory_may_move_set", None, _vp, c_bool)
 _declare(nogil, "wasm_engine_new_with_config", _vp, _vp)
