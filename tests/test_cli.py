@@ -193,3 +193,10 @@ def test_compile_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "[" + "#" * 30 + "] 3/3" in bar and "\r" in bar
     assert proc.stdout.startswith("3 of 3 modules compiled")   # no per-file lines
+
+
+def test_inspect_marks_functions_that_release_the_gil() -> None:
+    out = subprocess.run([sys.executable, "-m", "wasmimport", "inspect",
+                          str(guest_path("edges"))], capture_output=True, text=True).stdout
+    assert "  spin_nogil(n: u32) -> u32  [export 'spin']  [releases the GIL]" in out
+    assert "  spin(n: u32) -> u32\n" in out

@@ -89,6 +89,8 @@ def report(found: Description) -> str:
             planned = plan.lookup(name)
             assert planned is not None
             where = "" if planned.export == name else f"  [export {planned.export!r}]"
+            if planned.release_gil:
+                where += "  [releases the GIL]"
             lines.append(f"  {name}{planned.signature.text}{where}")
         if plan.memories:
             lines.append(f"memories: {', '.join(plan.memories)}")
