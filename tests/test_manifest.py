@@ -135,7 +135,16 @@ def test_embedded_manifest_types_the_functions(tmp_path: Path) -> None:
     ('[functions]\nadd = 5', r"must be a signature string or a table, not int"),
     ('[abi]\nallocator = "x"', r"\[abi\] unknown key 'allocator'"),
     ('[abi]\nrealloc = "a"\nalloc = "b"', r"sets both realloc and alloc"),
-    ('[limits]\nmemory = "1MiB"', r"\[limits\] is not supported by this version"),
+    ('[wasi]\nargs = []', r"\[wasi\] is not supported by this version"),
+    ('[limits]\nmemory = "1MB"', r"\[limits\] memory must be a whole number of 64 KiB wasm "
+                                 r"pages, not 1000000 bytes"),
+    ('[limits]\nmemory = "lots"', r"\[limits\] memory 'lots' is not understood"),
+    ('[limits]\ntimeout = "5 parsecs"', r"\[limits\] timeout '5 parsecs' is not understood"),
+    ('[limits]\ntimeout = 0', r"\[limits\] timeout must be positive, not 0"),
+    ('[limits]\nfuel = -5', r"\[limits\] fuel must be a positive integer, not -5"),
+    ('[limits]\nfuel = 1.5', r"\[limits\] fuel must be a positive integer, not 1.5"),
+    ('[limits]\nwall = 1', r"\[limits\] unknown key 'wall' \(expected one of fuel, memory, "
+                          r"timeout\)"),
     ('[functions]\n__init__ = "(a: i32, b: i32) -> i32"', r"dunder names are reserved"),
     (SIZE + '[abi]\nrealloc = "nope"',
      r"\[functions\] size: needs the \[abi\] realloc export 'nope' with core type "

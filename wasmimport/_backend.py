@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from ._manifest import Limits
+
     RawFunction = Callable[..., Any]
 
 
@@ -94,8 +96,8 @@ class CompiledModule(ABC):
     """Compiled code, shareable between instances."""
 
     @abstractmethod
-    def instantiate(self) -> Instance:
-        """A fresh instance; raises BackendError when instantiation fails."""
+    def instantiate(self, limits: Limits) -> Instance:
+        """A fresh instance held to ``limits``; raises BackendError when it cannot start."""
 
 
 class Backend(ABC):
@@ -129,20 +131,26 @@ class Backend(ABC):
     def wat2wasm(self, text: str) -> bytes:
         """Translate wasm text format to a binary; raises BackendError."""
 
+    @abstractmethod
+    def for_limits(self, limits: Limits) -> Backend:
+        """The engine configuration that can enforce ``limits`` (fuel metering changes the
+        compiled code, so it is a sibling backend with its own ``cache_tag``); raises
+        BackendError naming a setting this backend cannot enforce."""
+
 
 def speedups() -> Any:
-    """The compiled call path (``wasmimport._speedups``), or None to use the pure one.
-
-    None when the extension is not built, or when ``WASMIMPORT_PURE`` is set to anything
-    but ``0`` or empty; read each time a module is built, so one process can hold both.
-    """
-    if os.environ.get("WASMIMPORT_PURE", "0") not in ("", "0"):
-        return None
+    """``wasmimport._speedups`` (the compiled call path and the watchdog), or None if not built."""
     try:
         from . import _speedups
     except ImportError:
         return None
     return _speedups
+
+
+def compiled_calls() -> bool:
+    """False when ``WASMIMPORT_PURE`` asks for the pure call path (anything but ``0`` or
+    empty); read each time a module is built, so one process can hold modules of both."""
+    return os.environ.get("WASMIMPORT_PURE", "0") in ("", "0")
 
 
 _BACKENDS: dict[str, Backend] = {}

@@ -18,8 +18,16 @@ import sys
 from ctypes import byref, c_void_p
 
 from . import _wasmtime_capi as capi
-from ._backend import Backend, BackendError, CompiledModule, Instance, Memory, speedups
-from ._errors import Trap, TrapFrame
+from ._backend import (
+    Backend,
+    BackendError,
+    CompiledModule,
+    Instance,
+    Memory,
+    compiled_calls,
+    speedups,
+)
+from ._errors import LimitExceeded, Trap, TrapFrame
 from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
@@ -27,6 +35,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._backend import RawFunction
+    from ._manifest import Limits
 
 # the memoryview over the val_raw array used for each core type, and its stride in items
 # per 16-byte slot
@@ -102,18 +111,37 @@ class WasmtimeMemory(Memory):
 class WasmtimeInstance(Instance):
     """One store holding one instance of a module."""
 
-    def __init__(self, engine: int, compiled: WasmtimeCompiled):
+    def __init__(self, engine: int, compiled: WasmtimeCompiled, limits: Limits):
         self.compiled = compiled       # the code must outlive the instance
+        self.limits = limits
         self.store: int = capi.nogil.wasmtime_store_new(engine, None, None)
         self.ctx: int = capi.nogil.wasmtime_store_context(self.store)
+        if limits.memory is not None:
+            capi.nogil.wasmtime_store_limiter(self.store, limits.memory, -1, -1, -1, -1)
         native = speedups()
         if native is not None:
-            self.lock = self.native_store = native.Store(
+            # the lock and the watchdog's state (Ctrl-C, timeout, fuel) of both call paths
+            ticks = -(-int(limits.timeout * 1000) // native.TICK_MS) if limits.timeout \
+                else 0
+            self.lock = guard = native.Store(
                 ctx=self.ctx, call=capi.address(capi.gil.wasmtime_func_call_unchecked),
                 memory_data=capi.address(capi.nogil.wasmtime_memory_data),
                 memory_size=capi.address(capi.nogil.wasmtime_memory_data_size),
-                fail=WasmtimeInstance.raise_failure)
+                fail=WasmtimeInstance.raise_failure,
+                set_fuel=capi.address(capi.nogil.wasmtime_context_set_fuel),
+                error_new=capi.address(capi.nogil.wasmtime_error_new),
+                timeout_ticks=ticks, fuel=limits.fuel or 0)
+            capi.nogil.wasmtime_store_epoch_deadline_callback(
+                self.store, native.DEADLINE_CALLBACK, id(guard), None)
+            capi.nogil.wasmtime_context_set_epoch_deadline(self.ctx, 1)
+            self.guard = guard
+            if compiled_calls():
+                self.native_store = guard
         else:
+            # no watchdog: epochs never end a call (the manifest check refuses limits that
+            # would need one)
+            self.guard = None
+            capi.nogil.wasmtime_context_set_epoch_deadline(self.ctx, 1 << 62)
             self.lock = _thread.RLock()
         self._instance = (ctypes.c_ubyte * 16)()
         trap = c_void_p()
@@ -131,15 +159,28 @@ class WasmtimeInstance(Instance):
             _delete(self.store)
 
     def raise_failure(self, error: int, trapped: int, label: str) -> None:
-        """Raise the Trap for a failed call (``label`` starts its message); frees both."""
+        """Raise what a failed call means (``label`` starts the message); frees both."""
+        stopped = self.guard.take_reason() if self.guard is not None else None
         if trapped:
             exc = _trap(trapped, label)
             if error:
                 capi.error_message(error)
-            if self.on_trap is not None:
-                self.on_trap()
-            raise exc
-        raise Trap(f"{label}: {capi.error_message(error)}")
+        else:
+            message = capi.error_message(error)
+            exc = Trap(f"{label}: {message}")
+        if exc.kind == "out_of_fuel":
+            exc = LimitExceeded(f"{label}: the call used up its fuel ([limits] fuel = "
+                                f"{self.limits.fuel})", "out_of_fuel", exc.frames)
+        elif stopped == "timeout":
+            exc = LimitExceeded(f"{label}: the call ran past its time limit ([limits] "
+                                f"timeout = {self.limits.timeout:g} s)", "timeout")
+        elif stopped == "interrupt":
+            exc = Trap(f"{label}: wasm call interrupted by SIGINT", "interrupt")
+        if self.on_trap is not None:
+            self.on_trap()
+        if stopped == "interrupt":
+            speedups().raise_interrupt()    # KeyboardInterrupt, or what the handler raises
+        raise exc
 
     def native_handle(self, export: str, kind: str) -> bytes:
         return ctypes.string_at(self._extern(export, kind), capi.EXTERN_SIZE -
@@ -241,25 +282,45 @@ class WasmtimeCompiled(CompiledModule):
     def __del__(self, _delete: Any = capi.nogil.wasmtime_module_delete) -> None:
         _delete(self.module)
 
-    def instantiate(self) -> Instance:
-        return WasmtimeInstance(self.backend.engine, self)
+    def instantiate(self, limits: Limits) -> Instance:
+        return WasmtimeInstance(self.backend.engine, self, limits)
 
 
 class WasmtimeBackend(Backend):
     """wasmtime, the default backend."""
 
     name = "wasmtime"
-    # every engine setting below, spelled out: a change must change the cache key
-    SETTINGS = "memory_may_move=0"
 
-    def __init__(self) -> None:
+    def __init__(self, fuel: bool = False) -> None:
         config = capi.nogil.wasm_config_new()
         capi.nogil.wasmtime_config_memory_may_move_set(config, False)
+        capi.nogil.wasmtime_config_epoch_interruption_set(config, True)
+        capi.nogil.wasmtime_config_consume_fuel_set(config, fuel)
         self.engine: int = capi.nogil.wasm_engine_new_with_config(config)   # owns the config
+        self.fuel = fuel
+        # every engine setting above, spelled out: a change must change the cache key
+        settings = f"memory_may_move=0,epoch=1,fuel={int(fuel)}"
         library = capi.library_path()
         self.version = _dist_version(library)
         self.cache_tag = (f"{self.name}-{self.version}-{os.stat(library).st_size}-"
-                          f"{self.SETTINGS}-{sys.platform}-{capi.machine()}")
+                          f"{settings}-{sys.platform}-{capi.machine()}")
+        native = speedups()
+        if native is not None:
+            native.watch_engine(self.engine,
+                                capi.address(capi.nogil.wasmtime_engine_increment_epoch))
+        self._fuel_sibling: WasmtimeBackend | None = self if fuel else None
+
+    def for_limits(self, limits: Limits) -> Backend:
+        if (limits.timeout is not None or limits.fuel is not None) and speedups() is None:
+            setting = "timeout" if limits.timeout is not None else "fuel"
+            raise BackendError(f"[limits] {setting} needs wasmimport's compiled extension "
+                               "(wasmimport._speedups), which is not built: reinstall "
+                               "wasmimport on a machine with a C compiler")
+        if limits.fuel is None or self.fuel:
+            return self
+        if self._fuel_sibling is None:
+            self._fuel_sibling = WasmtimeBackend(fuel=True)
+        return self._fuel_sibling
 
     def compile(self, wasm: bytes) -> CompiledModule:
         module = c_void_p()

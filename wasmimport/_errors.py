@@ -91,5 +91,12 @@ class Trap(RuntimeError):
         return (type(self), (self.message, self.kind, self.frames))
 
 
-for _cls in (WasmImportError, ManifestError, TrapFrame, Trap):
+class LimitExceeded(Trap):
+    """A call went past a ``[limits]`` setting: ``kind`` is ``"timeout"`` or ``"out_of_fuel"``.
+
+    The call is abandoned and the module stays usable, as after any trap.
+    """
+
+
+for _cls in (WasmImportError, ManifestError, TrapFrame, Trap, LimitExceeded):
     _cls.__module__ = "wasmimport"

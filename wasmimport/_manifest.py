@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 EMBEDDED_SECTION = "wasmimport"
 MAX_FLAT_PARAMS = 16       # the Canonical ABI's limit; beyond it parameters go through memory
-_TOP_KEYS = {"doc", "abi", "functions"}
-_FUTURE_KEYS = {"imports", "wasi", "limits", "types"}
+_TOP_KEYS = {"doc", "abi", "functions", "limits"}
+_FUTURE_KEYS = {"imports", "wasi", "types"}
+_LIMIT_KEYS = {"memory", "timeout", "fuel"}
 _FUNCTION_KEYS = {"signature", "export", "doc", "release_gil"}
 _ABI_KEYS = {"realloc", "alloc", "free", "memory"}
 
@@ -137,17 +138,31 @@ class AbiOptions:
         self.memory = memory
 
 
+class Limits:
+    """The ``[limits]`` table: memory cap (bytes), per-call timeout (seconds), per-call fuel."""
+
+    __slots__ = ("memory", "timeout", "fuel")
+
+    def __init__(self, memory: int | None = None, timeout: float | None = None,
+                 fuel: int | None = None):
+        self.memory = memory
+        self.timeout = timeout
+        self.fuel = fuel
+
+
 class Manifest:
     """A validated manifest; ``source`` names it in every error."""
 
-    __slots__ = ("source", "doc", "functions", "abi")
+    __slots__ = ("source", "doc", "functions", "abi", "limits")
 
     def __init__(self, source: str, doc: str | None = None,
-                 functions: tuple[FunctionEntry, ...] = (), abi: AbiOptions | None = None):
+                 functions: tuple[FunctionEntry, ...] = (), abi: AbiOptions | None = None,
+                 limits: Limits | None = None):
         self.source = source
         self.doc = doc
         self.functions = functions
         self.abi = abi or AbiOptions()
+        self.limits = limits or Limits()
 
 
 def parse_manifest(text: str | bytes, source: str) -> Manifest:
@@ -165,7 +180,7 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
 
 
 # Bump when the plain form below changes: it is part of the key of remembered manifests.
-PLAIN_FORMAT = 2
+PLAIN_FORMAT = 3
 
 
 def to_plain(manifest: Manifest) -> tuple[Any, ...]:
@@ -180,15 +195,16 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
                                  None if p.default is NO_DEFAULT else p.default, p.kind)
                                 for p in sig.params),
                 sig.result.name if sig.result else None)
-    abi = manifest.abi
+    abi, limits = manifest.abi, manifest.limits
     return (PLAIN_FORMAT, manifest.doc, (abi.realloc, abi.alloc, abi.free, abi.memory),
+            (limits.memory, limits.timeout, limits.fuel),
             tuple((f.name, f.export, signature(f.signature), f.doc, f.release_gil)
                   for f in manifest.functions))
 
 
 def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
     """The Manifest that ``to_plain`` flattened."""
-    _, doc, abi, functions = form
+    _, doc, abi, limits, functions = form
 
     def signature(plain: tuple[Any, ...] | None) -> Signature | None:
         if plain is None:
@@ -201,7 +217,7 @@ def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
     return Manifest(source, doc,
                     tuple(FunctionEntry(name, export, signature(sig), fdoc, release_gil)
                           for name, export, sig, fdoc, release_gil in functions),
-                    AbiOptions(*abi))
+                    AbiOptions(*abi), Limits(*limits))
 
 
 def _toml(text: str, source: str) -> dict[str, Any]:
@@ -233,7 +249,60 @@ def manifest_from_mapping(data: Mapping[str, Any], source: str) -> Manifest:
     if not isinstance(functions_table, dict):
         raise ManifestError(f"{source}: [functions] must be a table")
     functions = tuple(_function(name, value, source) for name, value in functions_table.items())
-    return Manifest(source, doc, functions, abi)
+    return Manifest(source, doc, functions, abi, _limits(data.get("limits", {}), source))
+
+
+_SIZE_UNITS: dict[str, float] = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
+               "kb": 1000, "mb": 1000**2, "gb": 1000**3}
+_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0}
+
+
+def _quantity(value: Any, units: dict[str, float], what: str, example: str) -> float:
+    """A number, or a string like "64MiB" / "250ms" in one of ``units``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{what} must be a number or a string like {example!r}, not "
+                         f"{type(value).__name__}")
+    if isinstance(value, str):
+        import re
+
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([A-Za-z]*)\s*", value)
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in units:
+            raise ValueError(f"{what} {value!r} is not understood (expected a number with "
+                             f"one of the units {', '.join(u for u in units if u)}, "
+                             f"like {example!r})")
+        number = float(match.group(1)) * units[unit]
+    else:
+        number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"{what} must be positive, not {value!r}")
+    return number
+
+
+def _limits(table: Any, source: str) -> Limits:
+    if not isinstance(table, dict):
+        raise ManifestError(f"{source}: [limits] must be a table")
+    for key in table:
+        if key not in _LIMIT_KEYS:
+            raise ManifestError(f"{source}: [limits] unknown key {key!r} (expected one of "
+                                f"{', '.join(sorted(_LIMIT_KEYS))})")
+    try:
+        memory = table.get("memory")
+        if memory is not None:
+            memory = int(_quantity(memory, _SIZE_UNITS, "[limits] memory", "64MiB"))
+            if memory % 65536:
+                raise ValueError(f"[limits] memory must be a whole number of 64 KiB wasm "
+                                 f"pages, not {memory} bytes")
+        timeout = table.get("timeout")
+        if timeout is not None:
+            timeout = _quantity(timeout, _TIME_UNITS, "[limits] timeout", "5s")
+        fuel = table.get("fuel")
+        if fuel is not None and (isinstance(fuel, bool) or not isinstance(fuel, int)
+                                 or fuel <= 0 or fuel >= 1 << 63):
+            raise ValueError(f"[limits] fuel must be a positive integer, not {fuel!r}")
+    except ValueError as exc:
+        raise ManifestError(f"{source}: {exc}") from None
+    return Limits(memory, timeout, fuel)
 
 
 def _optional_str(table: Mapping[str, Any], key: str, source: str, where: str) -> str | None:

@@ -16,7 +16,7 @@ from ._backend import BackendError
 from ._binding import compiled_guest, make_function
 from ._errors import ManifestError, Trap, WasmImportError
 from ._guest import GuestABI
-from ._manifest import EMBEDDED_SECTION, parse_manifest
+from ._manifest import EMBEDDED_SECTION, Limits, parse_manifest
 from ._plan import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE, plan_module
 from ._wasmbin import WasmFormatError, is_wasm_binary, read_module, with_export
 
@@ -125,6 +125,11 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     if manifest is None:
         manifest = read_manifest(info, origin)
     plan = plan_module(info, manifest, origin)
+    limits = manifest.limits if manifest is not None else Limits()
+    try:
+        backend = backend.for_limits(limits)
+    except BackendError as exc:
+        raise WasmImportError(f"{origin}: {exc}", path=origin) from None
     compiled = _compile(backend, wasm, origin)
     if info.imports:
         missing = "\n".join(f"  {imp.module}.{imp.name}: {imp.functype or imp.kind}"
@@ -132,7 +137,7 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
         raise WasmImportError(f"{origin}: the module imports what its manifest does not "
                               f"provide:\n{missing}", path=origin)
     try:
-        instance = compiled.instantiate()
+        instance = compiled.instantiate(limits)
     except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
     state = ModuleState(origin, backend.name, manifest, info, compiled, instance)

@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <string.h>
 #if PY_VERSION_HEX < 0x030B0000
 #include <longintrepr.h>
@@ -112,7 +113,18 @@ typedef struct {
     long depth;
     int waiters;
     char signalled;            /* gate released for a waiter that has not yet woken */
+    /* limits, checked by the epoch deadline callback (see "The watchdog" below) */
+    uint64_t serial;           /* outermost calls so far: tells one call from the next */
+    uint64_t seen;             /* the serial the callback last saw */
+    uint64_t ticks;            /* watchdog ticks seen during that call */
+    uint64_t timeout_ticks;    /* 0: no time limit */
+    uint64_t fuel;             /* 0: no fuel limit; else the budget of each call */
+    int reason;                /* why the callback stopped the call: STOP_* */
+    void *(*set_fuel)(void *ctx, uint64_t fuel);
+    void *(*error_new)(const char *message);
 } StoreObject;
+
+enum { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT };
 
 static PyTypeObject Store_Type;
 
@@ -138,6 +150,15 @@ static inline int store_enter(StoreObject *s) {
     }
     s->owner = me;
     s->depth = 1;
+    s->serial++;
+    if (s->fuel) {
+        void *error = s->set_fuel(s->ctx, s->fuel);
+        if (error != NULL) {   /* only if the engine does not meter fuel: a wasmimport bug */
+            s->depth = 0;
+            PyErr_SetString(PyExc_SystemError, "wasmimport: cannot set the call's fuel");
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -152,14 +173,18 @@ static inline void store_exit(StoreObject *s) {
 }
 
 static PyObject *Store_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"ctx", "call", "memory_data", "memory_size", "fail", NULL};
-    unsigned long long ctx, call, data, size;
-    PyObject *fail;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$KKKKO:Store", kwlist, &ctx, &call, &data,
-                                     &size, &fail))
+    static char *kwlist[] = {"ctx", "call", "memory_data", "memory_size", "fail", "set_fuel",
+                             "error_new", "timeout_ticks", "fuel", NULL};
+    unsigned long long ctx = 0, call = 0, data = 0, size = 0, set_fuel = 0, error_new = 0;
+    unsigned long long timeout_ticks = 0, fuel = 0;
+    PyObject *fail = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$KKKKOKKKK:Store", kwlist, &ctx, &call,
+                                     &data, &size, &fail, &set_fuel, &error_new,
+                                     &timeout_ticks, &fuel))
         return NULL;
-    if (!ctx || !call || !data || !size) {
-        PyErr_SetString(PyExc_ValueError, "Store() needs non-null addresses");
+    if (!ctx || !call || !data || !size || !set_fuel || !error_new || !fail) {
+        PyErr_SetString(PyExc_TypeError, "Store() needs ctx, call, memory_data, memory_size, "
+                        "fail, set_fuel and error_new");
         return NULL;
     }
     StoreObject *s = (StoreObject *)type->tp_alloc(type, 0);
@@ -175,6 +200,10 @@ static PyObject *Store_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     s->call = (call_fn)(uintptr_t)call;
     s->memory_data = (memory_data_fn)(uintptr_t)data;
     s->memory_size = (memory_size_fn)(uintptr_t)size;
+    s->set_fuel = (void *(*)(void *, uint64_t))(uintptr_t)set_fuel;
+    s->error_new = (void *(*)(const char *))(uintptr_t)error_new;
+    s->timeout_ticks = timeout_ticks;
+    s->fuel = fuel;
     s->fail = Py_NewRef(fail);
     return (PyObject *)s;
 }
@@ -214,7 +243,20 @@ static PyObject *Store_exit(StoreObject *s, PyObject *const *args, Py_ssize_t na
     return Store_release(s, NULL);
 }
 
+/* Why the watchdog stopped the last call ("interrupt", "timeout" or None); clears it. */
+static PyObject *Store_take_reason(StoreObject *s, PyObject *unused) {
+    int reason = s->reason;
+    s->reason = STOP_NONE;
+    if (reason == STOP_INTERRUPT)
+        return PyUnicode_FromString("interrupt");
+    if (reason == STOP_TIMEOUT)
+        return PyUnicode_FromString("timeout");
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Store_methods[] = {
+    {"take_reason", (PyCFunction)Store_take_reason, METH_NOARGS,
+     "Why the watchdog stopped the last call, or None (and forget it)."},
     {"acquire", (PyCFunction)Store_acquire, METH_NOARGS, "Enter the store (re-entrant)."},
     {"release", (PyCFunction)Store_release, METH_NOARGS, "Leave the store."},
     {"__enter__", (PyCFunction)Store_acquire, METH_NOARGS, NULL},
@@ -256,6 +298,95 @@ static inline int store_call(StoreObject *s, PyObject *owner, const Handle *func
         PyErr_SetString(PyExc_SystemError, "wasmimport: the trap handler did not raise");
     }
     return -1;
+}
+
+/* ================================================================= The watchdog */
+
+/*
+ * Ctrl-C and time limits.  Engines run with epoch interruption; one native thread (the
+ * ticker, started with the first engine) increments every watched engine's epoch every
+ * TICK_MS.  Each store's epoch deadline is one tick ahead, so while wasm code runs the
+ * engine calls `deadline_callback` once a tick.  The callback stops the call -- by
+ * returning an error, which unwinds the wasm frames -- when SIGINT arrived (Python's own
+ * handler recorded it; the callback takes it over and the failure path re-raises it), or
+ * when the call has run for its time limit; otherwise the call goes on for another tick.
+ * Idle stores cost nothing; a running call pays one callback per tick.
+ */
+
+#define TICK_MS 10
+#define MAX_ENGINES 16
+
+static struct {
+    void *engine;
+    void (*increment)(void *engine);
+} watched[MAX_ENGINES];
+static int nwatched;           /* only grows; written with the GIL held, read by the ticker */
+static int ticker_started;
+
+static void ticker(void *unused) {
+    PyThread_type_lock never = PyThread_allocate_lock();
+    if (never == NULL)
+        return;
+    PyThread_acquire_lock(never, WAIT_LOCK);
+    for (;;) {
+        /* a portable sleep: waiting for a lock nobody releases */
+        PyThread_acquire_lock_timed(never, TICK_MS * 1000, 0);
+        int n = __atomic_load_n(&nwatched, __ATOMIC_ACQUIRE);
+        for (int k = 0; k < n; k++)
+            watched[k].increment(watched[k].engine);
+    }
+}
+
+static PyObject *watch_engine(PyObject *module, PyObject *args) {
+    unsigned long long engine, increment;
+    if (!PyArg_ParseTuple(args, "KK:watch_engine", &engine, &increment))
+        return NULL;
+    if (nwatched == MAX_ENGINES) {
+        PyErr_SetString(PyExc_RuntimeError, "wasmimport: too many engines to watch");
+        return NULL;
+    }
+    watched[nwatched].engine = (void *)(uintptr_t)engine;
+    watched[nwatched].increment = (void (*)(void *))(uintptr_t)increment;
+    __atomic_store_n(&nwatched, nwatched + 1, __ATOMIC_RELEASE);
+    if (!ticker_started) {
+        if (PyThread_start_new_thread(ticker, NULL) == PYTHREAD_INVALID_THREAD_ID) {
+            PyErr_SetString(PyExc_RuntimeError, "wasmimport: cannot start the watchdog thread");
+            return NULL;
+        }
+        ticker_started = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+/* wasmtime_store_epoch_deadline_callback's callback; `data` is the StoreObject. */
+static void *deadline_callback(void *ctx, void *data, uint64_t *delta, uint8_t *kind) {
+    StoreObject *s = data;
+    if (s->serial != s->seen) {            /* the first tick of a new call */
+        s->seen = s->serial;
+        s->ticks = 0;
+    } else
+        s->ticks++;
+    PyGILState_STATE gil = PyGILState_Ensure();   /* held already, unless release_gil */
+    int interrupted = PyOS_InterruptOccurred();
+    PyGILState_Release(gil);
+    if (interrupted) {
+        s->reason = STOP_INTERRUPT;
+        return s->error_new("wasmimport: interrupted");
+    }
+    if (s->timeout_ticks && s->ticks >= s->timeout_ticks) {
+        s->reason = STOP_TIMEOUT;
+        return s->error_new("wasmimport: time limit exceeded");
+    }
+    *delta = 1;
+    *kind = 0;                             /* WASMTIME_UPDATE_DEADLINE_CONTINUE */
+    return NULL;
+}
+
+/* Raise what the SIGINT the watchdog took over means: run Python's handler for it. */
+static PyObject *raise_interrupt(PyObject *module, PyObject *unused) {
+    if (PyErr_SetInterruptEx(SIGINT) < 0 || PyErr_CheckSignals() < 0)
+        return NULL;
+    Py_RETURN_NONE;                        /* a handler that did not raise */
 }
 
 /* ================================================================= Guest */
@@ -1295,8 +1426,25 @@ static int speedups_exec(PyObject *module) {
     }
     int r = PyModule_AddObjectRef(module, "TYPES", names);
     Py_DECREF(names);
+    if (r < 0)
+        return -1;
+    if (PyModule_AddIntConstant(module, "TICK_MS", TICK_MS) < 0)
+        return -1;
+    PyObject *callback = PyLong_FromVoidPtr((void *)(uintptr_t)deadline_callback);
+    if (callback == NULL)
+        return -1;
+    r = PyModule_AddObjectRef(module, "DEADLINE_CALLBACK", callback);
+    Py_DECREF(callback);
     return r;
 }
+
+static PyMethodDef speedups_methods[] = {
+    {"watch_engine", watch_engine, METH_VARARGS,
+     "watch_engine(engine, increment_epoch): tick this engine's epoch from the watchdog."},
+    {"raise_interrupt", raise_interrupt, METH_NOARGS,
+     "Run Python's SIGINT handler for a SIGINT the watchdog took over."},
+    {NULL}
+};
 
 static PyModuleDef_Slot speedups_slots[] = {
     {Py_mod_exec, speedups_exec},
@@ -1308,6 +1456,7 @@ static struct PyModuleDef speedups_module = {
     .m_name = "wasmimport._speedups",
     .m_doc = "The compiled call path of wasmimport (see _speedups.c).",
     .m_size = 0,
+    .m_methods = speedups_methods,
     .m_slots = speedups_slots,
 };
 

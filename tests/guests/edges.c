@@ -25,6 +25,7 @@
  *   spill_mix       17 flat values of every kind (scalars and buffers) spilled to memory
  *   grow_and_echo   a result placed in memory grown during the call
  *   spin, racy_add  long calls, for the release_gil and per-instance locking tests
+ *   forever         an endless loop, for time limits, fuel and Ctrl-C
  */
 #include "wasmimport.h"
 
@@ -166,7 +167,7 @@ WI_EXPORT(trap_with_frame) void trap_with_frame(void) {
     __builtin_trap();
 }
 
-/* Uses 1 KiB of C stack and returns the sum of what it wrote there (130816). */
+/* Uses 1 KiB of C stack and returns a sum over what it wrote there (523776). */
 WI_EXPORT(stack_probe) uint32_t stack_probe(void) {
     volatile uint8_t buf[1024];
     fill(buf, sizeof buf);
@@ -326,3 +327,10 @@ WI_EXPORT(racy_add) uint32_t racy_add(uint32_t x, uint32_t n) {
 }
 
 WI_EXPORT(racy_total_get) uint32_t racy_total_get(void) { return racy_total; }
+
+/* Never returns: only a time limit, fuel or Ctrl-C ends it. */
+WI_EXPORT(forever) void forever(void) {
+    volatile uint32_t x = 0;
+    for (;;)
+        x++;
+}
