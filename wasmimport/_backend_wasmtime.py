@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 _SLOTS = {"i32": ("I32", 4), "i64": ("I64", 2), "f32": ("F32", 4), "f64": ("F64", 2)}
 _VAL_RAW_SIZE = 16
 _raw_code_cache: dict[FuncType, Any] = {}
+_WATCHING: list[bool] = []      # non-empty once the fork hook of the watchdog is registered
 
 
 def _dist_version(library: str) -> str:
@@ -306,6 +307,10 @@ class WasmtimeBackend(Backend):
                           f"{settings}-{sys.platform}-{capi.machine()}")
         native = speedups()
         if native is not None:
+            if not _WATCHING and hasattr(os, "register_at_fork"):
+                # fork() copies only the forking thread: the child needs its own watchdog
+                os.register_at_fork(after_in_child=native.restart_watchdog)
+                _WATCHING.append(True)
             native.watch_engine(self.engine,
                                 capi.address(capi.nogil.wasmtime_engine_increment_epoch))
         self._fuel_sibling: WasmtimeBackend | None = self if fuel else None

@@ -337,6 +337,22 @@ static void ticker(void *unused) {
     }
 }
 
+static int start_ticker(void) {
+    if (PyThread_start_new_thread(ticker, NULL) == PYTHREAD_INVALID_THREAD_ID) {
+        PyErr_SetString(PyExc_RuntimeError, "wasmimport: cannot start the watchdog thread");
+        return -1;
+    }
+    ticker_started = 1;
+    return 0;
+}
+
+/* In a child made by fork(), which has only the forking thread: start a new ticker. */
+static PyObject *restart_watchdog(PyObject *module, PyObject *unused) {
+    if (ticker_started && start_ticker() < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *watch_engine(PyObject *module, PyObject *args) {
     unsigned long long engine, increment;
     if (!PyArg_ParseTuple(args, "KK:watch_engine", &engine, &increment))
@@ -348,13 +364,8 @@ static PyObject *watch_engine(PyObject *module, PyObject *args) {
     watched[nwatched].engine = (void *)(uintptr_t)engine;
     watched[nwatched].increment = (void (*)(void *))(uintptr_t)increment;
     __atomic_store_n(&nwatched, nwatched + 1, __ATOMIC_RELEASE);
-    if (!ticker_started) {
-        if (PyThread_start_new_thread(ticker, NULL) == PYTHREAD_INVALID_THREAD_ID) {
-            PyErr_SetString(PyExc_RuntimeError, "wasmimport: cannot start the watchdog thread");
-            return NULL;
-        }
-        ticker_started = 1;
-    }
+    if (!ticker_started && start_ticker() < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -1441,6 +1452,8 @@ static int speedups_exec(PyObject *module) {
 static PyMethodDef speedups_methods[] = {
     {"watch_engine", watch_engine, METH_VARARGS,
      "watch_engine(engine, increment_epoch): tick this engine's epoch from the watchdog."},
+    {"restart_watchdog", restart_watchdog, METH_NOARGS,
+     "Start the watchdog thread again in a child process made by fork()."},
     {"raise_interrupt", raise_interrupt, METH_NOARGS,
      "Run Python's SIGINT handler for a SIGINT the watchdog took over."},
     {NULL}
