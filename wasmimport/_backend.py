@@ -96,8 +96,14 @@ class CompiledModule(ABC):
     """Compiled code, shareable between instances."""
 
     @abstractmethod
-    def instantiate(self, limits: Limits) -> Instance:
-        """A fresh instance held to ``limits``; raises BackendError when it cannot start."""
+    def instantiate(self, limits: Limits,
+                    host: list[tuple[str, str, FuncType, RawFunction]]) -> Instance:
+        """A fresh instance held to ``limits``; raises BackendError when it cannot start.
+
+        ``host`` provides the module's imports: (module, name, core type, raw function).
+        An exception a raw host function raises ends the wasm call that called it and is
+        raised to that call's caller, as itself.
+        """
 
 
 class Backend(ABC):

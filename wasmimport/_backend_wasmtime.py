@@ -12,8 +12,10 @@ memory's base address is read once and buffer views of it stay valid while the i
 from __future__ import annotations
 
 import _thread
+import _weakref
 import ctypes
 import os
+import struct
 import sys
 from ctypes import byref, c_void_p
 
@@ -112,9 +114,12 @@ class WasmtimeMemory(Memory):
 class WasmtimeInstance(Instance):
     """One store holding one instance of a module."""
 
-    def __init__(self, engine: int, compiled: WasmtimeCompiled, limits: Limits):
+    def __init__(self, engine: int, compiled: WasmtimeCompiled, limits: Limits,
+                 host: list[tuple[str, str, FuncType, RawFunction]]):
         self.compiled = compiled       # the code must outlive the instance
         self.limits = limits
+        self.pending: BaseException | None = None   # raised by a host function, not yet out
+        self.host_depth = 0            # host functions running now (wasm may call wasm)
         self.store: int = capi.nogil.wasmtime_store_new(engine, None, None)
         self.ctx: int = capi.nogil.wasmtime_store_context(self.store)
         if limits.memory is not None:
@@ -146,8 +151,11 @@ class WasmtimeInstance(Instance):
             self.lock = _thread.RLock()
         self._instance = (ctypes.c_ubyte * 16)()
         trap = c_void_p()
-        error = capi.gil.wasmtime_instance_new(self.ctx, compiled.module, None, 0,
-                                               self._instance, byref(trap))
+        if host:
+            error = self._instantiate_with(engine, compiled, host, trap)
+        else:
+            error = capi.gil.wasmtime_instance_new(self.ctx, compiled.module, None, 0,
+                                                   self._instance, byref(trap))
         if trap.value:
             message, kind, _ = capi.trap_details(trap.value)
             raise BackendError(f"instantiation failed: the start function trapped ({kind}): "
@@ -159,16 +167,39 @@ class WasmtimeInstance(Instance):
         if getattr(self, "store", None):
             _delete(self.store)
 
+    def _instantiate_with(self, engine: int, compiled: WasmtimeCompiled,
+                          host: list[tuple[str, str, FuncType, RawFunction]],
+                          trap: c_void_p) -> int | None:
+        """Instantiate through a linker that defines the host functions."""
+        self._callbacks = []           # the C function pointers must live as long as we do
+        linker = capi.nogil.wasmtime_linker_new(engine)
+        try:
+            for module, name, functype, raw in host:
+                callback = capi.HOST_CALLBACK(_host_callback(_weakref.ref(self), functype, raw))
+                self._callbacks.append(callback)
+                ctype = capi.functype(functype.params, functype.results)
+                mod, item = module.encode("utf-8"), name.encode("utf-8")
+                error = capi.nogil.wasmtime_linker_define_func_unchecked(
+                    linker, mod, len(mod), item, len(item), ctype, callback, None, None)
+                capi.nogil.wasm_functype_delete(ctype)
+                _check(error, f"cannot provide {module}.{name}")
+            result: int | None = capi.gil.wasmtime_linker_instantiate(
+                linker, self.ctx, compiled.module, self._instance, byref(trap))
+            return result
+        finally:
+            capi.nogil.wasmtime_linker_delete(linker)
+
     def raise_failure(self, error: int, trapped: int, label: str) -> None:
         """Raise what a failed call means (``label`` starts the message); frees both."""
+        pending, self.pending = self.pending, None
         stopped = self.guard.take_reason() if self.guard is not None else None
         if trapped:
             exc = _trap(trapped, label)
             if error:
                 capi.error_message(error)
         else:
-            message = capi.error_message(error)
-            exc = Trap(f"{label}: {message}")
+            message, frames = capi.error_details(error)
+            exc = Trap(f"{label}: {message}", frames=tuple(TrapFrame(*f) for f in frames))
         if exc.kind == "out_of_fuel":
             exc = LimitExceeded(f"{label}: the call used up its fuel ([limits] fuel = "
                                 f"{self.limits.fuel})", "out_of_fuel", exc.frames)
@@ -177,8 +208,15 @@ class WasmtimeInstance(Instance):
                                 f"timeout = {self.limits.timeout:g} s)", "timeout")
         elif stopped == "interrupt":
             exc = Trap(f"{label}: wasm call interrupted by SIGINT", "interrupt")
-        if self.on_trap is not None:
+        # a nested call (wasm -> host -> wasm) leaves the outer frames' C stack alone
+        if self.on_trap is not None and not self.host_depth:
             self.on_trap()
+        if pending is not None:     # a host function raised: that exception, as itself
+            if hasattr(pending, "add_note"):
+                pending.add_note(f"raised in a host function called by wasm, in {label}"
+                                 + (f"; wasm backtrace:\n{exc.backtrace}" if exc.frames
+                                    else ""))
+            raise pending
         if stopped == "interrupt":
             speedups().raise_interrupt()    # KeyboardInterrupt, or what the handler raises
         raise exc
@@ -251,6 +289,38 @@ class WasmtimeInstance(Instance):
         return result
 
 
+_CORE_STRUCTS = {core: struct.Struct("<" + code)
+                 for core, code in (("i32", "i"), ("i64", "q"), ("f32", "f"), ("f64", "d"))}
+_TRAP_MESSAGE = b"host function raised an exception"
+
+
+def _host_callback(instance: Any, functype: FuncType, raw: RawFunction) -> Any:
+    """The Python side of a ``wasmtime_func_unchecked_callback_t`` for one import.
+
+    An exception from the host function is kept on the instance (``pending``) and the call
+    is ended with a trap; ``raise_failure`` then raises the exception itself.
+    """
+    params = [(_CORE_STRUCTS[core], i * _VAL_RAW_SIZE) for i, core in enumerate(functype.params)]
+    result = _CORE_STRUCTS[functype.results[0]] if functype.results else None
+
+    def callback(env: int, caller: int, vals: int, nvals: int) -> int:
+        owner = instance()
+        owner.host_depth += 1
+        try:
+            view = (ctypes.c_ubyte * (nvals * _VAL_RAW_SIZE)).from_address(vals)
+            out = raw(*[unpack.unpack_from(view, offset)[0] for unpack, offset in params])
+            if result is not None:
+                result.pack_into(view, 0, out)
+            return 0
+        except BaseException as exc:  # noqa: BLE001 - every exception goes to the caller
+            owner.pending = exc
+            trap: int = capi.nogil.wasmtime_trap_new(_TRAP_MESSAGE, len(_TRAP_MESSAGE))
+            return trap
+        finally:
+            owner.host_depth -= 1
+    return callback
+
+
 def _raw_source(functype: FuncType) -> str:
     """Python source of a raw caller specialised to one core signature."""
     args = [f"a{i}" for i in range(len(functype.params))]
@@ -283,8 +353,9 @@ class WasmtimeCompiled(CompiledModule):
     def __del__(self, _delete: Any = capi.nogil.wasmtime_module_delete) -> None:
         _delete(self.module)
 
-    def instantiate(self, limits: Limits) -> Instance:
-        return WasmtimeInstance(self.backend.engine, self, limits)
+    def instantiate(self, limits: Limits,
+                    host: list[tuple[str, str, FuncType, RawFunction]]) -> Instance:
+        return WasmtimeInstance(self.backend.engine, self, limits, host)
 
 
 class WasmtimeBackend(Backend):

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 EMBEDDED_SECTION = "wasmimport"
 MAX_FLAT_PARAMS = 16       # the Canonical ABI's limit; beyond it parameters go through memory
-_TOP_KEYS = {"doc", "abi", "functions", "limits"}
-_FUTURE_KEYS = {"imports", "wasi", "types"}
+_TOP_KEYS = {"doc", "abi", "functions", "limits", "imports"}
+_FUTURE_KEYS = {"wasi", "types"}
+_IMPORT_KEYS = {"python", "signature", "doc"}
 _LIMIT_KEYS = {"memory", "timeout", "fuel"}
 _FUNCTION_KEYS = {"signature", "export", "doc", "release_gil"}
 _ABI_KEYS = {"realloc", "alloc", "free", "memory"}
@@ -138,6 +139,18 @@ class AbiOptions:
         self.memory = memory
 
 
+class ImportEntry:
+    """An ``[imports.MODULE.NAME]`` entry: the Python callable that provides a wasm import."""
+
+    __slots__ = ("module", "name", "python", "signature")
+
+    def __init__(self, module: str, name: str, python: str, signature: Signature | None):
+        self.module = module
+        self.name = name
+        self.python = python          # "package.module:attribute"
+        self.signature = signature
+
+
 class Limits:
     """The ``[limits]`` table: memory cap (bytes), per-call timeout (seconds), per-call fuel."""
 
@@ -153,16 +166,17 @@ class Limits:
 class Manifest:
     """A validated manifest; ``source`` names it in every error."""
 
-    __slots__ = ("source", "doc", "functions", "abi", "limits")
+    __slots__ = ("source", "doc", "functions", "abi", "limits", "imports")
 
     def __init__(self, source: str, doc: str | None = None,
                  functions: tuple[FunctionEntry, ...] = (), abi: AbiOptions | None = None,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, imports: tuple[ImportEntry, ...] = ()):
         self.source = source
         self.doc = doc
         self.functions = functions
         self.abi = abi or AbiOptions()
         self.limits = limits or Limits()
+        self.imports = imports
 
 
 def parse_manifest(text: str | bytes, source: str) -> Manifest:
@@ -180,7 +194,7 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
 
 
 # Bump when the plain form below changes: it is part of the key of remembered manifests.
-PLAIN_FORMAT = 3
+PLAIN_FORMAT = 4
 
 
 def to_plain(manifest: Manifest) -> tuple[Any, ...]:
@@ -198,13 +212,14 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
     abi, limits = manifest.abi, manifest.limits
     return (PLAIN_FORMAT, manifest.doc, (abi.realloc, abi.alloc, abi.free, abi.memory),
             (limits.memory, limits.timeout, limits.fuel),
+            tuple((i.module, i.name, i.python, signature(i.signature)) for i in manifest.imports),
             tuple((f.name, f.export, signature(f.signature), f.doc, f.release_gil)
                   for f in manifest.functions))
 
 
 def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
     """The Manifest that ``to_plain`` flattened."""
-    _, doc, abi, limits, functions = form
+    _, doc, abi, limits, imports, functions = form
 
     def signature(plain: tuple[Any, ...] | None) -> Signature | None:
         if plain is None:
@@ -217,7 +232,9 @@ def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
     return Manifest(source, doc,
                     tuple(FunctionEntry(name, export, signature(sig), fdoc, release_gil)
                           for name, export, sig, fdoc, release_gil in functions),
-                    AbiOptions(*abi), Limits(*limits))
+                    AbiOptions(*abi), Limits(*limits),
+                    tuple(ImportEntry(module, name, python, signature(sig))
+                          for module, name, python, sig in imports))
 
 
 def _toml(text: str, source: str) -> dict[str, Any]:
@@ -249,7 +266,39 @@ def manifest_from_mapping(data: Mapping[str, Any], source: str) -> Manifest:
     if not isinstance(functions_table, dict):
         raise ManifestError(f"{source}: [functions] must be a table")
     functions = tuple(_function(name, value, source) for name, value in functions_table.items())
-    return Manifest(source, doc, functions, abi, _limits(data.get("limits", {}), source))
+    return Manifest(source, doc, functions, abi, _limits(data.get("limits", {}), source),
+                    _imports(data.get("imports", {}), source))
+
+
+def _imports(table: Any, source: str) -> tuple[ImportEntry, ...]:
+    """``[imports.MODULE.NAME]`` tables: ``python = "pkg.mod:attr"`` and a signature."""
+    if not isinstance(table, dict):
+        raise ManifestError(f"{source}: [imports] must be a table of modules")
+    entries: list[ImportEntry] = []
+    for module, names in table.items():
+        if not isinstance(names, dict):
+            raise ManifestError(f"{source}: [imports.{module}] must be a table of imports")
+        for name, value in names.items():
+            where = f"[imports.{module}.{name}]"
+            if not isinstance(value, dict):
+                raise ManifestError(f"{source}: {where} must be a table with python = "
+                                    f"\"module:attribute\", not {type(value).__name__}")
+            for key in value:
+                if key not in _IMPORT_KEYS:
+                    raise ManifestError(f"{source}: {where}: unknown key {key!r} (expected one "
+                                        f"of {', '.join(sorted(_IMPORT_KEYS))})")
+            python = _optional_str(value, "python", source, f"{where} python")
+            module_name, _, attribute = (python or "").partition(":")
+            if not (module_name and attribute and all(
+                    part.isidentifier() for part in (*module_name.split("."),
+                                                     *attribute.split(".")))):
+                raise ManifestError(f"{source}: {where} python must name a callable as "
+                                    f"\"package.module:attribute\", not {python!r}")
+            text = _optional_str(value, "signature", source, f"{where} signature")
+            _optional_str(value, "doc", source, f"{where} doc")
+            signature = parse_signature(text, source, where) if text is not None else None
+            entries.append(ImportEntry(module, name, python or "", signature))
+    return tuple(entries)
 
 
 _SIZE_UNITS: dict[str, float] = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,

@@ -16,6 +16,7 @@ from ._backend import BackendError
 from ._binding import compiled_guest, make_function
 from ._errors import ManifestError, Trap, WasmImportError
 from ._guest import GuestABI
+from ._host import raw_host_function
 from ._manifest import EMBEDDED_SECTION, Limits, parse_manifest
 from ._plan import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE, plan_module
 from ._wasmbin import WasmFormatError, is_wasm_binary, read_module, with_export
@@ -131,18 +132,22 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
     compiled = _compile(backend, wasm, origin)
-    if info.imports:
-        missing = "\n".join(f"  {imp.module}.{imp.name}: {imp.functype or imp.kind}"
-                            for imp in info.imports)
+    if plan.missing:
+        missing = "\n".join(f"  {item}" for item in plan.missing)
         raise WasmImportError(f"{origin}: the module imports what its manifest does not "
                               f"provide:\n{missing}", path=origin)
+    # host functions need the instance's memory, which exists only after instantiation
+    abi: list[GuestABI | None] = [None]
+    host = [(i.module, i.name, i.functype, raw_host_function(i, origin, lambda: abi[0]))
+            for i in plan.imports]
     try:
-        instance = compiled.instantiate(limits)
+        instance = compiled.instantiate(limits, host)
     except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
+    abi[0] = guest = _guest(module.__name__, plan, instance)
     state = ModuleState(origin, backend.name, manifest, info, compiled, instance)
     _initialize(module.__name__, plan, state)
-    _populate(module, plan, state)
+    _populate(module, plan, state, guest)
 
 
 def _initialize(name: str, plan: ModulePlan, state: ModuleState) -> None:
@@ -161,7 +166,7 @@ def _initialize(name: str, plan: ModulePlan, state: ModuleState) -> None:
 
 def _guest(name: str, plan: ModulePlan, instance: Instance) -> GuestABI | None:
     """The ABI context (memory, allocator) if any function needs one."""
-    if not any(f.uses_guest for f in plan.functions):
+    if not plan.needs_guest:
         return None
     abi = plan.abi
     allocating = plan.needs_allocator
@@ -180,7 +185,8 @@ def _guest(name: str, plan: ModulePlan, instance: Instance) -> GuestABI | None:
 _ABI_TYPES = {"realloc": REALLOC_TYPE, "alloc": ALLOC_TYPE, "free": FREE_TYPE}
 
 
-def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState) -> None:
+def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,
+              guest: GuestABI | None) -> None:
     """Set the module's attributes; functions and memories resolve on first lookup.
 
     Through PEP 562 ``__getattr__``: a function is created once, on its first lookup, and
@@ -189,7 +195,6 @@ def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState) ->
     """
     name = module.__name__
     instance = state.instance
-    guest = _guest(name, plan, instance)
     namespace = module.__dict__
     for stale in plan.names():        # importlib.reload(): forget the old instance's functions
         namespace.pop(stale, None)

@@ -10,7 +10,15 @@ from __future__ import annotations
 import keyword
 
 from ._errors import ManifestError
-from ._manifest import AbiOptions, FunctionEntry, Manifest, Param, Signature
+from ._manifest import (
+    MAX_FLAT_PARAMS,
+    AbiOptions,
+    FunctionEntry,
+    ImportEntry,
+    Manifest,
+    Param,
+    Signature,
+)
 from ._types import CORE_TYPES, SCALARS
 from ._wasmbin import FuncType, ModuleInfo
 
@@ -38,6 +46,32 @@ class FunctionPlan:
         self.uses_guest = signature.needs_memory()
 
 
+class ImportPlan:
+    """One host function to provide: the wasm import, its typed signature, the callable."""
+
+    __slots__ = ("module", "name", "python", "functype", "signature")
+
+    def __init__(self, module: str, name: str, python: str, functype: FuncType,
+                 signature: Signature):
+        self.module = module
+        self.name = name
+        self.python = python
+        self.functype = functype
+        self.signature = signature
+
+
+def host_core(signature: Signature) -> FuncType:
+    """The core type a wasm import must have to be provided with ``signature``.
+
+    Canonical ABI lowering into the guest: a result of more than one flat value is written
+    to memory at a pointer the guest passes as an extra last parameter.
+    """
+    result = signature.result
+    if result is not None and len(result.flat) > 1:
+        return FuncType((*signature.core_params(), "i32"), ())
+    return FuncType(signature.core_params(), result.flat if result is not None else ())
+
+
 class ModulePlan:
     """Everything needed to populate a module, validated.
 
@@ -47,11 +81,15 @@ class ModulePlan:
     """
 
     __slots__ = ("doc", "abi", "functions", "core_exports", "memories", "public",
-                 "needs_allocator", "initialize", "_planned")
+                 "needs_allocator", "needs_guest", "initialize", "imports", "missing",
+                 "_planned")
 
     def __init__(self, doc: str | None, abi: AbiOptions, functions: tuple[FunctionPlan, ...],
                  core_exports: dict[str, tuple[FuncType, str | None]],
-                 memories: tuple[str, ...], info: ModuleInfo):
+                 memories: tuple[str, ...], info: ModuleInfo,
+                 imports: tuple[ImportPlan, ...] = (), missing: tuple[str, ...] = ()):
+        self.imports = imports       # host functions the manifest provides
+        self.missing = missing       # "module.name: type" of each import nobody provides
         self.doc = doc
         self.abi = abi
         self.functions = functions
@@ -59,7 +97,10 @@ class ModulePlan:
         self.memories = memories
         self.public = tuple(name for name in (*(f.name for f in functions), *core_exports)
                             if _is_public(name) and name not in (abi.alloc, abi.free))
-        self.needs_allocator = any(f.signature.needs_allocator() for f in functions)
+        self.needs_allocator = any(f.signature.needs_allocator() for f in functions) or any(
+            _host_allocates(i.signature) for i in imports)
+        self.needs_guest = any(f.uses_guest for f in functions) or any(
+            i.signature.needs_memory() for i in imports)
         init = info.export("_initialize")
         self.initialize = init is not None and init.functype == INIT_TYPE
         self._planned = {f.name: f for f in functions}
@@ -129,7 +170,12 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
         taken.add(export.name)
     memories = tuple(e.name for e in info.exports
                      if e.kind == "memory" and e.name not in taken and not _is_dunder(e.name))
-    users = [f for f in functions if f.uses_guest]
+    imports, missing = _import_plans(info, manifest.imports if manifest else (), source,
+                                     problems)
+    users = [(f"[functions] {f.name}", f.signature.needs_allocator()) for f in functions
+             if f.uses_guest]
+    users += [(f"[imports.{i.module}.{i.name}]", _host_allocates(i.signature)) for i in imports
+              if i.signature.needs_memory()]
     if users:
         _check_abi(info, abi, users, source, problems)
     if problems:
@@ -137,7 +183,51 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
         error.problems = tuple(problems)
         raise error
     return ModulePlan(manifest.doc if manifest else None, abi, tuple(functions), core_exports,
-                      memories, info)
+                      memories, info, imports, missing)
+
+
+def _host_allocates(signature: Signature) -> bool:
+    """True when providing an import writes a str/bytes/list result into the guest."""
+    return signature.result is not None and len(signature.result.flat) > 1
+
+
+def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: str,
+                  problems: list[str]) -> tuple[tuple[ImportPlan, ...], tuple[str, ...]]:
+    """Match the module's imports with the manifest's [imports]; list the unprovided ones."""
+    declared = {(e.module, e.name): e for e in entries}
+    plans: list[ImportPlan] = []
+    missing: list[str] = []
+    for imp in info.imports:
+        entry = declared.pop((imp.module, imp.name), None)
+        if entry is None:
+            missing.append(f"{imp.module}.{imp.name}: {imp.functype or imp.kind}")
+            continue
+        where = f"{source}: [imports.{imp.module}.{imp.name}]"
+        if imp.functype is None:
+            problems.append(f"{where}: the module imports a {imp.kind}; only functions can "
+                            "be provided")
+            continue
+        signature = entry.signature
+        if signature is None:
+            if not _core_callable(imp.functype):
+                problems.append(f"{where}: core type {imp.functype} uses value types "
+                                "wasmimport cannot pass; give a signature")
+                continue
+            signature = core_signature(imp.functype)
+        if signature.spills():
+            problems.append(f"{where}: more than {MAX_FLAT_PARAMS} flat parameters are not "
+                            "supported for host functions")
+        elif signature.multi or host_core(signature) != imp.functype:
+            problems.append(f"{where}: signature {signature.text!r} needs the import to have "
+                            f"core type {host_core(signature)}, but its core type is "
+                            f"{imp.functype}")
+        else:
+            plans.append(ImportPlan(imp.module, imp.name, entry.python, imp.functype,
+                                    signature))
+    for module, name in declared:
+        problems.append(f"{source}: [imports.{module}.{name}]: the module does not import "
+                        f"{module}.{name}")
+    return tuple(plans), tuple(missing)
 
 
 def _entry_plan(info: ModuleInfo, entry: FunctionEntry, where: str,
@@ -185,16 +275,19 @@ def _post(info: ModuleInfo, export: str, functype: FuncType, where: str,
     return name
 
 
-def _check_abi(info: ModuleInfo, abi: AbiOptions, users: list[FunctionPlan], source: str,
+def _check_abi(info: ModuleInfo, abi: AbiOptions, users: list[tuple[str, bool]], source: str,
                problems: list[str]) -> None:
-    """The memory and allocator exports that str/bytes/list values need."""
-    where = f"{source}: [functions] {users[0].name}"
+    """The memory and allocator exports that str/bytes/list values need.
+
+    ``users`` are (name, allocates) of the functions and imports that pass such values.
+    """
+    where = f"{source}: {users[0][0]}"
     memory = info.export(abi.memory)
     if memory is None or memory.kind != "memory":
         problems.append(f"{where}: str/bytes/list values need guest memory, but the module "
                         f"exports no memory named {abi.memory!r} (set [abi] memory)")
     checks = [(abi.free, FREE_TYPE, "free")] if abi.free else []
-    if any(f.signature.needs_allocator() for f in users):
+    if any(allocates for _, allocates in users):
         checks.append((abi.alloc, ALLOC_TYPE, "alloc") if abi.alloc
                       else (abi.realloc, REALLOC_TYPE, "realloc"))
     for export, wanted, key in checks:

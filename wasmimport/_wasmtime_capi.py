@@ -127,6 +127,32 @@ _declare(nogil, "wasmtime_store_epoch_deadline_callback", None, _vp, _vp, _vp, _
 _declare(nogil, "wasmtime_context_set_epoch_deadline", None, _vp, ctypes.c_uint64)
 _declare(nogil, "wasmtime_context_set_fuel", _vp, _vp, ctypes.c_uint64)
 _declare(nogil, "wasmtime_error_new", _vp, c_char_p)
+_declare(nogil, "wasmtime_trap_new", _vp, c_char_p, c_size_t)
+_declare(nogil, "wasm_valtype_new", _vp, c_uint8)
+_declare(nogil, "wasm_valtype_vec_new", None, _vp, c_size_t, _vp)
+_declare(nogil, "wasm_functype_new", _vp, _vp, _vp)
+_declare(nogil, "wasm_functype_delete", None, _vp)
+_declare(nogil, "wasmtime_linker_new", _vp, _vp)
+_declare(nogil, "wasmtime_linker_delete", None, _vp)
+_declare(nogil, "wasmtime_linker_define_func_unchecked", _vp, _vp, c_char_p, c_size_t, c_char_p,
+         c_size_t, _vp, _vp, _vp, _vp)
+_declare(gil, "wasmtime_linker_instantiate", _vp, _vp, _vp, _vp, _vp, POINTER(_vp))
+
+# wasmtime_func_unchecked_callback_t: (env, caller, args_and_results, n) -> wasm_trap_t *
+HOST_CALLBACK = ctypes.CFUNCTYPE(c_size_t, c_void_p, c_void_p, c_void_p, c_size_t)
+VALKINDS = {"i32": 0, "i64": 1, "f32": 2, "f64": 3}
+
+
+def functype(params: tuple[str, ...], results: tuple[str, ...]) -> int:
+    """A new ``wasm_functype_t`` (the caller deletes it)."""
+    def vec(kinds: tuple[str, ...]) -> FrameVec:
+        types = (c_void_p * max(len(kinds), 1))(*[nogil.wasm_valtype_new(VALKINDS[k])
+                                                   for k in kinds])
+        out = FrameVec()                  # the same {size, data} layout
+        nogil.wasm_valtype_vec_new(ctypes.byref(out), len(kinds), types)   # owns the types
+        return out
+    result: int = nogil.wasm_functype_new(ctypes.byref(vec(params)), ctypes.byref(vec(results)))
+    return result
 _declare(nogil, "wasm_engine_new_with_config", _vp, _vp)
 _declare(nogil, "wasmtime_module_new", _vp, _vp, c_char_p, c_size_t, POINTER(_vp))
 _declare(nogil, "wasmtime_module_delete", None, _vp)
@@ -145,6 +171,7 @@ _declare(nogil, "wasmtime_global_get", None, _vp, _vp, _vp)
 _declare(nogil, "wasmtime_global_set", _vp, _vp, _vp, _vp)
 _declare(nogil, "wasmtime_error_message", None, _vp, POINTER(ByteVec))
 _declare(nogil, "wasmtime_error_delete", None, _vp)
+_declare(nogil, "wasmtime_error_wasm_trace", None, _vp, POINTER(FrameVec))
 _declare(nogil, "wasm_trap_message", None, _vp, POINTER(ByteVec))
 _declare(nogil, "wasmtime_trap_code", c_bool, _vp, POINTER(c_uint8))
 _declare(nogil, "wasm_trap_trace", None, _vp, POINTER(FrameVec))
@@ -190,6 +217,21 @@ def trap_details(trap: int) -> tuple[str, str | None, list[Frame]]:
         kind = TRAP_KINDS[code.value] if code.value < len(TRAP_KINDS) else f"code_{code.value}"
     frames_vec = FrameVec()
     nogil.wasm_trap_trace(trap, ctypes.byref(frames_vec))
+    frames = _frames(frames_vec)        # before the trap goes: the frames borrow from it
+    nogil.wasm_trap_delete(trap)
+    return message, kind, frames
+
+
+def error_details(error: int) -> tuple[str, list[Frame]]:
+    """(message, wasm frames) of a ``wasmtime_error_t *`` (from a host callback); frees it."""
+    frames_vec = FrameVec()
+    nogil.wasmtime_error_wasm_trace(error, ctypes.byref(frames_vec))
+    frames = _frames(frames_vec)
+    return error_message(error), frames
+
+
+def _frames(frames_vec: FrameVec) -> list[Frame]:
+    """The frames of a ``wasm_frame_vec_t``; frees it."""
     frames = []
     for i in range(frames_vec.size):
         frame = frames_vec.data[i]
@@ -198,5 +240,4 @@ def trap_details(trap: int) -> tuple[str, str | None, list[Frame]]:
                        nogil.wasm_frame_func_index(frame),
                        nogil.wasm_frame_module_offset(frame)))
     nogil.wasm_frame_vec_delete(ctypes.byref(frames_vec))
-    nogil.wasm_trap_delete(trap)
-    return message, kind, frames
+    return frames

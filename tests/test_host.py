@@ -1,0 +1,129 @@
+"""Host functions: [imports.MODULE.NAME] provides a wasm import with a Python callable."""
+
+from __future__ import annotations
+
+import shutil
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import hostfns
+import pytest
+
+import wasmimport
+from conftest import guest_path
+
+
+@pytest.fixture(params=["compiled", "pure"])
+def host(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+         ) -> Iterator[types.ModuleType]:
+    monkeypatch.setenv("WASMIMPORT_PURE", "1" if request.param == "pure" else "0")
+    mod = wasmimport.load(guest_path("host"))
+    monkeypatch.delenv("WASMIMPORT_PURE")
+    hostfns.module = mod
+    hostfns.logged.clear()
+    yield mod
+    hostfns.module = None
+
+
+def test_arguments_and_results_cross_with_the_type_system(host: types.ModuleType) -> None:
+    assert host.greet("héllo") == len("héllo".encode())
+    assert hostfns.logged == ["héllo"]
+    assert host.sum_via_host(2, 40) == 42
+    assert host.shout("wasm") == "WASM!"          # the host wrote a str into the guest
+    pages = host.__wasmimport__.instance.memory("memory").size()
+    for _ in range(2000):                         # and the guest frees it: no growth
+        host.shout("x" * 100)
+    assert host.__wasmimport__.instance.memory("memory").size() == pages
+
+
+def test_a_host_exception_reaches_the_caller_as_itself(host: types.ModuleType) -> None:
+    with pytest.raises(hostfns.HostError, match="raised by the host") as info:
+        host.call_fail()
+    notes = getattr(info.value, "__notes__", [])
+    if hasattr(BaseException, "add_note"):      # Python 3.11+: the wasm frames, as a note
+        assert len(notes) == 1
+        head, _, frames = notes[0].partition("wasm backtrace:\n")
+        assert "host.call_fail()" in head
+        assert "call_fail" in frames
+    # the host function's own frame is in the traceback
+    assert any(frame.name == "fail" for frame in info.traceback)
+    assert host.sum_via_host(1, 2) == 3          # and the module stays usable
+
+
+def test_host_functions_may_call_back_into_the_module(host: types.ModuleType) -> None:
+    assert host.use_reenter(21) == 21 * 2 + 1 + 1000
+
+
+def test_a_trap_in_a_nested_call_leaves_the_outer_call_intact(host: types.ModuleType) -> None:
+    assert host.nested_probe() == sum(i % 256 for i in range(1024))
+    with pytest.raises(wasmimport.Trap):
+        host.trap_with_frame()
+    assert host.nested_probe() == sum(i % 256 for i in range(1024))
+
+
+def test_a_wrong_host_result_is_the_host_functions_error(host: types.ModuleType,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    monkeypatch.setattr(hostfns, "add", lambda a, b: "not an int")
+    # the callable was resolved at instantiation: a fresh load picks the new one
+    mod = wasmimport.load(guest_path("host"))
+    with pytest.raises(TypeError, match=r"env\.add \(hostfns:add\) result must be int, "
+                                        r"not str"):
+        mod.sum_via_host(1, 2)
+
+
+def copy_with_manifest(tmp_path: Path, manifest: str) -> Path:
+    target = tmp_path / "h.wasm"
+    shutil.copy(guest_path("host"), target)
+    (tmp_path / "h.wasm.toml").write_text(manifest)
+    return target
+
+
+def test_every_unprovided_import_is_listed(tmp_path: Path) -> None:
+    with pytest.raises(wasmimport.WasmImportError) as info:
+        wasmimport.load(copy_with_manifest(tmp_path, ""))
+    message = str(info.value)
+    for line in ("env.log: (i32, i32) -> ()", "env.add: (i32, i32) -> (i32)",
+                 "env.shout: (i32, i32, i32) -> ()", "env.fail: () -> ()"):
+        assert f"  {line}" in message
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('[imports.env.log]\npython = "hostfns:nope"\nsignature = "(m: str) -> None"',
+     r"\[imports\.env\.log\]: cannot import 'hostfns:nope'"),
+    ('[imports.env.log]\npython = "no_such_module_xyz:f"\nsignature = "(m: str) -> None"',
+     r"cannot import 'no_such_module_xyz:f'"),
+    ('[imports.env.log]\npython = "hostfns:logged"\nsignature = "(m: str) -> None"',
+     r"'hostfns:logged' is a list, not a callable"),
+])
+def test_a_bad_callable_is_an_import_error(tmp_path: Path, entry: str, message: str) -> None:
+    manifest = (tmp_path / "full.toml")
+    full = guest_path("host").with_suffix(".wasm.toml").read_text()
+    full = full.replace('[imports.env.log]\npython = "hostfns:log"\nsignature = "(msg: str) '
+                        '-> None"', entry)
+    manifest.write_text(full)
+    with pytest.raises(wasmimport.WasmImportError, match=message):
+        wasmimport.load(guest_path("host"), manifest=manifest)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('[imports.env.log]\npython = "hostfns:log"\nsignature = "(msg: str) -> i32"',
+     r"\[imports\.env\.log\]: signature '\(msg: str\) -> i32' needs the import to have core "
+     r"type \(i32, i32\) -> \(i32\), but its core type is \(i32, i32\) -> \(\)"),
+    ('[imports.env.log]\npython = "hostfns"\nsignature = "(msg: str) -> None"',
+     r"python must name a callable as \"package\.module:attribute\", not 'hostfns'"),
+    ('[imports.env.log]\npython = "hostfns:log"\nsignature = "(msg: str) -> None"\n'
+     '[imports.env.extra]\npython = "hostfns:log"',
+     r"\[imports\.env\.extra\]: the module does not import env\.extra"),
+    ('[imports.env.log]\npython = "hostfns:log"\nsignatur = "(msg: str) -> None"',
+     r"\[imports\.env\.log\]: unknown key 'signatur'"),
+])
+def test_a_bad_import_entry_is_a_manifest_error(tmp_path: Path, entry: str,
+                                                message: str) -> None:
+    full = guest_path("host").with_suffix(".wasm.toml").read_text()
+    full = full.replace('[imports.env.log]\npython = "hostfns:log"\nsignature = "(msg: str) '
+                        '-> None"', entry)
+    (tmp_path / "m.toml").write_text(full)
+    with pytest.raises(wasmimport.ManifestError, match=message):
+        wasmimport.load(guest_path("host"), manifest=tmp_path / "m.toml")

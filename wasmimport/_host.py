@@ -1,0 +1,75 @@
+"""Host functions: Python callables a module imports, declared in ``[imports]``.
+
+Each becomes a *raw host function* (core values in, core values out) that the backend hands
+to the engine: it lifts the guest's arguments with the same type system as exports (a
+``str`` is read from guest memory and decoded), calls the Python callable, and lowers its
+result back (a ``str`` result is written into the guest through its allocator, at the
+return pointer the guest passed).  Nothing is resolved by name except what the manifest
+names: the callable is imported when the module is instantiated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import struct
+
+from ._errors import WasmImportError
+from ._types import BufferType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ._guest import GuestABI
+    from ._plan import ImportPlan
+
+_PAIR = struct.Struct("<II")
+
+
+def resolve(spec: str, where: str, origin: str) -> Callable[..., Any]:
+    """The callable named ``package.module:attribute``; ImportError if it is not there."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise WasmImportError(f"{origin}: {where}: cannot import {spec!r}: {exc}",
+                              path=origin) from exc
+    if not callable(target):
+        raise WasmImportError(f"{origin}: {where}: {spec!r} is a {type(target).__name__}, "
+                              "not a callable", path=origin)
+    return target  # type: ignore[no-any-return]
+
+
+def raw_host_function(plan: ImportPlan, origin: str,
+                      guest: Callable[[], GuestABI | None]) -> Callable[..., Any]:
+    """The core-valued function the engine calls for one import (see module docstring).
+
+    ``guest`` returns the instance's ABI context, which exists only once the instance does.
+    """
+    where = f"[imports.{plan.module}.{plan.name}]"
+    fn = resolve(plan.python, where, origin)
+    label = f"{plan.module}.{plan.name} ({plan.python})"
+    params = tuple(p.type for p in plan.signature.params)
+    result = plan.signature.result
+    convert = result.converter(f"{label} result") if result is not None else None
+    indirect = isinstance(result, BufferType)
+
+    def call(*core: Any) -> Any:
+        abi = guest()
+        values = iter(core)
+        args = [t.lift(abi, values) for t in params]   # type: ignore[arg-type]
+        value = fn(*args)
+        if convert is None:
+            return None
+        converted = convert(value)
+        if not indirect:
+            return converted
+        assert abi is not None and result is not None, "planning checks the guest's memory"
+        ptr, length = result.lower(converted, abi)
+        abi.write(next(values) & 0xFFFFFFFF, _PAIR.pack(ptr & 0xFFFFFFFF, length))
+        return None
+    call.__qualname__ = call.__name__ = f"host {plan.module}.{plan.name}"
+    return call
