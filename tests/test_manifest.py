@@ -135,7 +135,7 @@ def test_embedded_manifest_types_the_functions(tmp_path: Path) -> None:
     ('[functions]\nadd = 5', r"must be a signature string or a table, not int"),
     ('[abi]\nallocator = "x"', r"\[abi\] unknown key 'allocator'"),
     ('[abi]\nrealloc = "a"\nalloc = "b"', r"sets both realloc and alloc"),
-    ('[wasi]\nargs = []', r"\[wasi\] is not supported by this version"),
+    ('[types.Point]\nx = "f64"', r"\[types\] is not supported by this version"),
     ('[limits]\nmemory = "1MB"', r"\[limits\] memory must be a whole number of 64 KiB wasm "
                                  r"pages, not 1000000 bytes"),
     ('[limits]\nmemory = "lots"', r"\[limits\] memory 'lots' is not understood"),

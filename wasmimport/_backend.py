@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from ._manifest import Limits
+    from ._manifest import Limits, Wasi
 
     RawFunction = Callable[..., Any]
 
@@ -75,6 +75,14 @@ class Instance(ABC):
         ``release_gil`` other Python threads run while the wasm code does.
         """
 
+    def captured(self, stream: str) -> bytes:
+        """All the guest wrote to ``stream`` ("stdout"/"stderr") with ``[wasi] ... = "capture"``."""
+        raise NotImplementedError
+
+    def set_wasi_args(self, argv: list[str] | None) -> None:
+        """Replace the WASI context, with ``argv`` as the arguments (``main(argv)``)."""
+        raise NotImplementedError
+
     def native_handle(self, export: str, kind: str) -> bytes:
         """The engine's handle of an export, for ``native_store`` (only when that is set)."""
         raise NotImplementedError
@@ -96,13 +104,14 @@ class CompiledModule(ABC):
     """Compiled code, shareable between instances."""
 
     @abstractmethod
-    def instantiate(self, limits: Limits,
-                    host: list[tuple[str, str, FuncType, RawFunction]]) -> Instance:
+    def instantiate(self, limits: Limits, host: list[tuple[str, str, FuncType, RawFunction]],
+                    wasi: tuple[Wasi, str] | None = None) -> Instance:
         """A fresh instance held to ``limits``; raises BackendError when it cannot start.
 
         ``host`` provides the module's imports: (module, name, core type, raw function).
         An exception a raw host function raises ends the wasm call that called it and is
-        raised to that call's caller, as itself.
+        raised to that call's caller, as itself.  ``wasi`` grants WASI preview 1 as the
+        manifest's ``[wasi]`` says, relative paths resolved from the given folder.
         """
 
 

@@ -17,6 +17,7 @@ import ctypes
 import os
 import struct
 import sys
+import tempfile
 from ctypes import byref, c_void_p
 
 from . import _wasmtime_capi as capi
@@ -29,7 +30,7 @@ from ._backend import (
     compiled_calls,
     speedups,
 )
-from ._errors import LimitExceeded, Trap, TrapFrame
+from ._errors import LimitExceeded, Trap, TrapFrame, WasiExit
 from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._backend import RawFunction
-    from ._manifest import Limits
+    from ._manifest import Limits, Wasi
 
 # the memoryview over the val_raw array used for each core type, and its stride in items
 # per 16-byte slot
@@ -115,9 +116,13 @@ class WasmtimeInstance(Instance):
     """One store holding one instance of a module."""
 
     def __init__(self, engine: int, compiled: WasmtimeCompiled, limits: Limits,
-                 host: list[tuple[str, str, FuncType, RawFunction]]):
+                 host: list[tuple[str, str, FuncType, RawFunction]],
+                 wasi: tuple[Wasi, str] | None):
         self.compiled = compiled       # the code must outlive the instance
         self.limits = limits
+        self.wasi = wasi
+        self._captured: dict[str, str] = {}    # stream -> file receiving it ("capture")
+        self._keep: list[Any] = []     # C callbacks and strings the store refers to
         self.pending: BaseException | None = None   # raised by a host function, not yet out
         self.host_depth = 0            # host functions running now (wasm may call wasm)
         self.store: int = capi.nogil.wasmtime_store_new(engine, None, None)
@@ -151,7 +156,9 @@ class WasmtimeInstance(Instance):
             self.lock = _thread.RLock()
         self._instance = (ctypes.c_ubyte * 16)()
         trap = c_void_p()
-        if host:
+        if wasi is not None:
+            self.set_wasi_args(None)
+        if host or wasi is not None:
             error = self._instantiate_with(engine, compiled, host, trap)
         else:
             error = capi.gil.wasmtime_instance_new(self.ctx, compiled.module, None, 0,
@@ -163,20 +170,34 @@ class WasmtimeInstance(Instance):
         _check(error, "instantiation failed")
         self._externs: dict[str, tuple[str, Any]] = {}
 
-    def __del__(self, _delete: Any = capi.nogil.wasmtime_store_delete) -> None:
+    def __del__(self, _delete: Any = capi.nogil.wasmtime_store_delete,
+                _unlink: Any = os.unlink) -> None:
         if getattr(self, "store", None):
             _delete(self.store)
+        for path in getattr(self, "_captured", {}).values():
+            try:
+                _unlink(path)
+            except OSError:
+                pass
+
+    def captured(self, stream: str) -> bytes:
+        try:
+            with open(self._captured[stream], "rb") as file:
+                return file.read()
+        except KeyError:
+            raise ValueError(f"[wasi] {stream} is not captured") from None
 
     def _instantiate_with(self, engine: int, compiled: WasmtimeCompiled,
                           host: list[tuple[str, str, FuncType, RawFunction]],
                           trap: c_void_p) -> int | None:
         """Instantiate through a linker that defines the host functions."""
-        self._callbacks = []           # the C function pointers must live as long as we do
         linker = capi.nogil.wasmtime_linker_new(engine)
         try:
+            if self.wasi is not None:
+                _check(capi.nogil.wasmtime_linker_define_wasi(linker), "cannot provide WASI")
             for module, name, functype, raw in host:
                 callback = capi.HOST_CALLBACK(_host_callback(_weakref.ref(self), functype, raw))
-                self._callbacks.append(callback)
+                self._keep.append(callback)
                 ctype = capi.functype(functype.params, functype.results)
                 mod, item = module.encode("utf-8"), name.encode("utf-8")
                 error = capi.nogil.wasmtime_linker_define_func_unchecked(
@@ -189,6 +210,42 @@ class WasmtimeInstance(Instance):
         finally:
             capi.nogil.wasmtime_linker_delete(linker)
 
+    def set_wasi_args(self, argv: list[str] | None) -> None:
+        """Give the store a fresh WASI context from ``[wasi]`` (with ``argv``, if given)."""
+        assert self.wasi is not None
+        wasi, base = self.wasi
+        config = capi.nogil.wasi_config_new()
+        args = list(wasi.args if argv is None else argv)
+        names, values = [k for k, _ in wasi.env], [v for _, v in wasi.env]
+        keep = [capi.strings(args), capi.strings(names), capi.strings(values)]
+        capi.nogil.wasi_config_set_argv(config, len(args), keep[0])
+        capi.nogil.wasi_config_set_env(config, len(names), keep[1], keep[2])
+        if wasi.stdin == "inherit":
+            capi.nogil.wasi_config_inherit_stdin(config)
+        for stream, mode, inherit, to_file in (
+                ("stdout", wasi.stdout, capi.nogil.wasi_config_inherit_stdout,
+                 capi.nogil.wasi_config_set_stdout_file),
+                ("stderr", wasi.stderr, capi.nogil.wasi_config_inherit_stderr,
+                 capi.nogil.wasi_config_set_stderr_file)):
+            if mode == "inherit":
+                inherit(config)
+            elif mode == "capture":
+                # a file, not a Python callback: wasmtime may write from its own threads,
+                # which must not need the GIL that the calling thread holds
+                if stream not in self._captured:
+                    fd, self._captured[stream] = tempfile.mkstemp(prefix=f"wasmimport-{stream}-")
+                    os.close(fd)
+                to_file(config, os.fsencode(self._captured[stream]))
+        for guest_path, host_path, writable in wasi.preopens:
+            folder = os.path.join(base, host_path)
+            if not os.path.isdir(folder):
+                raise BackendError(f"[wasi] preopens {guest_path!r}: {folder} is not a folder")
+            if not capi.nogil.wasi_config_preopen_dir(config, os.fsencode(folder),
+                                                      guest_path.encode("utf-8"), writable):
+                raise BackendError(f"[wasi] preopens {guest_path!r}: cannot open {folder}")
+        _check(capi.nogil.wasmtime_context_set_wasi(self.ctx, config), "cannot set up WASI")
+        self._keep.extend(keep)
+
     def raise_failure(self, error: int, trapped: int, label: str) -> None:
         """Raise what a failed call means (``label`` starts the message); frees both."""
         pending, self.pending = self.pending, None
@@ -198,7 +255,10 @@ class WasmtimeInstance(Instance):
             if error:
                 capi.error_message(error)
         else:
+            status = capi.exit_status(error)
             message, frames = capi.error_details(error)
+            if status is not None:
+                raise WasiExit(f"{label}: the guest exited with status {status}", status)
             exc = Trap(f"{label}: {message}", frames=tuple(TrapFrame(*f) for f in frames))
         if exc.kind == "out_of_fuel":
             exc = LimitExceeded(f"{label}: the call used up its fuel ([limits] fuel = "
@@ -353,9 +413,9 @@ class WasmtimeCompiled(CompiledModule):
     def __del__(self, _delete: Any = capi.nogil.wasmtime_module_delete) -> None:
         _delete(self.module)
 
-    def instantiate(self, limits: Limits,
-                    host: list[tuple[str, str, FuncType, RawFunction]]) -> Instance:
-        return WasmtimeInstance(self.backend.engine, self, limits, host)
+    def instantiate(self, limits: Limits, host: list[tuple[str, str, FuncType, RawFunction]],
+                    wasi: tuple[Wasi, str] | None = None) -> Instance:
+        return WasmtimeInstance(self.backend.engine, self, limits, host, wasi)
 
 
 class WasmtimeBackend(Backend):

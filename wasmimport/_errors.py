@@ -98,5 +98,17 @@ class LimitExceeded(Trap):
     """
 
 
-for _cls in (WasmImportError, ManifestError, TrapFrame, Trap, LimitExceeded):
+class WasiExit(Trap):
+    """The guest called WASI ``proc_exit(status)``: ``main()`` returns ``status``; any other
+    function raises this (``kind == "exit"``)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message, "exit")
+        self.status = status
+
+    def __reduce__(self) -> tuple[type[WasiExit], tuple[str, int]]:   # type: ignore[override]
+        return (type(self), (self.message, self.status))
+
+
+for _cls in (WasmImportError, ManifestError, TrapFrame, Trap, LimitExceeded, WasiExit):
     _cls.__module__ = "wasmimport"

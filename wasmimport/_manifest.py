@@ -32,8 +32,11 @@ if TYPE_CHECKING:
 
 EMBEDDED_SECTION = "wasmimport"
 MAX_FLAT_PARAMS = 16       # the Canonical ABI's limit; beyond it parameters go through memory
-_TOP_KEYS = {"doc", "abi", "functions", "limits", "imports"}
-_FUTURE_KEYS = {"wasi", "types"}
+_TOP_KEYS = {"doc", "abi", "functions", "limits", "imports", "wasi"}
+_FUTURE_KEYS = {"types"}
+_WASI_KEYS = {"args", "env", "stdin", "stdout", "stderr", "preopens"}
+_STREAMS = {"stdin": ("null", "inherit"), "stdout": ("null", "inherit", "capture"),
+            "stderr": ("null", "inherit", "capture")}
 _IMPORT_KEYS = {"python", "signature", "doc"}
 _LIMIT_KEYS = {"memory", "timeout", "fuel"}
 _FUNCTION_KEYS = {"signature", "export", "doc", "release_gil"}
@@ -151,6 +154,26 @@ class ImportEntry:
         self.signature = signature
 
 
+class Wasi:
+    """The ``[wasi]`` table: what WASI preview 1 grants.  Nothing unless it is listed.
+
+    ``preopens`` maps a guest path to (host path, writable); a relative host path is relative
+    to the folder of the wasm file.
+    """
+
+    __slots__ = ("args", "env", "stdin", "stdout", "stderr", "preopens")
+
+    def __init__(self, args: tuple[str, ...] = (), env: tuple[tuple[str, str], ...] = (),
+                 stdin: str = "null", stdout: str = "null", stderr: str = "null",
+                 preopens: tuple[tuple[str, str, bool], ...] = ()):
+        self.args = args
+        self.env = env
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.preopens = preopens
+
+
 class Limits:
     """The ``[limits]`` table: memory cap (bytes), per-call timeout (seconds), per-call fuel."""
 
@@ -166,11 +189,13 @@ class Limits:
 class Manifest:
     """A validated manifest; ``source`` names it in every error."""
 
-    __slots__ = ("source", "doc", "functions", "abi", "limits", "imports")
+    __slots__ = ("source", "doc", "functions", "abi", "limits", "imports", "wasi")
 
     def __init__(self, source: str, doc: str | None = None,
                  functions: tuple[FunctionEntry, ...] = (), abi: AbiOptions | None = None,
-                 limits: Limits | None = None, imports: tuple[ImportEntry, ...] = ()):
+                 limits: Limits | None = None, imports: tuple[ImportEntry, ...] = (),
+                 wasi: Wasi | None = None):
+        self.wasi = wasi            # None: no WASI at all
         self.source = source
         self.doc = doc
         self.functions = functions
@@ -194,7 +219,7 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
 
 
 # Bump when the plain form below changes: it is part of the key of remembered manifests.
-PLAIN_FORMAT = 4
+PLAIN_FORMAT = 5
 
 
 def to_plain(manifest: Manifest) -> tuple[Any, ...]:
@@ -213,13 +238,15 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
     return (PLAIN_FORMAT, manifest.doc, (abi.realloc, abi.alloc, abi.free, abi.memory),
             (limits.memory, limits.timeout, limits.fuel),
             tuple((i.module, i.name, i.python, signature(i.signature)) for i in manifest.imports),
+            None if manifest.wasi is None else tuple(
+                getattr(manifest.wasi, key) for key in Wasi.__slots__),
             tuple((f.name, f.export, signature(f.signature), f.doc, f.release_gil)
                   for f in manifest.functions))
 
 
 def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
     """The Manifest that ``to_plain`` flattened."""
-    _, doc, abi, limits, imports, functions = form
+    _, doc, abi, limits, imports, wasi, functions = form
 
     def signature(plain: tuple[Any, ...] | None) -> Signature | None:
         if plain is None:
@@ -234,7 +261,8 @@ def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
                           for name, export, sig, fdoc, release_gil in functions),
                     AbiOptions(*abi), Limits(*limits),
                     tuple(ImportEntry(module, name, python, signature(sig))
-                          for module, name, python, sig in imports))
+                          for module, name, python, sig in imports),
+                    None if wasi is None else Wasi(*wasi))
 
 
 def _toml(text: str, source: str) -> dict[str, Any]:
@@ -267,7 +295,45 @@ def manifest_from_mapping(data: Mapping[str, Any], source: str) -> Manifest:
         raise ManifestError(f"{source}: [functions] must be a table")
     functions = tuple(_function(name, value, source) for name, value in functions_table.items())
     return Manifest(source, doc, functions, abi, _limits(data.get("limits", {}), source),
-                    _imports(data.get("imports", {}), source))
+                    _imports(data.get("imports", {}), source),
+                    _wasi(data["wasi"], source) if "wasi" in data else None)
+
+
+def _wasi(table: Any, source: str) -> Wasi:
+    def fail(message: str) -> ManifestError:
+        return ManifestError(f"{source}: [wasi] {message}")
+
+    if not isinstance(table, dict):
+        raise fail("must be a table")
+    for key in table:
+        if key not in _WASI_KEYS:
+            raise fail(f"unknown key {key!r} (expected one of {', '.join(sorted(_WASI_KEYS))})")
+    args = table.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise fail("args must be a list of strings")
+    env = table.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise fail("env must be a table of strings")
+    streams = {}
+    for name, choices in _STREAMS.items():
+        value = table.get(name, "null")
+        if value not in choices:
+            raise fail(f"{name} must be one of {', '.join(repr(c) for c in choices)}, "
+                       f"not {value!r}")
+        streams[name] = value
+    preopens = []
+    table_of_preopens = table.get("preopens", {})
+    if not isinstance(table_of_preopens, dict):
+        raise fail("preopens must be a table of guest paths")
+    for guest, spec in table_of_preopens.items():
+        if not isinstance(spec, dict) or set(spec) - {"path", "mode"} \
+                or not isinstance(spec.get("path"), str) \
+                or spec.get("mode", "ro") not in ("ro", "rw"):
+            raise fail(f"preopens {guest!r} must be {{ path = \"folder\", mode = \"ro\" | "
+                       f"\"rw\" }}, not {spec!r}")
+        preopens.append((guest, spec["path"], spec.get("mode", "ro") == "rw"))
+    return Wasi(tuple(args), tuple(env.items()), streams["stdin"], streams["stdout"],
+                streams["stderr"], tuple(preopens))
 
 
 def _imports(table: Any, source: str) -> tuple[ImportEntry, ...]:

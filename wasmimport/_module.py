@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import _weakref
 import hashlib
+import os
 
 from . import _cache
 from ._backend import BackendError
 from ._binding import compiled_guest, make_function
-from ._errors import ManifestError, Trap, WasmImportError
+from ._errors import ManifestError, Trap, WasiExit, WasmImportError
 from ._guest import GuestABI
 from ._host import raw_host_function
 from ._manifest import EMBEDDED_SECTION, Limits, parse_manifest
@@ -42,6 +43,16 @@ class ModuleState:
     """Kept on the module as ``__wasmimport__``: what it was built from, for introspection."""
 
     __slots__ = ("origin", "backend", "manifest", "info", "compiled", "instance", "memories")
+
+    @property
+    def stdout(self) -> bytes:
+        """What the guest wrote to stdout, with ``[wasi] stdout = "capture"``."""
+        return self.instance.captured("stdout")
+
+    @property
+    def stderr(self) -> bytes:
+        """What the guest wrote to stderr, with ``[wasi] stderr = "capture"``."""
+        return self.instance.captured("stderr")
 
     def __init__(self, origin: str, backend: str, manifest: Manifest | None, info: ModuleInfo,
                  compiled: CompiledModule, instance: Instance):
@@ -140,14 +151,38 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     abi: list[GuestABI | None] = [None]
     host = [(i.module, i.name, i.functype, raw_host_function(i, origin, lambda: abi[0]))
             for i in plan.imports]
+    wasi = None
+    if manifest is not None and manifest.wasi is not None:
+        folder = os.path.dirname(origin)
+        wasi = (manifest.wasi, folder if os.path.isdir(folder) else os.getcwd())
     try:
-        instance = compiled.instantiate(limits, host)
+        instance = compiled.instantiate(limits, host, wasi)
     except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
     abi[0] = guest = _guest(module.__name__, plan, instance)
     state = ModuleState(origin, backend.name, manifest, info, compiled, instance)
     _initialize(module.__name__, plan, state)
     _populate(module, plan, state, guest)
+    if wasi is not None and plan.command:
+        module.main = _main(module.__name__, instance)  # type: ignore[attr-defined]
+
+
+def _main(name: str, instance: Instance) -> Any:
+    """``main(argv=None) -> int`` of a WASI command: runs ``_start``, returns the exit code."""
+    start = instance.function("_start", INIT_TYPE, f"{name}.main()")
+
+    def main(argv: list[str] | None = None) -> int:
+        """Run the WASI command (its ``_start``); return its exit status."""
+        with instance.lock:
+            if argv is not None:
+                instance.set_wasi_args([str(arg) for arg in argv])
+            try:
+                start()
+            except WasiExit as exc:
+                return exc.status
+            return 0
+    main.__module__ = name
+    return main
 
 
 def _initialize(name: str, plan: ModulePlan, state: ModuleState) -> None:

@@ -81,7 +81,8 @@ class ModulePlan:
     """
 
     __slots__ = ("doc", "abi", "functions", "core_exports", "memories", "public",
-                 "needs_allocator", "needs_guest", "initialize", "imports", "missing",
+                 "needs_allocator", "needs_guest", "initialize", "command", "imports",
+                 "missing",
                  "_planned")
 
     def __init__(self, doc: str | None, abi: AbiOptions, functions: tuple[FunctionPlan, ...],
@@ -103,6 +104,8 @@ class ModulePlan:
             i.signature.needs_memory() for i in imports)
         init = info.export("_initialize")
         self.initialize = init is not None and init.functype == INIT_TYPE
+        start = info.export("_start")
+        self.command = start is not None and start.functype == INIT_TYPE
         self._planned = {f.name: f for f in functions}
 
     def names(self) -> set[str]:
@@ -171,7 +174,7 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
     memories = tuple(e.name for e in info.exports
                      if e.kind == "memory" and e.name not in taken and not _is_dunder(e.name))
     imports, missing = _import_plans(info, manifest.imports if manifest else (), source,
-                                     problems)
+                                     problems, manifest is not None and manifest.wasi is not None)
     users = [(f"[functions] {f.name}", f.signature.needs_allocator()) for f in functions
              if f.uses_guest]
     users += [(f"[imports.{i.module}.{i.name}]", _host_allocates(i.signature)) for i in imports
@@ -191,13 +194,20 @@ def _host_allocates(signature: Signature) -> bool:
     return signature.result is not None and len(signature.result.flat) > 1
 
 
+WASI_MODULE = "wasi_snapshot_preview1"
+
+
 def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: str,
-                  problems: list[str]) -> tuple[tuple[ImportPlan, ...], tuple[str, ...]]:
-    """Match the module's imports with the manifest's [imports]; list the unprovided ones."""
+                  problems: list[str], wasi: bool
+                  ) -> tuple[tuple[ImportPlan, ...], tuple[str, ...]]:
+    """Match the module's imports with the manifest's [imports] (and [wasi], which provides
+    every WASI preview 1 function); list the unprovided ones."""
     declared = {(e.module, e.name): e for e in entries}
     plans: list[ImportPlan] = []
     missing: list[str] = []
     for imp in info.imports:
+        if wasi and imp.module == WASI_MODULE and (imp.module, imp.name) not in declared:
+            continue
         entry = declared.pop((imp.module, imp.name), None)
         if entry is None:
             missing.append(f"{imp.module}.{imp.name}: {imp.functype or imp.kind}")

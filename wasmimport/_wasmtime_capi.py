@@ -172,6 +172,30 @@ _declare(nogil, "wasmtime_global_set", _vp, _vp, _vp, _vp)
 _declare(nogil, "wasmtime_error_message", None, _vp, POINTER(ByteVec))
 _declare(nogil, "wasmtime_error_delete", None, _vp)
 _declare(nogil, "wasmtime_error_wasm_trace", None, _vp, POINTER(FrameVec))
+_declare(nogil, "wasmtime_error_exit_status", c_bool, _vp, POINTER(ctypes.c_int))
+_declare(nogil, "wasi_config_new", _vp)
+_declare(nogil, "wasi_config_set_argv", c_bool, _vp, c_size_t, _vp)
+_declare(nogil, "wasi_config_set_env", c_bool, _vp, c_size_t, _vp, _vp)
+_declare(nogil, "wasi_config_inherit_stdin", None, _vp)
+_declare(nogil, "wasi_config_inherit_stdout", None, _vp)
+_declare(nogil, "wasi_config_inherit_stderr", None, _vp)
+_declare(nogil, "wasi_config_set_stdout_file", c_bool, _vp, c_char_p)
+_declare(nogil, "wasi_config_set_stderr_file", c_bool, _vp, c_char_p)
+_declare(nogil, "wasi_config_preopen_dir", c_bool, _vp, c_char_p, c_char_p, c_bool)
+_declare(nogil, "wasmtime_context_set_wasi", _vp, _vp, _vp)
+_declare(nogil, "wasmtime_linker_define_wasi", _vp, _vp)
+
+
+def exit_status(error: int) -> int | None:
+    """The status of a WASI ``proc_exit`` carried by ``error`` (not freed), else None."""
+    status = ctypes.c_int()
+    return status.value if nogil.wasmtime_error_exit_status(error, ctypes.byref(status)) \
+        else None
+
+
+def strings(values: list[str] | tuple[str, ...]) -> Any:
+    """A ``const char *[]`` of UTF-8 strings (keep it alive while it is used)."""
+    return (c_char_p * max(len(values), 1))(*[v.encode("utf-8") for v in values])
 _declare(nogil, "wasm_trap_message", None, _vp, POINTER(ByteVec))
 _declare(nogil, "wasmtime_trap_code", c_bool, _vp, POINTER(c_uint8))
 _declare(nogil, "wasm_trap_trace", None, _vp, POINTER(FrameVec))

@@ -1,0 +1,112 @@
+"""[wasi]: WASI preview 1, granted piece by piece; nothing by default.
+
+The guests are C programs built with wasi-libc (tests/guests/wasi_reactor.c, a library, and
+tests/guests/wasi_command.c, a program with main).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import wasmimport
+from conftest import guest_path
+
+FUNCTIONS = {"say": "(s: str) -> None", "env": "(name: str) -> str",
+             "read_file": "(path: str) -> str", "write_file": "(path: str, data: str) -> i32"}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """The guests, a read-only data folder, a writable out folder, and a secret outside."""
+    for name in ("wasi_reactor", "wasi_command"):
+        shutil.copy(guest_path(name), tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "file.txt").write_text("inside data")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "secret.txt").write_text("outside every preopen")
+    os.symlink(tmp_path / "secret.txt", tmp_path / "data" / "link.txt")
+    return tmp_path
+
+
+def reactor(folder: Path, **wasi: Any) -> types.ModuleType:
+    return wasmimport.load(folder / "wasi_reactor.wasm",
+                           manifest={"functions": FUNCTIONS, "wasi": wasi})
+
+
+def test_nothing_is_granted_without_a_wasi_table(folder: Path) -> None:
+    with pytest.raises(wasmimport.WasmImportError) as info:
+        wasmimport.load(folder / "wasi_reactor.wasm", manifest={"functions": FUNCTIONS})
+    assert "  wasi_snapshot_preview1.fd_write: (i32, i32, i32, i32) -> (i32)" in str(info.value)
+
+
+def test_an_empty_wasi_table_grants_no_files_env_or_output(folder: Path) -> None:
+    mod = reactor(folder)
+    mod.say("into the void")                      # stdout and stderr are null
+    assert mod.env("HOME") == "<unset>"           # no environment
+    assert mod.read_file("/etc/passwd").startswith("<error:")
+    assert mod.read_file("data/file.txt").startswith("<error:")   # no preopens
+    with pytest.raises(ValueError, match=r"\[wasi\] stdout is not captured"):
+        _ = mod.__wasmimport__.stdout
+
+
+def test_captured_output_and_granted_environment(folder: Path) -> None:
+    mod = reactor(folder, stdout="capture", stderr="capture", env={"GREETING": "hello"})
+    mod.say("hi")
+    mod.say("there")
+    assert mod.__wasmimport__.stdout == b"hi\nthere\n"
+    assert mod.__wasmimport__.stderr == b"err:hi\nerr:there\n"
+    assert mod.env("GREETING") == "hello"
+    assert mod.env("PATH") == "<unset>"           # only what the table lists
+
+
+def test_preopens_confine_the_guest(folder: Path) -> None:
+    mod = reactor(folder, preopens={"/data": {"path": "data", "mode": "ro"},
+                                    "/out": {"path": "out", "mode": "rw"}})
+    assert mod.read_file("/data/file.txt") == "inside data"
+    # escapes fail inside the guest: "..", absolute paths, a symlink pointing out
+    for path in ("/data/../secret.txt", str(folder / "secret.txt"), "/data/link.txt",
+                 "/out/../data/file.txt/../../secret.txt"):
+        assert mod.read_file(path).startswith("<error:"), path
+    assert mod.write_file("/data/new.txt", "no") < 0          # read-only
+    assert not (folder / "data" / "new.txt").exists()
+    assert mod.write_file("/out/new.txt", "yes") == 0          # read-write
+    assert (folder / "out" / "new.txt").read_text() == "yes"
+
+
+def test_a_missing_preopen_folder_fails_the_import(folder: Path) -> None:
+    with pytest.raises(wasmimport.WasmImportError, match=r"\[wasi\] preopens '/x': .*nowhere "
+                                                         r"is not a folder"):
+        reactor(folder, preopens={"/x": {"path": "nowhere"}})
+
+
+def test_a_command_runs_as_main(folder: Path) -> None:
+    mod = wasmimport.load(folder / "wasi_command.wasm",
+                          manifest={"wasi": {"args": ["prog", "a"], "stdout": "capture"}})
+    assert mod.main() == 2
+    assert mod.__wasmimport__.stdout == b"prog\na\n"
+
+
+def test_a_command_exit_status_is_mains_result(folder: Path) -> None:
+    mod = wasmimport.load(folder / "wasi_command.wasm", manifest={"wasi": {"stdout": "capture"}})
+    assert mod.main(["prog", "exit", "3"]) == 3
+    assert mod.__wasmimport__.stdout == b"prog\nexit\n3\n"
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"stdout": "file"}, r"\[wasi\] stdout must be one of 'null', 'inherit', 'capture'"),
+    ({"stdin": "capture"}, r"\[wasi\] stdin must be one of 'null', 'inherit', not 'capture'"),
+    ({"args": "prog"}, r"\[wasi\] args must be a list of strings"),
+    ({"env": {"A": 1}}, r"\[wasi\] env must be a table of strings"),
+    ({"preopens": {"/d": {"path": "d", "mode": "rwx"}}}, r"\[wasi\] preopens '/d' must be"),
+    ({"network": True}, r"\[wasi\] unknown key 'network'"),
+])
+def test_bad_wasi_tables_are_manifest_errors(folder: Path, table: dict[str, Any],
+                                             message: str) -> None:
+    with pytest.raises(wasmimport.ManifestError, match=message):
+        reactor(folder, **table)
