@@ -20,6 +20,9 @@ SCRIPT = textwrap.dedent("""
     limited = wasmimport.load(edges.__file__, name="limited", manifest={
         "limits": {"timeout": "10s", "fuel": 10**12},
         "functions": {"forever": "() -> None", "echo_str": "(s: str) -> str"}})
+    sys.path.insert(0, sys.argv[2])               # tests/: hostfns, for host callbacks
+    import hostfns
+    host = hostfns.module = wasmimport.load(sys.argv[3])
     started = threading.Event()
 
     def import_forever():                         # modules mid-import at exit
@@ -34,7 +37,13 @@ SCRIPT = textwrap.dedent("""
         started.set()
         fn()
 
+    def greet_forever():                          # host callbacks running at exit
+        while True:
+            host.greet("hello")
+            host.use_reenter(1)
+
     threading.Thread(target=import_forever, daemon=True).start()
+    threading.Thread(target=greet_forever, daemon=True).start()
     # (a call that holds the GIL forever would stop the interpreter, as a C extension's
     # would; one that releases it runs on while the interpreter exits)
     threading.Thread(target=call_forever, args=(edges.forever_nogil,), daemon=True).start()
@@ -53,7 +62,8 @@ def test_exit_is_clean_with_calls_and_imports_in_flight(tmp_path: Path, path: st
     script.write_text(SCRIPT)
     env = {**os.environ, "WASMIMPORT_PURE": "1" if path == "pure" else "0"}
     done = subprocess.run([sys.executable, "-X", "dev", "-W", "error", str(script),
-                           str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+                           str(tmp_path), str(Path(__file__).parent), str(guest_path("host"))],
+                          capture_output=True, text=True, timeout=120, env=env)
     assert done.stderr == ""
     assert done.stdout == "bye\n"
     assert done.returncode == 0
