@@ -85,8 +85,8 @@ def test_yosys_elaborates_verilog_between_preopened_folders(tmp_path: Path) -> N
         "stdout": "capture", "stderr": "capture",
         "preopens": {"/src": {"path": str(tmp_path / "src"), "mode": "ro"},
                      "/out": {"path": str(tmp_path / "out"), "mode": "rw"}}}})
-    status = yosys.main(["yosys", "-q", "-p",
-                         "read_verilog /src/t.v; hierarchy -top t; proc; opt; write_json /out/t.json"])
+    script = "read_verilog /src/t.v; hierarchy -top t; proc; opt; write_json /out/t.json"
+    status = yosys.main(["yosys", "-q", "-p", script])
     assert status == 0, yosys.__wasmimport__.stderr.decode()
     netlist = json.loads((tmp_path / "out" / "t.json").read_text())
     assert "t" in netlist["modules"]
