@@ -285,9 +285,7 @@ def manifest_from_mapping(data: Mapping[str, Any], source: str) -> Manifest:
         if key in _FUTURE_KEYS:
             raise ManifestError(f"{source}: [{key}] is not supported by this version of "
                                 "wasmimport")
-        if key not in _TOP_KEYS:
-            raise ManifestError(f"{source}: unknown key {key!r} (expected one of "
-                                f"{', '.join(sorted(_TOP_KEYS))})")
+    _known_keys(data, _TOP_KEYS, f"{source}:")
     doc = _optional_str(data, "doc", source, "doc")
     abi = _abi(data.get("abi", {}), source)
     functions_table = data.get("functions", {})
@@ -305,9 +303,7 @@ def _wasi(table: Any, source: str) -> Wasi:
 
     if not isinstance(table, dict):
         raise fail("must be a table")
-    for key in table:
-        if key not in _WASI_KEYS:
-            raise fail(f"unknown key {key!r} (expected one of {', '.join(sorted(_WASI_KEYS))})")
+    _known_keys(table, _WASI_KEYS, f"{source}: [wasi]")
     args = table.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise fail("args must be a list of strings")
@@ -349,10 +345,7 @@ def _imports(table: Any, source: str) -> tuple[ImportEntry, ...]:
             if not isinstance(value, dict):
                 raise ManifestError(f"{source}: {where} must be a table with python = "
                                     f"\"module:attribute\", not {type(value).__name__}")
-            for key in value:
-                if key not in _IMPORT_KEYS:
-                    raise ManifestError(f"{source}: {where}: unknown key {key!r} (expected one "
-                                        f"of {', '.join(sorted(_IMPORT_KEYS))})")
+            _known_keys(value, _IMPORT_KEYS, f"{source}: {where}:")
             python = _optional_str(value, "python", source, f"{where} python")
             module_name, _, attribute = (python or "").partition(":")
             if not (module_name and attribute and all(
@@ -397,10 +390,7 @@ def _quantity(value: Any, units: dict[str, float], what: str, example: str) -> f
 def _limits(table: Any, source: str) -> Limits:
     if not isinstance(table, dict):
         raise ManifestError(f"{source}: [limits] must be a table")
-    for key in table:
-        if key not in _LIMIT_KEYS:
-            raise ManifestError(f"{source}: [limits] unknown key {key!r} (expected one of "
-                                f"{', '.join(sorted(_LIMIT_KEYS))})")
+    _known_keys(table, _LIMIT_KEYS, f"{source}: [limits]")
     try:
         memory = table.get("memory")
         if memory is not None:
@@ -420,6 +410,14 @@ def _limits(table: Any, source: str) -> Limits:
     return Limits(memory, timeout, fuel)
 
 
+def _known_keys(table: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+    """Refuse a key the table may not have: a typo is an error, never silently ignored."""
+    for key in table:
+        if key not in allowed:
+            raise ManifestError(f"{prefix} unknown key {key!r} (expected one of "
+                                f"{', '.join(sorted(allowed))})")
+
+
 def _optional_str(table: Mapping[str, Any], key: str, source: str, where: str) -> str | None:
     value = table.get(key)
     if value is not None and not isinstance(value, str):
@@ -430,10 +428,7 @@ def _optional_str(table: Mapping[str, Any], key: str, source: str, where: str) -
 def _abi(table: Any, source: str) -> AbiOptions:
     if not isinstance(table, dict):
         raise ManifestError(f"{source}: [abi] must be a table")
-    for key in table:
-        if key not in _ABI_KEYS:
-            raise ManifestError(f"{source}: [abi] unknown key {key!r} (expected one of "
-                                f"{', '.join(sorted(_ABI_KEYS))})")
+    _known_keys(table, _ABI_KEYS, f"{source}: [abi]")
     values = {key: _optional_str(table, key, source, f"[abi] {key}") for key in table}
     if values.get("alloc") and values.get("realloc"):
         raise ManifestError(f"{source}: [abi] sets both realloc and alloc; choose one")
@@ -449,10 +444,7 @@ def _function(name: str, value: Any, source: str) -> FunctionEntry:
     if not isinstance(value, dict):
         raise ManifestError(f"{source}: {where} must be a signature string or a table, "
                             f"not {type(value).__name__}")
-    for key in value:
-        if key not in _FUNCTION_KEYS:
-            raise ManifestError(f"{source}: {where}: unknown key {key!r} (expected one of "
-                                f"{', '.join(sorted(_FUNCTION_KEYS))})")
+    _known_keys(value, _FUNCTION_KEYS, f"{source}: {where}:")
     text = _optional_str(value, "signature", source, f"{where}.signature")
     export = _optional_str(value, "export", source, f"{where}.export") or name
     doc = _optional_str(value, "doc", source, f"{where}.doc")

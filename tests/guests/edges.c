@@ -153,19 +153,8 @@ WI_EXPORT(recurse) uint32_t recurse(uint32_t n) {
 
 /* ---- traps with live C stack frames ------------------------------------------------- */
 
-/* A frame on the C shadow stack (linear memory, below __stack_pointer) that is never
- * popped: the trap aborts the function before its epilogue restores __stack_pointer.
- * The host must restore it, or every such trap leaks 4 KiB of stack until none is left. */
-static void fill(volatile uint8_t *buf, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)i;
-}
-
-WI_EXPORT(trap_with_frame) void trap_with_frame(void) {
-    volatile uint8_t buf[4096];
-    fill(buf, sizeof buf);
-    __builtin_trap();
-}
+/* trap_with_frame() (from trap_frames.h) leaves a 4 KiB frame that only the host can pop. */
+#include "trap_frames.h"
 
 /* Uses 1 KiB of C stack and returns a sum over what it wrote there (523776). */
 WI_EXPORT(stack_probe) uint32_t stack_probe(void) {

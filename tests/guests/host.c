@@ -43,16 +43,7 @@ WI_EXPORT(double) int32_t double_it(int32_t n) { return 2 * n; }
 
 WI_EXPORT(use_reenter) int32_t use_reenter(int32_t n) { return host_reenter(n) + 1000; }
 
-static void fill(volatile uint8_t *buf, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)i;
-}
-
-WI_EXPORT(trap_with_frame) void trap_with_frame(void) {
-    volatile uint8_t buf[4096];
-    fill(buf, sizeof buf);
-    __builtin_trap();
-}
+#include "trap_frames.h"
 
 /* Keeps 1 KiB on the C stack across a host call whose nested call traps: the host must
  * not reset the stack pointer under our feet, or the sum below comes out wrong. */
