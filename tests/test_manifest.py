@@ -190,3 +190,11 @@ def test_keyword_only_and_positional_only_parameters(tmp_path: Path) -> None:
 def test_parse_manifest_is_strict_about_doc_type() -> None:
     with pytest.raises(wasmimport.ManifestError, match="doc must be a string, not int"):
         parse_manifest("doc = 3", "x.toml")
+
+
+def test_a_signature_with_a_null_byte_is_a_manifest_error() -> None:
+    """Python 3.10's parser raises ValueError, not SyntaxError, for a NUL (found by fuzzing)."""
+    from wasmimport._manifest import parse_signature
+
+    with pytest.raises(wasmimport.ManifestError, match=r"invalid syntax"):
+        parse_signature("(a: i32\x00) -> i32", "m.toml", "[functions] f")

@@ -467,6 +467,8 @@ def parse_signature(text: str, source: str, where: str) -> Signature:
         tree = ast.parse(f"def f{text.strip()}: pass", mode="exec")
     except SyntaxError as exc:
         raise fail(f"invalid syntax ({exc.msg}); expected '(name: type, ...) -> type'") from None
+    except ValueError as exc:     # Python 3.10: a NUL byte is a ValueError, not a SyntaxError
+        raise fail(f"invalid syntax ({exc}); expected '(name: type, ...) -> type'") from None
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
         raise fail("expected '(name: type, ...) -> type'")
     fn = tree.body[0]
