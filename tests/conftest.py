@@ -47,6 +47,20 @@ def wat_binary(text: str) -> bytes:
 
 
 @pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the test with the compiled extension, whichever call path the suite runs on.
+
+    For what only the extension provides (host functions, time and fuel limits, stopping a
+    running call on Ctrl-C); fails loudly when the extension was not built.
+    """
+    try:
+        import wasmimport._speedups  # noqa: F401
+    except ImportError:
+        pytest.fail("wasmimport._speedups is not built: `pip install -e .` needs a C compiler")
+    monkeypatch.setenv("WASMIMPORT_PURE", "0")
+
+
+@pytest.fixture
 def hook() -> Iterator[None]:
     """The import hook installed for one test; modules it imported are forgotten after."""
     before = set(sys.modules)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import queue
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import hostfns
@@ -13,13 +21,13 @@ import pytest
 import wasmimport
 from conftest import guest_path
 
+# host functions need the extension (see test_the_pure_fallback_refuses_host_functions)
+pytestmark = pytest.mark.usefixtures("compiled")
 
-@pytest.fixture(params=["compiled", "pure"])
-def host(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-         ) -> Iterator[types.ModuleType]:
-    monkeypatch.setenv("WASMIMPORT_PURE", "1" if request.param == "pure" else "0")
+
+@pytest.fixture
+def host() -> Iterator[types.ModuleType]:
     mod = wasmimport.load(guest_path("host"))
-    monkeypatch.delenv("WASMIMPORT_PURE")
     hostfns.module = mod
     hostfns.logged.clear()
     yield mod
@@ -71,6 +79,74 @@ def test_a_wrong_host_result_is_the_host_functions_error(host: types.ModuleType,
     with pytest.raises(TypeError, match=r"env\.add \(hostfns:add\) result must be int, "
                                         r"not str"):
         mod.sum_via_host(1, 2)
+
+
+CTRL_C_CHILD = textwrap.dedent("""
+    import sys, wasmimport
+    mod = wasmimport.load(sys.argv[1])
+    for _ in range(int(sys.argv[2])):
+        print("ready", flush=True)
+        try:
+            mod.count_via_host(0)              # calls env.add forever
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    print(mod.count_via_host(1000), mod.sum_via_host(2, 3), flush=True)
+""")
+
+
+def line_reader(child: subprocess.Popen[str]) -> Callable[[], str]:
+    """Read the child's output lines as they come: each call returns the next one, or ""
+    if none comes within 30 seconds (a hung child fails the test instead of hanging it)."""
+    assert child.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in child.stdout or ()],
+                     daemon=True).start()
+
+    def readline() -> str:
+        try:
+            return lines.get(timeout=30)
+        except queue.Empty:
+            return ""
+    return readline
+
+
+def test_the_pure_fallback_refuses_host_functions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A ctypes callback cannot catch the KeyboardInterrupt that Python's SIGINT handler may
+    # raise at its first instruction, and then hands the engine a garbage trap pointer.
+    monkeypatch.setenv("WASMIMPORT_PURE", "1")
+    with pytest.raises(wasmimport.WasmImportError,
+                       match=r"host\.wasm: \[imports\] \(host functions\) needs wasmimport's "
+                             r"compiled extension \(wasmimport\._speedups\), and "
+                             "WASMIMPORT_PURE is set"):
+        wasmimport.load(guest_path("host"))
+
+
+def test_ctrl_c_while_wasm_calls_the_host_in_a_loop(tmp_path: Path) -> None:
+    # The SIGINT lands while wasm is entering or leaving the host function, so Python's
+    # handler raises KeyboardInterrupt at the host function's first instruction: it must
+    # end the wasm call like any host exception, round after round.
+    rounds = 6
+    script = tmp_path / "child.py"
+    script.write_text(CTRL_C_CHILD)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(hostfns.__file__).parent),
+                                          os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen([sys.executable, str(script), str(guest_path("host")),
+                              str(rounds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+    readline = line_reader(child)
+    try:
+        for _ in range(rounds):
+            assert readline() == "ready\n"
+            time.sleep(0.2)                   # well inside the endless loop
+            child.send_signal(signal.SIGINT)
+            assert readline() == "interrupted\n"
+        assert readline() == "1000 5\n"
+        child.wait(timeout=60)
+    finally:
+        child.kill()
+        _, err = child.communicate()
+    assert "Exception ignored" not in err
+    assert child.returncode == 0, err
 
 
 def copy_with_manifest(tmp_path: Path, manifest: str) -> Path:

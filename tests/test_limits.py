@@ -35,6 +35,10 @@ FUNCTIONS = {
 STACK_PROBE = 523776        # what edges.stack_probe() returns while its C stack is intact
 
 
+pytestmark = pytest.mark.usefixtures("compiled")   # every limit needs the extension;
+# test_limits_on_the_pure_fallback_are_refused and the Ctrl-C tests say what runs without it
+
+
 def edges_with(**limits: Any) -> types.ModuleType:
     return wasmimport.load(guest_path("edges"), manifest={"limits": limits,
                                                           "functions": FUNCTIONS})
@@ -101,15 +105,26 @@ def test_memory_cap_below_the_initial_memory_fails_the_import() -> None:
         edges_with(memory="64KiB")
 
 
-def test_limits_without_the_compiled_extension_are_refused(monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
-    from wasmimport import _backend_wasmtime
-    monkeypatch.setattr(_backend_wasmtime, "speedups", lambda: None)
+def test_limits_on_the_pure_fallback_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WASMIMPORT_PURE", "1")
     for setting in ({"timeout": "1s"}, {"fuel": 1000}):
         name = next(iter(setting))
         with pytest.raises(wasmimport.WasmImportError,
-                           match=rf"\[limits\] {name} needs wasmimport's compiled extension"):
+                           match=rf"edges\.wasm: \[limits\] {name} needs wasmimport's compiled "
+                                 r"extension \(wasmimport\._speedups\), and WASMIMPORT_PURE is "
+                                 "set"):
             edges_with(**setting)
+    edges_with(memory="1MiB")        # the engine enforces this one by itself
+
+
+def test_limits_without_the_extension_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wasmimport import _backend
+    monkeypatch.setattr(_backend, "extension", lambda: None)
+    with pytest.raises(wasmimport.WasmImportError,
+                       match=r"\[limits\] timeout needs wasmimport's compiled extension "
+                             r"\(wasmimport\._speedups\), and it is not built: reinstall "
+                             "wasmimport on a machine with a C compiler"):
+        edges_with(timeout="1s")
 
 
 # ---- Ctrl-C ------------------------------------------------------------------------------
@@ -137,23 +152,55 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("function", ["forever", "forever_nogil"])
-@pytest.mark.parametrize("path", ["compiled", "pure"])
-def test_ctrl_c_interrupts_a_long_call(tmp_path: Path, function: str, path: str) -> None:
+def run_child(tmp_path: Path, source: str, *args: str, pure: bool = False) -> tuple[str, str]:
+    """Start ``source`` with ``args``; once it prints "ready", wait 0.3 s (well inside the
+    long call it then makes) and send it SIGINT.  Its first line and all the rest."""
     script = tmp_path / "child.py"
-    script.write_text(CHILD)
-    env = {**os.environ, "WASMIMPORT_PURE": "1" if path == "pure" else "0"}
-    child = subprocess.Popen([sys.executable, str(script), str(guest_path("edges")), function],
+    script.write_text(source)
+    env = {**os.environ, "WASMIMPORT_PURE": "1" if pure else "0"}
+    child = subprocess.Popen([sys.executable, str(script), str(guest_path("edges")), *args],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert child.stdout is not None
     try:
-        spun = child.stdout.readline()
+        first = child.stdout.readline()
         assert child.stdout.readline() == "ready\n"
-        time.sleep(0.3)                       # well inside the endless call
+        time.sleep(0.3)
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
     finally:
         child.kill()
-    assert spun.strip().isdigit()
-    assert out == f"interrupted\n7 {STACK_PROBE}\n", err
     assert child.returncode == 0, err
+    return first, out
+
+
+@pytest.mark.parametrize("function", ["forever", "forever_nogil"])
+def test_ctrl_c_interrupts_a_long_call(tmp_path: Path, function: str) -> None:
+    spun, out = run_child(tmp_path, CHILD, function)
+    assert spun.strip().isdigit()
+    assert out == f"interrupted\n7 {STACK_PROBE}\n"
+
+
+PURE_CHILD = textwrap.dedent("""
+    import sys, time, wasmimport
+    mod = wasmimport.load(sys.argv[1])
+    start = time.perf_counter()
+    mod.spin(10**7)
+    n = int(10**7 * 3 / (time.perf_counter() - start))   # a call of about 3 s
+    print(n, flush=True)
+    print("ready", flush=True)
+    try:
+        mod.racy_add(1, n)
+        time.sleep(60)                    # (should the call end before the signal comes)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    print(mod.racy_total(), mod.echo_i32(7), flush=True)
+""")
+
+
+def test_ctrl_c_on_the_pure_fallback_comes_as_the_call_returns(tmp_path: Path) -> None:
+    """Without the extension nothing can stop running wasm code: the KeyboardInterrupt comes
+    as the call returns (as for a C extension that never checks for signals)."""
+    # racy_add stores its result only at its very end: a total of 1 means the call ran to
+    # completion before the KeyboardInterrupt was raised
+    _, out = run_child(tmp_path, PURE_CHILD, pure=True)
+    assert out == "interrupted\n1 7\n"

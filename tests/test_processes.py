@@ -55,6 +55,7 @@ def test_multiprocessing_pool(native: Any) -> None:
         assert pool.starmap(native.spin, [(10,), (20,)]) == [native.spin(10), native.spin(20)]
 
 
+@pytest.mark.usefixtures("compiled")
 def test_a_time_limit_in_a_forked_worker(native: Any) -> None:
     """The watchdog thread does not survive fork(); the child starts its own."""
     assert _run_forever() == "timeout"          # the parent's watchdog is running

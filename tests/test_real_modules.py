@@ -118,7 +118,8 @@ ZSTD_MANIFEST = {
 
 
 @pytest.fixture
-def zstd() -> types.ModuleType:
+def zstd(compiled: None) -> types.ModuleType:
+    """Emscripten's zstd: its JS glue's imports are host functions (so: the extension)."""
     mod = wasmimport.load(real("zstd.wasm"), name="zstd", manifest=ZSTD_MANIFEST)
     mod.g()                                   # Emscripten's __wasm_call_ctors
     return mod

@@ -17,12 +17,14 @@ SCRIPT = textwrap.dedent("""
     wasmimport.install()
     sys.path.insert(0, sys.argv[1])
     import edges                                  # found through the hook
+    extension = sys.argv[4] == "compiled"         # limits and host functions need it
     limited = wasmimport.load(edges.__file__, name="limited", manifest={
-        "limits": {"timeout": "10s", "fuel": 10**12},
+        "limits": {"timeout": "10s", "fuel": 10**12} if extension else {},
         "functions": {"forever": "() -> None", "echo_str": "(s: str) -> str"}})
     sys.path.insert(0, sys.argv[2])               # tests/: hostfns, for host callbacks
     import hostfns
-    host = hostfns.module = wasmimport.load(sys.argv[3])
+    if extension:
+        host = hostfns.module = wasmimport.load(sys.argv[3])
     started = threading.Event()
 
     def import_forever():                         # modules mid-import at exit
@@ -43,7 +45,8 @@ SCRIPT = textwrap.dedent("""
             host.use_reenter(1)
 
     threading.Thread(target=import_forever, daemon=True).start()
-    threading.Thread(target=greet_forever, daemon=True).start()
+    if extension:
+        threading.Thread(target=greet_forever, daemon=True).start()
     # (a call that holds the GIL forever would stop the interpreter, as a C extension's
     # would; one that releases it runs on while the interpreter exits)
     threading.Thread(target=call_forever, args=(edges.forever_nogil,), daemon=True).start()
@@ -62,7 +65,8 @@ def test_exit_is_clean_with_calls_and_imports_in_flight(tmp_path: Path, path: st
     script.write_text(SCRIPT)
     env = {**os.environ, "WASMIMPORT_PURE": "1" if path == "pure" else "0"}
     done = subprocess.run([sys.executable, "-X", "dev", "-W", "error", str(script),
-                           str(tmp_path), str(Path(__file__).parent), str(guest_path("host"))],
+                           str(tmp_path), str(Path(__file__).parent), str(guest_path("host")),
+                           path],
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.stderr == ""
     assert done.stdout == "bye\n"

@@ -57,8 +57,8 @@ class Instance(ABC):
     what the trap left half-done (the C shadow stack pointer).
 
     ``native_store`` is the ``wasmimport._speedups.Store`` through which the compiled call
-    path calls this instance directly, or None when the backend offers no C entry point (or
-    the extension is not built); it is then also the instance's ``lock``.
+    path calls this instance directly (it is then also the instance's ``lock``), or None
+    when the backend offers no C entry point or the module runs without the extension.
     """
 
     lock: _thread.RLock | Any
@@ -153,8 +153,9 @@ class Backend(ABC):
         BackendError naming a setting this backend cannot enforce."""
 
 
-def speedups() -> Any:
-    """``wasmimport._speedups`` (the compiled call path and the watchdog), or None if not built."""
+def extension() -> Any:
+    """``wasmimport._speedups`` (the compiled call path, host trampolines, the watchdog), or
+    None when it was not built."""
     try:
         from . import _speedups
     except ImportError:
@@ -162,10 +163,21 @@ def speedups() -> Any:
     return _speedups
 
 
-def compiled_calls() -> bool:
-    """False when ``WASMIMPORT_PURE`` asks for the pure call path (anything but ``0`` or
-    empty); read each time a module is built, so one process can hold modules of both."""
-    return os.environ.get("WASMIMPORT_PURE", "0") in ("", "0")
+def speedups() -> Any:
+    """The extension for a module being built now: None when it is not built, or when
+    ``WASMIMPORT_PURE`` (anything but ``0`` or empty) asks to run as if it were not -- the
+    pure-Python fallback, exactly as a machine without a C compiler runs it.  Read each
+    time a module is built, so one process can hold modules of both kinds."""
+    if os.environ.get("WASMIMPORT_PURE", "0") not in ("", "0"):
+        return None
+    return extension()
+
+
+def needs_extension(what: str) -> str:
+    """The message refusing ``what`` on the pure-Python fallback."""
+    why = ("WASMIMPORT_PURE is set" if extension() is not None
+           else "it is not built: reinstall wasmimport on a machine with a C compiler")
+    return f"{what} needs wasmimport's compiled extension (wasmimport._speedups), and {why}"
 
 
 _BACKENDS: dict[str, Backend] = {}

@@ -12,10 +12,8 @@ memory's base address is read once and buffer views of it stay valid while the i
 from __future__ import annotations
 
 import _thread
-import _weakref
 import ctypes
 import os
-import struct
 import sys
 import tempfile
 from ctypes import byref, c_void_p
@@ -27,7 +25,8 @@ from ._backend import (
     CompiledModule,
     Instance,
     Memory,
-    compiled_calls,
+    extension,
+    needs_extension,
     speedups,
 )
 from ._errors import LimitExceeded, Trap, TrapFrame, WasiExit
@@ -122,9 +121,7 @@ class WasmtimeInstance(Instance):
         self.limits = limits
         self.wasi = wasi
         self._captured: dict[str, str] = {}    # stream -> file receiving it ("capture")
-        self._keep: list[Any] = []     # C callbacks and strings the store refers to
-        self.pending: BaseException | None = None   # raised by a host function, not yet out
-        self.host_depth = 0            # host functions running now (wasm may call wasm)
+        self._keep: list[Any] = []     # host environments and strings the store refers to
         self.store: int = capi.nogil.wasmtime_store_new(engine, None, None)
         self.ctx: int = capi.nogil.wasmtime_store_context(self.store)
         if limits.memory is not None:
@@ -134,30 +131,28 @@ class WasmtimeInstance(Instance):
             # the lock and the watchdog's state (Ctrl-C, timeout, fuel) of both call paths
             ticks = -(-int(limits.timeout * 1000) // native.TICK_MS) if limits.timeout \
                 else 0
-            self.lock = guard = native.Store(
+            self.lock = self.native_store = native.Store(
                 ctx=self.ctx, call=capi.address(capi.gil.wasmtime_func_call_unchecked),
                 memory_data=capi.address(capi.nogil.wasmtime_memory_data),
                 memory_size=capi.address(capi.nogil.wasmtime_memory_data_size),
                 fail=WasmtimeInstance.raise_failure,
                 set_fuel=capi.address(capi.nogil.wasmtime_context_set_fuel),
                 error_new=capi.address(capi.nogil.wasmtime_error_new),
+                trap_new=capi.address(capi.nogil.wasmtime_trap_new),
                 timeout_ticks=ticks, fuel=limits.fuel or 0)
             capi.nogil.wasmtime_store_epoch_deadline_callback(
-                self.store, native.DEADLINE_CALLBACK, id(guard), None)
+                self.store, native.DEADLINE_CALLBACK, id(self.native_store), None)
             capi.nogil.wasmtime_context_set_epoch_deadline(self.ctx, 1)
-            self.guard = guard
-            if compiled_calls():
-                self.native_store = guard
         else:
-            # no watchdog: epochs never end a call (the manifest check refuses limits that
-            # would need one)
-            self.guard = None
+            # no watchdog: epochs never end a call (limits that would need one are refused)
             capi.nogil.wasmtime_context_set_epoch_deadline(self.ctx, 1 << 62)
             self.lock = _thread.RLock()
         self._instance = (ctypes.c_ubyte * 16)()
         trap = c_void_p()
         if wasi is not None:
             self.set_wasi_args(None)
+        if host and self.native_store is None:
+            raise BackendError(needs_extension("[imports] (host functions)"))
         if host or wasi is not None:
             error = self._instantiate_with(engine, compiled, host, trap)
         else:
@@ -195,13 +190,17 @@ class WasmtimeInstance(Instance):
         try:
             if self.wasi is not None:
                 _check(capi.nogil.wasmtime_linker_define_wasi(linker), "cannot provide WASI")
+            native = speedups()
             for module, name, functype, raw in host:
-                callback = capi.HOST_CALLBACK(_host_callback(_weakref.ref(self), functype, raw))
-                self._keep.append(callback)
+                env = native.Host(store=self.native_store, raw=raw,
+                                  params="".join(_CORE_CODES[c] for c in functype.params),
+                                  results="".join(_CORE_CODES[c] for c in functype.results))
+                self._keep.append(env)
                 ctype = capi.functype(functype.params, functype.results)
                 mod, item = module.encode("utf-8"), name.encode("utf-8")
                 error = capi.nogil.wasmtime_linker_define_func_unchecked(
-                    linker, mod, len(mod), item, len(item), ctype, callback, None, None)
+                    linker, mod, len(mod), item, len(item), ctype, native.HOST_TRAMPOLINE,
+                    env.address, None)
                 capi.nogil.wasm_functype_delete(ctype)
                 _check(error, f"cannot provide {module}.{name}")
             result: int | None = capi.gil.wasmtime_linker_instantiate(
@@ -248,8 +247,9 @@ class WasmtimeInstance(Instance):
 
     def raise_failure(self, error: int, trapped: int, label: str) -> None:
         """Raise what a failed call means (``label`` starts the message); frees both."""
-        pending, self.pending = self.pending, None
-        stopped = self.guard.take_reason() if self.guard is not None else None
+        guard = self.native_store
+        pending = guard.take_pending() if guard is not None else None
+        stopped = guard.take_reason() if guard is not None else None
         if trapped:
             exc = _trap(trapped, label)
             if error:
@@ -269,7 +269,7 @@ class WasmtimeInstance(Instance):
         elif stopped == "interrupt":
             exc = Trap(f"{label}: wasm call interrupted by SIGINT", "interrupt")
         # a nested call (wasm -> host -> wasm) leaves the outer frames' C stack alone
-        if self.on_trap is not None and not self.host_depth:
+        if self.on_trap is not None and not (guard is not None and guard.host_depth):
             self.on_trap()
         if pending is not None:     # a host function raised: that exception, as itself
             if hasattr(pending, "add_note"):
@@ -278,7 +278,7 @@ class WasmtimeInstance(Instance):
                                     else ""))
             raise pending
         if stopped == "interrupt":
-            speedups().raise_interrupt()    # KeyboardInterrupt, or what the handler raises
+            extension().raise_interrupt()    # KeyboardInterrupt, or what the handler raises
         raise exc
 
     def native_handle(self, export: str, kind: str) -> bytes:
@@ -349,36 +349,8 @@ class WasmtimeInstance(Instance):
         return result
 
 
-_CORE_STRUCTS = {core: struct.Struct("<" + code)
-                 for core, code in (("i32", "i"), ("i64", "q"), ("f32", "f"), ("f64", "d"))}
-_TRAP_MESSAGE = b"host function raised an exception"
-
-
-def _host_callback(instance: Any, functype: FuncType, raw: RawFunction) -> Any:
-    """The Python side of a ``wasmtime_func_unchecked_callback_t`` for one import.
-
-    An exception from the host function is kept on the instance (``pending``) and the call
-    is ended with a trap; ``raise_failure`` then raises the exception itself.
-    """
-    params = [(_CORE_STRUCTS[core], i * _VAL_RAW_SIZE) for i, core in enumerate(functype.params)]
-    result = _CORE_STRUCTS[functype.results[0]] if functype.results else None
-
-    def callback(env: int, caller: int, vals: int, nvals: int) -> int:
-        owner = instance()
-        owner.host_depth += 1
-        try:
-            view = (ctypes.c_ubyte * (nvals * _VAL_RAW_SIZE)).from_address(vals)
-            out = raw(*[unpack.unpack_from(view, offset)[0] for unpack, offset in params])
-            if result is not None:
-                result.pack_into(view, 0, out)
-            return 0
-        except BaseException as exc:  # noqa: BLE001 - every exception goes to the caller
-            owner.pending = exc
-            trap: int = capi.nogil.wasmtime_trap_new(_TRAP_MESSAGE, len(_TRAP_MESSAGE))
-            return trap
-        finally:
-            owner.host_depth -= 1
-    return callback
+# the core kinds as _speedups.Host names them
+_CORE_CODES = {"i32": "i", "i64": "I", "f32": "f", "f64": "d"}
 
 
 def _raw_source(functype: FuncType) -> str:
@@ -436,7 +408,7 @@ class WasmtimeBackend(Backend):
         self.version = _dist_version(library)
         self.cache_tag = (f"{self.name}-{self.version}-{os.stat(library).st_size}-"
                           f"{settings}-{sys.platform}-{capi.machine()}")
-        native = speedups()
+        native = extension()      # (an engine serves modules with and without it)
         if native is not None:
             if not _WATCHING and hasattr(os, "register_at_fork"):
                 # fork() copies only the forking thread: the child needs its own watchdog
@@ -449,9 +421,7 @@ class WasmtimeBackend(Backend):
     def for_limits(self, limits: Limits) -> Backend:
         if (limits.timeout is not None or limits.fuel is not None) and speedups() is None:
             setting = "timeout" if limits.timeout is not None else "fuel"
-            raise BackendError(f"[limits] {setting} needs wasmimport's compiled extension "
-                               "(wasmimport._speedups), which is not built: reinstall "
-                               "wasmimport on a machine with a C compiler")
+            raise BackendError(needs_extension(f"[limits] {setting}"))
         if limits.fuel is None or self.fuel:
             return self
         if self._fuel_sibling is None:

@@ -14,7 +14,7 @@ import importlib
 import struct
 
 from ._errors import WasmImportError
-from ._types import BufferType
+from ._types import BufferType, ScalarType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,6 +56,13 @@ def raw_host_function(plan: ImportPlan, origin: str,
     result = plan.signature.result
     convert = result.converter(f"{label} result") if result is not None else None
     indirect = isinstance(result, BufferType)
+    if all(isinstance(t, ScalarType) and t.lifts_as_is for t in params) and not indirect:
+        # core values are the Python values: no memory, no lifting
+        def direct(*core: Any) -> Any:
+            value = fn(*core)
+            return None if convert is None else convert(value)
+        direct.__qualname__ = direct.__name__ = f"host {plan.module}.{plan.name}"
+        return direct
 
     def call(*core: Any) -> Any:
         abi = guest()

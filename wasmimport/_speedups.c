@@ -122,6 +122,10 @@ typedef struct {
     int reason;                /* why the callback stopped the call: STOP_* */
     void *(*set_fuel)(void *ctx, uint64_t fuel);
     void *(*error_new)(const char *message);
+    /* host functions (see "Host functions" below) */
+    void *(*trap_new)(const char *message, size_t len);
+    PyObject *pending;         /* what a host function raised, until the call fails with it */
+    long host_depth;           /* host functions running now (wasm may call wasm again) */
 } StoreObject;
 
 enum { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT };
@@ -174,17 +178,17 @@ static inline void store_exit(StoreObject *s) {
 
 static PyObject *Store_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"ctx", "call", "memory_data", "memory_size", "fail", "set_fuel",
-                             "error_new", "timeout_ticks", "fuel", NULL};
+                             "error_new", "trap_new", "timeout_ticks", "fuel", NULL};
     unsigned long long ctx = 0, call = 0, data = 0, size = 0, set_fuel = 0, error_new = 0;
-    unsigned long long timeout_ticks = 0, fuel = 0;
+    unsigned long long trap_new = 0, timeout_ticks = 0, fuel = 0;
     PyObject *fail = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$KKKKOKKKK:Store", kwlist, &ctx, &call,
-                                     &data, &size, &fail, &set_fuel, &error_new,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$KKKKOKKKKK:Store", kwlist, &ctx, &call,
+                                     &data, &size, &fail, &set_fuel, &error_new, &trap_new,
                                      &timeout_ticks, &fuel))
         return NULL;
-    if (!ctx || !call || !data || !size || !set_fuel || !error_new || !fail) {
+    if (!ctx || !call || !data || !size || !set_fuel || !error_new || !trap_new || !fail) {
         PyErr_SetString(PyExc_TypeError, "Store() needs ctx, call, memory_data, memory_size, "
-                        "fail, set_fuel and error_new");
+                        "fail, set_fuel, error_new and trap_new");
         return NULL;
     }
     StoreObject *s = (StoreObject *)type->tp_alloc(type, 0);
@@ -202,6 +206,7 @@ static PyObject *Store_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     s->memory_size = (memory_size_fn)(uintptr_t)size;
     s->set_fuel = (void *(*)(void *, uint64_t))(uintptr_t)set_fuel;
     s->error_new = (void *(*)(const char *))(uintptr_t)error_new;
+    s->trap_new = (void *(*)(const char *, size_t))(uintptr_t)trap_new;
     s->timeout_ticks = timeout_ticks;
     s->fuel = fuel;
     s->fail = Py_NewRef(fail);
@@ -211,6 +216,7 @@ static PyObject *Store_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
 static void Store_dealloc(StoreObject *s) {
     PyObject_GC_UnTrack(s);
     Py_CLEAR(s->fail);
+    Py_CLEAR(s->pending);
     if (s->gate) {
         if (!s->signalled)
             PyThread_release_lock(s->gate);
@@ -221,6 +227,13 @@ static void Store_dealloc(StoreObject *s) {
 
 static int Store_traverse(StoreObject *s, visitproc visit, void *arg) {
     Py_VISIT(s->fail);
+    Py_VISIT(s->pending);
+    return 0;
+}
+
+static int Store_clear(StoreObject *s) {
+    Py_CLEAR(s->fail);
+    Py_CLEAR(s->pending);
     return 0;
 }
 
@@ -254,9 +267,28 @@ static PyObject *Store_take_reason(StoreObject *s, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/* What a host function raised during the failed call, or None; clears it. */
+static PyObject *Store_take_pending(StoreObject *s, PyObject *unused) {
+    PyObject *pending = s->pending;
+    s->pending = NULL;
+    return pending != NULL ? pending : Py_NewRef(Py_None);
+}
+
+static PyObject *Store_get_host_depth(StoreObject *s, void *closure) {
+    return PyLong_FromLong(s->host_depth);
+}
+
+static PyGetSetDef Store_getset[] = {
+    {"host_depth", (getter)Store_get_host_depth, NULL,
+     "How many host functions of this store are running now.", NULL},
+    {NULL}
+};
+
 static PyMethodDef Store_methods[] = {
     {"take_reason", (PyCFunction)Store_take_reason, METH_NOARGS,
      "Why the watchdog stopped the last call, or None (and forget it)."},
+    {"take_pending", (PyCFunction)Store_take_pending, METH_NOARGS,
+     "What a host function raised during the failed call, or None (and forget it)."},
     {"acquire", (PyCFunction)Store_acquire, METH_NOARGS, "Enter the store (re-entrant)."},
     {"release", (PyCFunction)Store_release, METH_NOARGS, "Leave the store."},
     {"__enter__", (PyCFunction)Store_acquire, METH_NOARGS, NULL},
@@ -273,7 +305,9 @@ static PyTypeObject Store_Type = {
     .tp_new = Store_new,
     .tp_dealloc = (destructor)Store_dealloc,
     .tp_traverse = (traverseproc)Store_traverse,
+    .tp_clear = (inquiry)Store_clear,
     .tp_methods = Store_methods,
+    .tp_getset = Store_getset,
 };
 
 /* Call `func` with `vals`; on a trap or error raise through the store's `fail`. */
@@ -398,6 +432,184 @@ static PyObject *raise_interrupt(PyObject *module, PyObject *unused) {
     if (PyErr_SetInterruptEx(SIGINT) < 0 || PyErr_CheckSignals() < 0)
         return NULL;
     Py_RETURN_NONE;                        /* a handler that did not raise */
+}
+
+/* ================================================================= Host functions */
+
+/*
+ * A wasm import provided by Python.  The engine calls `host_trampoline` with the Host
+ * object as its environment and the core arguments in a val_raw array; the trampoline
+ * takes the GIL (held already, unless the call released it), boxes the arguments, calls
+ * the raw host function (wasmimport._host: it lifts, calls the user's callable, lowers) and
+ * unboxes its core result.  Whatever that raised -- including a KeyboardInterrupt that
+ * Python's SIGINT handler raises as the function starts -- is kept on the store and the
+ * wasm call is ended with a trap; the store's failure handler then raises it as itself.
+ * This is C, not a ctypes callback, because a ctypes callback cannot catch an exception
+ * raised before its first line runs, and then returns garbage to the engine.
+ */
+
+#define HOST_MAX_PARAMS 64
+
+typedef struct {
+    PyObject_HEAD
+    StoreObject *store;
+    PyObject *raw;             /* core values in, core value (or None) out */
+    Py_ssize_t nparams;
+    char params[HOST_MAX_PARAMS];  /* core kinds: i (i32), I (i64), f (f32), d (f64) */
+    char result;               /* a core kind, or 0 for no result */
+} HostObject;
+
+static PyTypeObject Host_Type;
+
+static int core_kinds(PyObject *text, char *out, Py_ssize_t max, Py_ssize_t *n,
+                      const char *what) {
+    Py_ssize_t len;
+    const char *kinds = PyUnicode_AsUTF8AndSize(text, &len);
+    if (kinds == NULL)
+        return -1;
+    if (len > max || strspn(kinds, "iIfd") != (size_t)len) {
+        PyErr_Format(PyExc_ValueError, "Host() %s must be at most %zd of 'iIfd', not %R",
+                     what, max, text);
+        return -1;
+    }
+    memcpy(out, kinds, len);
+    *n = len;
+    return 0;
+}
+
+static PyObject *Host_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"store", "raw", "params", "results", NULL};
+    PyObject *store, *raw, *params, *results;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!OUU:Host", kwlist, &Store_Type, &store,
+                                     &raw, &params, &results))
+        return NULL;
+    HostObject *h = (HostObject *)type->tp_alloc(type, 0);
+    if (h == NULL)
+        return NULL;
+    h->store = (StoreObject *)Py_NewRef(store);
+    h->raw = Py_NewRef(raw);
+    Py_ssize_t nresults;
+    if (core_kinds(params, h->params, HOST_MAX_PARAMS, &h->nparams, "params") < 0
+            || core_kinds(results, &h->result, 1, &nresults, "results") < 0) {
+        Py_DECREF(h);
+        return NULL;
+    }
+    return (PyObject *)h;
+}
+
+static int Host_traverse(HostObject *h, visitproc visit, void *arg) {
+    Py_VISIT(h->store);
+    Py_VISIT(h->raw);
+    return 0;
+}
+
+static int Host_clear(HostObject *h) {
+    Py_CLEAR(h->store);
+    Py_CLEAR(h->raw);
+    return 0;
+}
+
+static void Host_dealloc(HostObject *h) {
+    PyObject_GC_UnTrack(h);
+    Host_clear(h);
+    Py_TYPE(h)->tp_free((PyObject *)h);
+}
+
+static PyObject *Host_get_address(HostObject *h, void *closure) {
+    return PyLong_FromVoidPtr(h);
+}
+
+static PyGetSetDef Host_getset[] = {
+    {"address", (getter)Host_get_address, NULL,
+     "The environment pointer to register with the engine (keep the object alive).", NULL},
+    {NULL}
+};
+
+static PyTypeObject Host_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wasmimport._speedups.Host",
+    .tp_basicsize = sizeof(HostObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A host function's environment for the engine's call of host_trampoline.",
+    .tp_new = Host_new,
+    .tp_dealloc = (destructor)Host_dealloc,
+    .tp_traverse = (traverseproc)Host_traverse,
+    .tp_clear = (inquiry)Host_clear,
+    .tp_getset = Host_getset,
+};
+
+static PyObject *box_core(char kind, const RawVal *v) {
+    switch (kind) {
+    case 'i': return PyLong_FromLong(v->i32);
+    case 'I': return PyLong_FromLongLong(v->i64);
+    case 'f': return PyFloat_FromDouble(v->f32);
+    default: return PyFloat_FromDouble(v->f64);
+    }
+}
+
+/* The core value of the raw host function's result; -1 with an exception if it is not one. */
+static int unbox_core(char kind, PyObject *value, RawVal *v) {
+    if (kind == 'f' || kind == 'd') {
+        double d = PyFloat_AsDouble(value);
+        if (d == -1.0 && PyErr_Occurred())
+            return -1;
+        if (kind == 'f')
+            v->f32 = (float)d;
+        else
+            v->f64 = d;
+        return 0;
+    }
+    long long x = PyLong_AsLongLong(value);
+    if (x == -1 && PyErr_Occurred())
+        return -1;
+    if (kind == 'i') {
+        if (x < INT32_MIN || x > INT32_MAX) {
+            PyErr_Format(PyExc_OverflowError, "host function result %lld is not an i32", x);
+            return -1;
+        }
+        v->i32 = (int32_t)x;
+    } else
+        v->i64 = x;
+    return 0;
+}
+
+/* wasmtime_func_unchecked_callback_t; `env` is a HostObject (see above). */
+static void *host_trampoline(void *env, void *caller, RawVal *vals, size_t nvals) {
+    HostObject *h = env;
+    StoreObject *s = h->store;
+    void *trap = NULL;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *args[HOST_MAX_PARAMS];
+    Py_ssize_t n = 0;
+    PyObject *result = NULL;
+    s->host_depth++;
+    for (; n < h->nparams; n++) {
+        args[n] = box_core(h->params[n], &vals[n]);
+        if (args[n] == NULL)
+            goto done;
+    }
+    result = PyObject_Vectorcall(h->raw, args, n, NULL);
+    if (result != NULL && h->result && unbox_core(h->result, result, &vals[0]) < 0)
+        Py_CLEAR(result);
+done:
+    s->host_depth--;
+    for (Py_ssize_t k = 0; k < n; k++)
+        Py_DECREF(args[k]);
+    if (result == NULL) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL)
+            PyException_SetTraceback(value, tb);
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+        Py_XSETREF(s->pending, value);
+        static const char message[] = "host function raised an exception";
+        trap = s->trap_new(message, sizeof message - 1);
+    }
+    Py_XDECREF(result);
+    PyGILState_Release(gil);
+    return trap;
 }
 
 /* ================================================================= Guest */
@@ -1416,7 +1628,7 @@ static PyTypeObject Function_Type = {
 /* ================================================================= module */
 
 static int speedups_exec(PyObject *module) {
-    PyTypeObject *types[] = {&Store_Type, &Guest_Type, &Function_Type};
+    PyTypeObject *types[] = {&Store_Type, &Host_Type, &Guest_Type, &Function_Type};
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         if (PyType_Ready(types[k]) < 0)
             return -1;
@@ -1446,6 +1658,13 @@ static int speedups_exec(PyObject *module) {
         return -1;
     r = PyModule_AddObjectRef(module, "DEADLINE_CALLBACK", callback);
     Py_DECREF(callback);
+    if (r < 0)
+        return -1;
+    PyObject *trampoline = PyLong_FromVoidPtr((void *)(uintptr_t)host_trampoline);
+    if (trampoline == NULL)
+        return -1;
+    r = PyModule_AddObjectRef(module, "HOST_TRAMPOLINE", trampoline);
+    Py_DECREF(trampoline);
     return r;
 }
 

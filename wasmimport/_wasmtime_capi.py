@@ -138,8 +138,6 @@ _declare(nogil, "wasmtime_linker_define_func_unchecked", _vp, _vp, c_char_p, c_s
          c_size_t, _vp, _vp, _vp, _vp)
 _declare(gil, "wasmtime_linker_instantiate", _vp, _vp, _vp, _vp, _vp, POINTER(_vp))
 
-# wasmtime_func_unchecked_callback_t: (env, caller, args_and_results, n) -> wasm_trap_t *
-HOST_CALLBACK = ctypes.CFUNCTYPE(c_size_t, c_void_p, c_void_p, c_void_p, c_size_t)
 VALKINDS = {"i32": 0, "i64": 1, "f32": 2, "f64": 3}
 
 

@@ -9,6 +9,8 @@
  *   use_reenter     the host calls back into this module (env.reenter -> double)
  *   nested_probe    the host calls an export that traps, catches the Trap, and this
  *                   call goes on using its C stack (env.nested_trap)
+ *   count_via_host  calls the host (env.add) in a loop, `n` times (0: forever), so a
+ *                   Ctrl-C lands while wasm is entering or leaving a host function
  */
 #include "wasmimport.h"
 
@@ -36,6 +38,13 @@ WI_EXPORT(shout) wi_str *shout(const char *s, size_t len) {
     return wi_return_str(out.ptr, out.len);   /* the host allocated it: ours to free */
 }
 WI_POST_FREE(shout)
+
+WI_EXPORT(count_via_host) uint32_t count_via_host(uint32_t n) {
+    int32_t total = 0;
+    for (uint32_t i = 0; n == 0 || i < n; i++)
+        total = host_add(total, 1);
+    return (uint32_t)total;
+}
 
 WI_EXPORT(call_fail) void call_fail(void) { host_fail(); }
 
