@@ -114,6 +114,33 @@ def test_trap_backtrace_has_every_frame(mod: types.ModuleType) -> None:
     assert pickle.loads(pickle.dumps(info.value)).kind == "unreachable"
 
 
+SP_WAT = """(module
+  (memory (export "memory") 1)
+  (global ${name} (mut i32) (i32.const 4096))
+  (func $helper (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func (export "boom") (param i32) (result i32)
+    local.get 0
+    call $helper
+    drop
+    unreachable))"""
+
+
+def test_trap_offsets_are_offsets_in_the_file_as_given() -> None:
+    # A C guest's __stack_pointer makes wasmimport compile the module with one more export,
+    # which moves the code: a trap's offsets must still point into the file itself (as
+    # wasm-objdump shows it), equal to those of the same code without that global.
+    offsets = []
+    for name in ("__stack_pointer", "some_other_global"):
+        mod = wasmimport.load(wat_binary(SP_WAT.replace("{name}", name)), name="sp")
+        with pytest.raises(wasmimport.Trap) as info:
+            mod.boom(1)
+        offsets.append([frame.offset for frame in info.value.frames])
+        assert str(info.value.frames[0]).startswith(f"{offsets[-1][0]:#8x} - ")
+    assert offsets[0] == offsets[1]
+    code = wat_binary(SP_WAT.replace("{name}", "g"))
+    assert offsets[0][0] == code.index(b"\x1a\x00\x0b") + 1    # drop, unreachable, end
+
+
 def test_stack_overflow_is_a_trap_not_a_crash(mod: types.ModuleType) -> None:
     with pytest.raises(wasmimport.Trap) as info:
         mod.recurse(0)

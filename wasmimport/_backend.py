@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 
-from ._errors import WasmImportError
+from ._errors import TrapFrame, WasmImportError
 from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _thread
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
     from ._manifest import Limits, Wasi
@@ -64,6 +64,17 @@ class Instance(ABC):
     lock: _thread.RLock | Any
     on_trap: Callable[[], None] | None = None
     native_store: Any = None
+    moved: tuple[int, int] = (0, 0)   # the code's move in the compiled binary (see frames)
+
+    def frames(self, raw: Iterable[tuple[str | None, str | None, int, int]]
+               ) -> tuple[TrapFrame, ...]:
+        """Trap frames from the engine's (module, function, index, offset), with offsets
+        into the module as given: wasmimport may have compiled it with code moved by
+        ``moved = (offset, bytes)``."""
+        boundary, shift = self.moved
+        return tuple(TrapFrame(module, function, index,
+                               offset - shift if shift and offset >= boundary else offset)
+                     for module, function, index, offset in raw)
 
     @abstractmethod
     def function(self, export: str, functype: FuncType, label: str,

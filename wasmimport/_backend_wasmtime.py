@@ -29,7 +29,7 @@ from ._backend import (
     needs_extension,
     speedups,
 )
-from ._errors import LimitExceeded, Trap, TrapFrame, WasiExit
+from ._errors import LimitExceeded, Trap, WasiExit
 from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
@@ -58,13 +58,13 @@ def _dist_version(library: str) -> str:
     return "unknown"   # pragma: no cover - a vendored copy without metadata
 
 
-def _trap(raw: int, label: str) -> Trap:
+def _trap(raw: int, label: str, instance: Instance) -> Trap:
     message, kind, frames = capi.trap_details(raw)
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     reason = lines[-1] if lines else "wasm trap"
     if not reason.startswith("wasm trap"):
         reason = f"wasm trap: {reason}"
-    return Trap(f"{label}: {reason}", kind=kind, frames=tuple(TrapFrame(*f) for f in frames))
+    return Trap(f"{label}: {reason}", kind=kind, frames=instance.frames(frames))
 
 
 def _check(error: int | None, what: str = "") -> None:
@@ -251,7 +251,7 @@ class WasmtimeInstance(Instance):
         pending = guard.take_pending() if guard is not None else None
         stopped = guard.take_reason() if guard is not None else None
         if trapped:
-            exc = _trap(trapped, label)
+            exc = _trap(trapped, label, self)
             if error:
                 capi.error_message(error)
         else:
@@ -259,7 +259,7 @@ class WasmtimeInstance(Instance):
             message, frames = capi.error_details(error)
             if status is not None:
                 raise WasiExit(f"{label}: the guest exited with status {status}", status)
-            exc = Trap(f"{label}: {message}", frames=tuple(TrapFrame(*f) for f in frames))
+            exc = Trap(f"{label}: {message}", frames=self.frames(frames))
         if exc.kind == "out_of_fuel":
             exc = LimitExceeded(f"{label}: the call used up its fuel ([limits] fuel = "
                                 f"{self.limits.fuel})", "out_of_fuel", exc.frames)

@@ -41,7 +41,7 @@ def describe(path: str, backend_name: str | None = None) -> Description:
         with open(path, "rb") as f:
             data = f.read()
         found.size = len(data)
-        wasm, found.info = prepare(data, path, backend)
+        wasm, found.info, _ = prepare(data, path, backend)
     except (OSError, WasmImportError) as exc:
         found.problems.append(str(exc))
         return found

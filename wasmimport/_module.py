@@ -96,8 +96,11 @@ def read_manifest(info: ModuleInfo, origin: str) -> Manifest | None:
     return None
 
 
-def prepare(data: bytes, origin: str, backend: Backend) -> tuple[bytes, ModuleInfo]:
-    """The binary to compile for ``data`` (wasm or wat) and what it exports.
+def prepare(data: bytes, origin: str, backend: Backend
+            ) -> tuple[bytes, ModuleInfo, tuple[int, int]]:
+    """The binary to compile for ``data`` (wasm or wat), what it exports, and how its code
+    moved: (offset, bytes) -- what lies at or after ``offset`` in the binary lay ``bytes``
+    earlier in the module as given.
 
     The binary is the module plus an export of its C stack pointer, when it has one; the
     import hook and ``python -m wasmimport compile`` both compile exactly these bytes.
@@ -119,21 +122,24 @@ def prepare(data: bytes, origin: str, backend: Backend) -> tuple[bytes, ModuleIn
             raise WasmImportError(f"{origin}: not a valid wasm module: {invalid}",
                                   path=origin) from None
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
+    moved = (0, 0)
     if info.stack_pointer is not None:
-        wasm = with_export(wasm, STACK_POINTER_EXPORT, "global", info.stack_pointer)
-    return wasm, info
+        exported, boundary = with_export(wasm, STACK_POINTER_EXPORT, "global",
+                                         info.stack_pointer)
+        wasm, moved = exported, (boundary, len(exported) - len(wasm))
+    return wasm, info, moved
 
 
 def compile_only(data: bytes, origin: str, backend: Backend) -> None:
     """Compile ``data`` into the cache without instantiating it."""
-    wasm, _ = prepare(data, origin, backend)
+    wasm, _, _ = prepare(data, origin, backend)
     _compile(backend, wasm, origin)
 
 
 def build_module(module: types.ModuleType, data: bytes, origin: str,
                  manifest: Manifest | None, backend: Backend) -> None:
     """Compile, validate, instantiate and bind ``data`` into ``module``."""
-    wasm, info = prepare(data, origin, backend)
+    wasm, info, moved = prepare(data, origin, backend)
     if manifest is None:
         manifest = read_manifest(info, origin)
     plan = plan_module(info, manifest, origin)
@@ -159,6 +165,7 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
         instance = compiled.instantiate(limits, host, wasi)
     except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
+    instance.moved = moved
     abi[0] = guest = _guest(module.__name__, plan, instance)
     state = ModuleState(origin, backend.name, manifest, info, compiled, instance)
     _initialize(module.__name__, plan, state)

@@ -291,9 +291,12 @@ def _import(r: _Reader, types: list[FuncType]) -> Extern:
     return Extern(name, _KINDS[kind], None, module)
 
 
-def with_export(data: bytes, name: str, kind: str, index: int) -> bytes:
-    """``data`` with one more entry in its export section (which must exist)."""
+def with_export(data: bytes, name: str, kind: str, index: int) -> tuple[bytes, int]:
+    """``data`` with one more entry in its export section (which must exist), and the offset
+    in the result where that section ends: what follows lies that many bytes later than in
+    ``data`` (``len(result) - len(data)``)."""
     out = bytearray(data[:8])
+    boundary = 0
     for section_id, header, start, end in _sections(data):
         if section_id != 7:
             out += data[header:end]
@@ -304,7 +307,8 @@ def with_export(data: bytes, name: str, kind: str, index: int) -> bytes:
         body = (_uleb(count + 1) + bytes(data[r.pos:end]) + _uleb(len(encoded)) + encoded
                 + bytes([_KINDS.index(kind)]) + _uleb(index))
         out += b"\x07" + _uleb(len(body)) + body
-    return bytes(out)
+        boundary = len(out)
+    return bytes(out), boundary
 
 
 def with_custom_section(data: bytes, name: str, payload: bytes) -> bytes:
