@@ -49,12 +49,13 @@ lint: setup
 	$(PY) -m ruff check wasmimport tests benchmarks examples sample_pkgs tools
 
 # Benchmarks run against a normal (non-editable) install, as users have it.
-bench: setup toolchain
+bench: setup toolchain wasm
 	rm -rf .bench-venv
 	$(PYTHON) -m venv .bench-venv
 	.bench-venv/bin/python -m pip install -q .
 	.bench-venv/bin/python benchmarks/bench_call.py
 	$(PY) benchmarks/bench_import.py --python .bench-venv/bin/python
+	.bench-venv/bin/python benchmarks/bench_limits.py
 
 clean:
 	$(MAKE) -C tests/guests clean
