@@ -184,6 +184,14 @@ def speedups() -> Any:
     return extension()
 
 
+_CORE_CODES = {"i32": "i", "i64": "I", "f32": "f", "f64": "d"}
+
+
+def core_codes(kinds: tuple[str, ...]) -> str:
+    """Core value types as ``_speedups`` spells them: one letter each (i, I, f, d)."""
+    return "".join(_CORE_CODES[kind] for kind in kinds)
+
+
 def needs_extension(what: str) -> str:
     """The message refusing ``what`` on the pure-Python fallback."""
     why = ("WASMIMPORT_PURE is set" if extension() is not None

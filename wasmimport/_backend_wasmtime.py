@@ -25,6 +25,7 @@ from ._backend import (
     CompiledModule,
     Instance,
     Memory,
+    core_codes,
     extension,
     needs_extension,
     speedups,
@@ -190,11 +191,11 @@ class WasmtimeInstance(Instance):
         try:
             if self.wasi is not None:
                 _check(capi.nogil.wasmtime_linker_define_wasi(linker), "cannot provide WASI")
-            native = speedups()
+            native = extension()      # present: the Store above comes from it
             for module, name, functype, raw in host:
                 env = native.Host(store=self.native_store, raw=raw,
-                                  params="".join(_CORE_CODES[c] for c in functype.params),
-                                  results="".join(_CORE_CODES[c] for c in functype.results))
+                                  params=core_codes(functype.params),
+                                  results=core_codes(functype.results))
                 self._keep.append(env)
                 ctype = capi.functype(functype.params, functype.results)
                 mod, item = module.encode("utf-8"), name.encode("utf-8")
@@ -347,10 +348,6 @@ class WasmtimeInstance(Instance):
         exec(code, namespace)
         result: RawFunction = namespace["raw"]
         return result
-
-
-# the core kinds as _speedups.Host names them
-_CORE_CODES = {"i32": "i", "i64": "I", "f32": "f", "f64": "d"}
 
 
 def _raw_source(functype: FuncType) -> str:

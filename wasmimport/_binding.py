@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import keyword
 
+from ._backend import core_codes
 from ._errors import Trap
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
 from ._types import ListType, Record, ScalarType
@@ -118,9 +119,6 @@ def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | No
     return _generated(plan.name, params, body, namespace)
 
 
-_CORE_CODES = {"i32": "i", "i64": "I", "f32": "f", "f64": "d"}
-
-
 def _type_spec(t: WasmType) -> str | tuple[str, str]:
     """How ``_speedups`` names a type: its name, or ("list", element) for a list."""
     return ("list", t.elem.name) if isinstance(t, ListType) else t.name
@@ -147,7 +145,7 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
                       p.type.converter(f"{label} argument {p.name!r}"), p.kind == KEYWORD_ONLY)
                      for p in params),
         result=_type_spec(result) if result is not None else None,
-        core_results="".join(_CORE_CODES[c] for c in plan.functype.results),
+        core_results=core_codes(plan.functype.results),
         guest=guest.native if guest is not None and signature.needs_memory() else None,
         post=instance.native_handle(plan.post, "func") if plan.post else None,
         spill=spill, release_gil=plan.release_gil, binder=binder,
