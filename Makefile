@@ -3,8 +3,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SAMPLES := textkit numkit
+# Every other supported CPython (3.10-3.13), from pyenv: 3.10 runs the suite on the wasmer
+# backend (wasmer has wheels only up to 3.10), 3.12 and 3.13 on wasmtime.
+OTHER_PYTHONS := 3.10 3.12 3.13
+PYENV_ROOT ?= $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
+pyenv_python = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python))),\
+	$(error CPython $(1) is not installed under $(PYENV_ROOT): run `pyenv install $(1)`))
 
-.PHONY: all setup toolchain wasm samples real-modules test demo lint bench clean
+.PHONY: all setup toolchain wasm samples real-modules test demo lint bench clean pythons
 
 all: test
 
@@ -17,6 +23,15 @@ $(VENV)/.installed: pyproject.toml setup.py wasmimport/_speedups.c
 	$(PY) -m pip install -q -e '.[test,dask]'
 	touch $@
 
+# One virtual environment per other supported Python, each with wasmimport installed
+# editable (its own build of the extension) and the wasmer extra (a no-op after 3.10).
+pythons: $(foreach v,$(OTHER_PYTHONS),.venv-$(v)/.installed)
+.venv-%/.installed: pyproject.toml setup.py wasmimport/_speedups.c
+	$(call pyenv_python,$*) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install -q --upgrade pip
+	.venv-$*/bin/python -m pip install -q -e '.[test,dask,wasmer]'
+	touch $@
+
 # Debian clang + lld + wasi-libc, installed if the probe build fails.
 toolchain:
 	tools/ensure-toolchain.sh
@@ -26,20 +41,26 @@ wasm: toolchain setup
 	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY))
 	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s wasm || exit 1; done
 
-# Install the sample packages for real (a wheel each, not editable) into the venv.
-samples: setup wasm
-	$(PY) -m pip install -q --force-reinstall --no-deps $(addprefix ./sample_pkgs/,$(SAMPLES))
+# Install the sample packages for real (a wheel each, not editable) into every venv.
+samples: setup pythons wasm
+	for py in $(PY) $(foreach v,$(OTHER_PYTHONS),.venv-$(v)/bin/python); do \
+	  $$py -m pip install -q --force-reinstall --no-deps $(addprefix ./sample_pkgs/,$(SAMPLES)) \
+	  || exit 1; done
 
 # Modules published by other projects (PyPI, npm), pinned, for tests/test_real_modules.py.
 real-modules: setup
 	$(PY) tools/fetch-real-modules.py
 
-# The whole suite runs twice: on the compiled call path, then on the pure-Python one,
-# sharing one throwaway compile cache (the 69 MB real module compiles once, not twice).
+# The whole suite runs on the compiled call path, then on the pure-Python one, then on
+# CPython 3.12 and 3.13, then on 3.10 with the wasmer backend, all sharing one throwaway
+# compile cache (the 69 MB real module compiles once per engine, not once per run).
 test: samples real-modules lint
-	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
-	WASMIMPORT_CACHE_DIR=$$cache $(PY) -m pytest && \
-	WASMIMPORT_CACHE_DIR=$$cache WASMIMPORT_PURE=1 $(PY) -m pytest
+	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && export WASMIMPORT_CACHE_DIR=$$cache && \
+	$(PY) -m pytest && \
+	WASMIMPORT_PURE=1 $(PY) -m pytest && \
+	.venv-3.12/bin/python -m pytest && \
+	.venv-3.13/bin/python -m pytest && \
+	WASMIMPORT_BACKEND=wasmer .venv-3.10/bin/python -m pytest
 
 demo: samples
 	$(PY) examples/demo.py
@@ -60,4 +81,4 @@ bench: setup toolchain wasm
 clean:
 	$(MAKE) -C tests/guests clean
 	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s clean; done
-	rm -rf build *.egg-info .bench-venv
+	rm -rf build *.egg-info .bench-venv $(foreach v,$(OTHER_PYTHONS),.venv-$(v))

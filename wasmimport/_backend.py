@@ -8,7 +8,9 @@ and hands out *raw* functions (core wasm values in and out, traps raised as
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from abc import ABC, abstractmethod
 
 from ._errors import TrapFrame, WasmImportError
@@ -17,12 +19,30 @@ from ._wasmbin import FuncType
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _thread
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Any
 
-    from ._manifest import Limits, Wasi
+    from ._manifest import Limits, Manifest, Wasi
 
     RawFunction = Callable[..., Any]
+
+
+# What a backend may offer (``Backend.features``), for docs and tests; the backends check
+# their own settings.
+FEATURES = {
+    "compiled-calls": "the C call path of wasmimport._speedups",
+    "release-gil": "release_gil = true: other Python threads run during the call",
+    "host-functions": "[imports] Python functions the guest calls",
+    "wasi": "[wasi] WASI preview 1",
+    "wasi-readonly": "read-only preopens (mode = \"ro\")",
+    "limits-memory": "[limits] memory",
+    "limits-timeout": "[limits] timeout",
+    "limits-fuel": "[limits] fuel",
+    "interrupt": "Ctrl-C stops a running call",
+    "any-thread": "a module's functions can be called from any thread",
+    "multi-memory": "modules with more than one memory (the multi-memory proposal)",
+    "exceptions": "modules using wasm exception handling (exnref)",
+}
 
 
 class BackendError(Exception):
@@ -131,11 +151,33 @@ class Backend(ABC):
 
     ``cache_tag`` names everything besides the wasm bytes that the compiled code depends on
     (engine name and version, engine settings, platform); it is part of the cache key.
+
+    ``limitations`` maps each of ``FEATURES`` that the engine lacks to why; ``configured``
+    refuses a manifest setting that needs one, naming the setting.
     """
 
     name: str
     version: str
     cache_tag: str
+    limitations: dict[str, str] = {}
+
+    @property
+    def features(self) -> frozenset[str]:
+        """What this engine can do, from ``FEATURES``."""
+        return frozenset(FEATURES) - set(self.limitations)
+
+    def configured(self, manifest: Manifest | None) -> Backend:
+        """The engine configuration for a module with this manifest; raises BackendError
+        naming the first setting it cannot honour (never ignores one)."""
+        if manifest is None:
+            from ._manifest import Limits
+            return self.for_limits(Limits())
+        for feature, setting in _settings(manifest):
+            why = self.limitations.get(feature)
+            if why is not None:
+                raise BackendError(f"{setting} is not supported by the {self.name} backend "
+                                   f"({why}); remove it, or use the wasmtime backend")
+        return self.for_limits(manifest.limits)
 
     @abstractmethod
     def compile(self, wasm: bytes) -> CompiledModule:
@@ -162,6 +204,24 @@ class Backend(ABC):
         """The engine configuration that can enforce ``limits`` (fuel metering changes the
         compiled code, so it is a sibling backend with its own ``cache_tag``); raises
         BackendError naming a setting this backend cannot enforce."""
+
+
+def _settings(manifest: Manifest) -> Iterator[tuple[str, str]]:
+    """(feature, setting) for each manifest setting that needs a feature."""
+    limits = manifest.limits
+    for setting in ("memory", "timeout", "fuel"):
+        if getattr(limits, setting) is not None:
+            yield f"limits-{setting}", f"[limits] {setting}"
+    for function in manifest.functions:
+        if function.release_gil:
+            yield "release-gil", f"[functions.{function.name}] release_gil = true"
+    if manifest.imports:
+        yield "host-functions", "[imports]"
+    if manifest.wasi is not None:
+        yield "wasi", "[wasi]"
+        for guest, _, writable in manifest.wasi.preopens:
+            if not writable:
+                yield "wasi-readonly", f'[wasi] preopens {guest!r}: mode = "ro"'
 
 
 def extension() -> Any:
@@ -200,22 +260,39 @@ def needs_extension(what: str) -> str:
 
 
 _BACKENDS: dict[str, Backend] = {}
-_NAMES = ("wasmtime",)
+# name -> (module, class, how to install its engine, the newest Python the engine supports)
+_NAMES: dict[str, tuple[str, str, str, tuple[int, int] | None]] = {
+    "wasmtime": ("_backend_wasmtime", "WasmtimeBackend", "pip install wasmtime", None),
+    "wasmer": ("_backend_wasmer", "WasmerBackend", "pip install 'wasmimport[wasmer]'",
+               (3, 10)),
+}
 
 
 def get_backend(name: str | None = None) -> Backend:
-    """The backend called ``name`` (default: ``$WASMIMPORT_BACKEND`` or wasmtime)."""
+    """The backend called ``name`` (default: ``$WASMIMPORT_BACKEND`` or wasmtime).
+
+    Raises WasmImportError (an ImportError) when there is no such backend, or when its
+    engine is not installed or cannot run on this Python, saying what to do.
+    """
     name = name or os.environ.get("WASMIMPORT_BACKEND") or "wasmtime"
-    backend = _BACKENDS.get(name)
-    if backend is not None:
-        return backend
+    known = _BACKENDS.get(name)
+    if known is not None:
+        return known
     if name not in _NAMES:
         raise WasmImportError(f"unknown wasmimport backend {name!r} (available: "
                               f"{', '.join(_NAMES)})")
+    module, cls, install, newest = _NAMES[name]
     try:
-        from ._backend_wasmtime import WasmtimeBackend
+        found = importlib.import_module(f"{__package__}.{module}")
     except ImportError as exc:
-        raise WasmImportError(f"the {name} backend needs the {name!r} package: "
-                              f"pip install {name} ({exc})") from exc
-    backend = _BACKENDS[name] = WasmtimeBackend()
+        if newest is not None and sys.version_info[:2] > newest:
+            hint = (f"its engine publishes wheels only for Python {newest[0]}.{newest[1]} and "
+                    f"older, and this is Python {sys.version_info[0]}.{sys.version_info[1]}: "
+                    f"run under Python {newest[0]}.{newest[1]} (then {install}), or use the "
+                    "wasmtime backend")
+        else:
+            hint = f"install it: {install}"
+        raise WasmImportError(f"the {name} backend is not available ({exc}); {hint}") from exc
+    backend: Backend = getattr(found, cls)()
+    _BACKENDS[name] = backend
     return backend

@@ -145,7 +145,7 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     plan = plan_module(info, manifest, origin)
     limits = manifest.limits if manifest is not None else Limits()
     try:
-        backend = backend.for_limits(limits)
+        backend = backend.configured(manifest)
     except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
     compiled = _compile(backend, wasm, origin)

@@ -1,0 +1,472 @@
+"""The wasmer backend: wasmer 1.1 (``wasmer`` + ``wasmer-compiler-cranelift``), CPython 3.10.
+
+wasmer's Python package publishes wheels only up to CPython 3.10, offers no way to stop or
+meter a running call and holds the GIL throughout one; ``WasmerBackend.limitations`` lists
+what it therefore cannot do, and the manifest settings needing those are refused by name.
+Its objects are bound to the thread that made them (pyo3 "unsendable": touched from another
+thread, wasmer panics), so each thread compiles with its own store, and a module's
+functions, memories and globals work only in the thread that imported it; elsewhere they
+raise RuntimeError instead of reaching wasmer.  WASI comes from ``wasmer.wasi`` with the
+streams, arguments and stdin routed through Python (see ``_WasiRouter``), because wasmer
+itself would hand the guest the process's own stdio.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import re
+import struct
+import sys
+import threading
+
+import wasmer
+import wasmer_compiler_cranelift
+from wasmer import wasi as wasmer_wasi
+
+from ._backend import Backend, BackendError, CompiledModule, Instance, Memory
+from ._errors import Trap, WasiExit
+from ._wasmbin import FuncType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._backend import RawFunction
+    from ._manifest import Limits, Wasi
+
+_TYPES = {"i32": wasmer.Type.I32, "i64": wasmer.Type.I64, "f32": wasmer.Type.F32,
+          "f64": wasmer.Type.F64}
+# wasmer's trap messages -> (kind, the wording the wasmtime backend uses), so a trap reads
+# the same whichever engine ran the code
+_TRAPS = {
+    "unreachable": ("unreachable", "wasm `unreachable` instruction executed"),
+    "integer divide by zero": ("integer_division_by_zero", "integer divide by zero"),
+    "integer overflow": ("integer_overflow", "integer overflow"),
+    "out of bounds memory access": ("memory_out_of_bounds", "out of bounds memory access"),
+    "call stack exhausted": ("stack_overflow", "call stack exhausted"),
+    "invalid conversion to integer": ("bad_conversion_to_integer",
+                                      "invalid conversion to integer"),
+    "indirect call type mismatch": ("bad_signature", "indirect call type mismatch"),
+    "uninitialized element": ("indirect_call_to_null", "uninitialized element"),
+    "undefined element: out of bounds table access": (
+        "table_out_of_bounds", "undefined element: out of bounds table access"),
+    "misaligned heap": ("heap_misaligned", "misaligned heap"),
+    "unaligned atomic access": ("heap_misaligned", "unaligned atomic access"),
+}
+_FRAME = re.compile(r"^\s*at (.*) \((.*)\[(\d+)\]:0x([0-9a-fA-F]+)\)$")
+_MESSAGE_LIMIT = 1 << 16    # a stack overflow's message lists every frame: megabytes
+_EXIT = re.compile(r"WASI exited with code: (\d+)")
+
+
+def _trap(exc: BaseException, label: str, instance: Instance) -> Trap:
+    """The Trap for one of wasmer's RuntimeErrors ("RuntimeError: reason\\n    at ...")."""
+    lines = str(exc)[:_MESSAGE_LIMIT].splitlines()
+    reason = lines[0].removeprefix("RuntimeError: ").strip() if lines else "wasm trap"
+    kind, wording = _TRAPS.get(reason, (None, reason))
+    raw = []
+    for line in lines[1:-1] if len(lines) > 2 else lines[1:]:   # the last may be cut short
+        match = _FRAME.match(line)
+        if match:
+            function, module, index, offset = match.groups()
+            raw.append((None if module == "<module>" else module,
+                        None if function == "<unnamed>" else function,
+                        int(index), int(offset, 16)))
+    return Trap(f"{label}: wasm trap: {wording}", kind=kind, frames=instance.frames(raw))
+
+
+class WasmerMemory(Memory):
+    """A wasmer memory, seen through a memoryview renewed when the memory grows (its base
+    never moves: wasmer reserves the whole address range up front)."""
+
+    def __init__(self, memory: Any, owner: WasmerInstance):
+        self._memory = memory
+        self._owner = owner
+        self._known = 0
+        self._view = memoryview(b"")
+
+    def size(self) -> int:
+        self._owner.check_thread("its memory")
+        size: int = self._memory.data_size
+        if size != self._known:
+            self._view = memoryview(self._memory.buffer).cast("B")
+            self._known = size
+        return size
+
+    def _check(self, ptr: int, size: int) -> None:
+        if ptr < 0 or (ptr + size > self._known and ptr + size > self.size()):
+            raise Trap(f"guest memory access out of bounds: {size} bytes at {ptr:#x} "
+                       f"(memory is {self._known} bytes)", kind="memory_out_of_bounds")
+
+    def read(self, ptr: int, size: int) -> bytes:
+        self._check(ptr, size)
+        return self._view[ptr:ptr + size].tobytes()
+
+    def write(self, ptr: int, data: bytes | memoryview) -> None:
+        self._check(ptr, len(data))
+        self._view[ptr:ptr + len(data)] = data
+
+    def view(self) -> memoryview:
+        self._owner.check_thread("its memory")
+        return memoryview(self._memory.buffer).cast("B")   # the buffer holds the memory
+
+
+class WasmerInstance(Instance):
+    """One ``wasmer.Instance``, its host functions wrapped to note what they raise."""
+
+    def __init__(self, backend: WasmerBackend, compiled: WasmerCompiled,
+                 host: list[tuple[str, str, FuncType, RawFunction]],
+                 wasi: tuple[Wasi, str] | None):
+        self.lock = _thread.RLock()
+        self.thread = threading.get_ident()
+        self._thread_name = threading.current_thread().name
+        self._store = backend.store
+        self._pending: BaseException | None = None   # what a host function raised
+        self._host_depth = 0           # host calls running now (wasm -> host -> wasm)
+        imports: dict[str, dict[str, Any]] = {}
+        self._wasi = None
+        if wasi is not None:
+            self._wasi = _WasiRouter(backend, compiled, *wasi, self)
+            imports = self._wasi.imports
+        for module, name, functype, raw in host:
+            imports.setdefault(module, {})[name] = self._host(raw, functype)
+        import_object = wasmer.ImportObject()
+        for module, functions in imports.items():
+            import_object.register(module, functions)
+        try:
+            self._instance = wasmer.Instance(compiled.module, import_object)
+        except RuntimeError as exc:
+            message = str(exc)[:_MESSAGE_LIMIT].splitlines()
+            reason = message[0].removeprefix("RuntimeError: ") if message else "unknown error"
+            if reason in _TRAPS:
+                raise BackendError(f"instantiation failed: the start function trapped "
+                                   f"({_TRAPS[reason][0]}): {_TRAPS[reason][1]}") from None
+            raise BackendError(f"instantiation failed: {reason}") from None
+        self._exports = self._instance.exports
+        if self._wasi is not None:
+            self._wasi.attach(self)
+
+    def _host(self, raw: RawFunction, functype: FuncType) -> Any:
+        """A ``wasmer.Function`` calling ``raw``, noting (and re-raising) what it raises."""
+        def call(*core: Any) -> Any:
+            self._host_depth += 1
+            try:
+                return raw(*core)
+            except BaseException as exc:
+                self._pending = exc
+                raise
+            finally:
+                self._host_depth -= 1
+        return wasmer.Function(self._store, call, _functype(functype))
+
+    def check_thread(self, what: str) -> None:
+        """Refuse to reach wasmer from a thread other than the one that made the instance."""
+        if threading.get_ident() != self.thread:
+            raise RuntimeError(self.wrong_thread(what))
+
+    def wrong_thread(self, what: str) -> str:
+        return (f"{what}: the wasmer backend runs a module only in the thread that imported "
+                f"it ({self._thread_name!r}), because wasmer 1.1's objects are bound to their "
+                f"thread; call it from there, or use the wasmtime backend")
+
+    def export(self, export: str, kind: type, what: str) -> Any:
+        """The export called ``export``, checked to be a ``kind``."""
+        try:
+            item = getattr(self._exports, export)
+        except (AttributeError, LookupError, RuntimeError):
+            raise BackendError(f"the instance has no export {export!r}") from None
+        if not isinstance(item, kind):
+            raise BackendError(f"export {export!r} is not a {what}")
+        return item
+
+    def memory(self, export: str) -> Memory:
+        return WasmerMemory(self.export(export, wasmer.Memory, "memory"), self)
+
+    def get_global(self, export: str) -> Any:
+        self.check_thread(f"global {export!r}")
+        return self.export(export, wasmer.Global, "global").value
+
+    def set_global(self, export: str, value: Any) -> None:
+        self.check_thread(f"global {export!r}")
+        self.export(export, wasmer.Global, "global").value = value
+
+    def captured(self, stream: str) -> bytes:
+        if self._wasi is None or stream not in self._wasi.captured:
+            raise ValueError(f"[wasi] {stream} is not captured")
+        return bytes(self._wasi.captured[stream])
+
+    def set_wasi_args(self, argv: list[str] | None) -> None:
+        assert self._wasi is not None
+        self._wasi.set_args(argv)
+
+    def fail(self, exc: BaseException, label: str) -> None:
+        """Raise what a failed call means: a host function's exception as itself, a WASI
+        exit as WasiExit, a trap as Trap."""
+        pending, self._pending = self._pending, None
+        if self.on_trap is not None and not self._host_depth:
+            self.on_trap()           # a nested call leaves the outer frames' C stack alone
+        if pending is not None and exc is pending:
+            if hasattr(pending, "add_note"):
+                pending.add_note(f"raised in a host function called by wasm, in {label}")
+            raise pending
+        if not isinstance(exc, RuntimeError):
+            raise exc
+        exit_status = _EXIT.search(str(exc)[:_MESSAGE_LIMIT])
+        if exit_status is not None:
+            status = int(exit_status.group(1))
+            raise WasiExit(f"{label}: the guest exited with status {status}", status) from None
+        raise _trap(exc, label, self) from None
+
+    def function(self, export: str, functype: FuncType, label: str,
+                 release_gil: bool = False) -> RawFunction:
+        # wasmer releases the GIL for every call: release_gil changes nothing here
+        call = self.export(export, wasmer.Function, "function")
+        acquire, release, fail = self.lock.acquire, self.lock.release, self.fail
+        owner, ident = self.thread, threading.get_ident
+
+        def raw(*args: Any) -> Any:
+            if ident() != owner:
+                raise RuntimeError(self.wrong_thread(label))
+            acquire()
+            try:
+                return call(*args)
+            except BaseException as exc:  # noqa: BLE001 - fail() raises it, or what it means
+                fail(exc, label)
+            finally:
+                release()
+        return raw
+
+
+def _functype(functype: FuncType) -> Any:
+    return wasmer.FunctionType([_TYPES[t] for t in functype.params],
+                               [_TYPES[t] for t in functype.results])
+
+
+_WASI = "wasi_snapshot_preview1"
+_ERRNO_BADF, _ERRNO_SUCCESS = 8, 0
+_U32 = struct.Struct("<I")
+_IOVEC = struct.Struct("<II")
+# a module that lends the guest wasmer's own fd_read/fd_write: wasmer's WASI functions can
+# only be called from wasm, and only on their own instance's memory, so the bytes of a file
+# read or write pass through this one's
+_RELAY_WAT = f"""(module
+  (import "{_WASI}" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "{_WASI}" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "fd_write") (param i32 i32 i32 i32) (result i32)
+    (call $write (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+  (func (export "fd_read") (param i32 i32 i32 i32) (result i32)
+    (call $read (local.get 0) (local.get 1) (local.get 2) (local.get 3))))"""
+_RELAY_DATA = 16       # the relay's iovec at 0, its result at 8, its data from 16
+
+
+class _WasiRouter:
+    """WASI preview 1 from wasmer, with what wasmimport's ``[wasi]`` promises put in front.
+
+    wasmer gives a guest the process's stdin, stdout and stderr, and fixes its arguments
+    when it starts.  So ``fd_write`` and ``fd_read`` on fds 0-2, ``args_sizes_get`` and
+    ``args_get`` are answered here, from the manifest ("null" discards output and reads end
+    of file, "capture" keeps output for ``captured()``); every other fd goes to wasmer
+    through the relay module.
+    """
+
+    def __init__(self, backend: WasmerBackend, compiled: WasmerCompiled, wasi: Wasi,
+                 base: str, owner: WasmerInstance):
+        self.wasi = wasi
+        self.captured: dict[str, bytearray] = {
+            s: bytearray() for s in ("stdout", "stderr") if getattr(wasi, s) == "capture"}
+        self._modes = {1: wasi.stdout, 2: wasi.stderr}
+        builder = wasmer_wasi.StateBuilder("wasm")
+        for name, value in wasi.env:
+            builder = builder.environment(name, value)
+        for guest_path, host_path, writable in wasi.preopens:
+            folder = os.path.join(base, host_path)
+            assert writable, "configured() refuses read-only preopens"
+            if not os.path.isdir(folder):
+                raise BackendError(f"[wasi] preopens {guest_path!r}: {folder} is not a folder")
+            builder = builder.map_directory(guest_path, folder)
+        environment = builder.finalize()
+        version = wasmer_wasi.get_version(compiled.module, strict=False) \
+            or wasmer_wasi.Version.SNAPSHOT1
+        self._relay = wasmer.Instance(backend.relay(),
+                                      environment.generate_import_object(backend.store, version))
+        self._relay_memory = WasmerMemory(self._relay.exports.memory, owner)
+        self.imports: dict[str, dict[str, Any]] = environment.generate_imports(backend.store,
+                                                                               version)
+        functions = self.imports.setdefault(_WASI, {})
+        for name, fn, params in (("fd_write", self.fd_write, 4), ("fd_read", self.fd_read, 4),
+                                 ("args_sizes_get", self.args_sizes_get, 2),
+                                 ("args_get", self.args_get, 2)):
+            functions[name] = owner._host(fn, FuncType(("i32",) * params, ("i32",)))
+        self._memory: WasmerMemory | None = None
+        self.set_args(None)
+
+    def attach(self, instance: WasmerInstance) -> None:
+        """Read and write the guest's memory from now on (it exists once instantiated)."""
+        try:
+            self._memory = instance.memory("memory")   # type: ignore[assignment]
+        except BackendError:
+            self._memory = None
+
+    def set_args(self, argv: list[str] | None) -> None:
+        args = list(self.wasi.args if argv is None else argv)
+        self._args = [arg.encode("utf-8") + b"\0" for arg in args]
+
+    def _guest(self) -> WasmerMemory:
+        if self._memory is None:
+            raise Trap("WASI needs the guest to export its memory as \"memory\"")
+        return self._memory
+
+    def args_sizes_get(self, count_ptr: int, size_ptr: int) -> int:
+        memory = self._guest()
+        memory.write(count_ptr & 0xFFFFFFFF, _U32.pack(len(self._args)))
+        memory.write(size_ptr & 0xFFFFFFFF, _U32.pack(sum(map(len, self._args))))
+        return _ERRNO_SUCCESS
+
+    def args_get(self, argv_ptr: int, buf_ptr: int) -> int:
+        memory = self._guest()
+        argv_ptr &= 0xFFFFFFFF
+        buf_ptr &= 0xFFFFFFFF
+        for i, arg in enumerate(self._args):
+            memory.write(argv_ptr + 4 * i, _U32.pack(buf_ptr))
+            memory.write(buf_ptr, arg)
+            buf_ptr += len(arg)
+        return _ERRNO_SUCCESS
+
+    def _iovecs(self, memory: WasmerMemory, iovs: int, count: int) -> list[tuple[int, int]]:
+        table = memory.read(iovs & 0xFFFFFFFF, _IOVEC.size * (count & 0xFFFFFFFF))
+        return [_IOVEC.unpack_from(table, i * _IOVEC.size) for i in range(count)]
+
+    def fd_write(self, fd: int, iovs: int, count: int, written_ptr: int) -> int:
+        memory = self._guest()
+        data = b"".join(memory.read(ptr, length)
+                        for ptr, length in self._iovecs(memory, iovs, count))
+        mode = self._modes.get(fd)
+        if mode is None or mode == "inherit":
+            errno, written = self._relay_call("fd_write", fd, data, len(data))
+        else:
+            if mode == "capture":
+                self.captured["stdout" if fd == 1 else "stderr"] += data
+            errno, written = _ERRNO_SUCCESS, len(data)
+        memory.write(written_ptr & 0xFFFFFFFF, _U32.pack(written))
+        return errno
+
+    def fd_read(self, fd: int, iovs: int, count: int, read_ptr: int) -> int:
+        memory = self._guest()
+        vectors = self._iovecs(memory, iovs, count)
+        if fd in self._modes:
+            return _ERRNO_BADF         # stdout and stderr are not for reading
+        if fd == 0 and self.wasi.stdin != "inherit":
+            memory.write(read_ptr & 0xFFFFFFFF, _U32.pack(0))     # end of file
+            return _ERRNO_SUCCESS
+        errno, data = self._relay_call("fd_read", fd, b"", sum(n for _, n in vectors))
+        memory.write(read_ptr & 0xFFFFFFFF, _U32.pack(len(data)))
+        for ptr, length in vectors:
+            memory.write(ptr, data[:length])
+            data = data[length:]
+        return errno
+
+    def _relay_call(self, name: str, fd: int, data: bytes, size: int) -> tuple[int, Any]:
+        """wasmer's own ``fd_write``/``fd_read`` for ``size`` bytes, through the relay."""
+        memory = self._relay_memory
+        needed = _RELAY_DATA + size
+        if needed > memory.size():
+            self._relay.exports.memory.grow(-(-(needed - memory.size()) // 65536))
+        memory.write(0, _IOVEC.pack(_RELAY_DATA, size))
+        memory.write(_RELAY_DATA, data)
+        errno = getattr(self._relay.exports, name)(fd, 0, 1, 8)
+        (done,) = _U32.unpack(memory.read(8, 4))
+        return errno, done if name == "fd_write" else memory.read(_RELAY_DATA, done)
+
+
+class WasmerCompiled(CompiledModule):
+    """A ``wasmer.Module``, shareable between instances."""
+
+    def __init__(self, backend: WasmerBackend, module: Any):
+        self.backend = backend
+        self.module = module
+
+    def instantiate(self, limits: Limits, host: list[tuple[str, str, FuncType, RawFunction]],
+                    wasi: tuple[Wasi, str] | None = None) -> Instance:
+        return WasmerInstance(self.backend, self, host, wasi)
+
+
+class WasmerBackend(Backend):
+    """wasmer 1.1 with its Cranelift compiler (CPython 3.10 only)."""
+
+    name = "wasmer"
+    limitations = {
+        "compiled-calls": "wasmimport's C call path is written against wasmtime's C API",
+        "release-gil": "wasmer 1.1 holds the GIL for the whole of every call",
+        "wasi-readonly": "wasmer 1.1 opens every preopened folder read-write",
+        "limits-memory": "wasmer 1.1 cannot cap a memory from Python",
+        "limits-timeout": "wasmer 1.1 cannot stop a running call",
+        "limits-fuel": "wasmer 1.1 cannot meter a call",
+        "interrupt": "wasmer 1.1 cannot stop a running call: Ctrl-C arrives as it returns",
+        "any-thread": "wasmer 1.1's objects are bound to the thread that made them",
+        "multi-memory": "wasmer 1.1 does not implement the multi-memory proposal",
+        "exceptions": "wasmer 1.1 does not implement wasm exception handling",
+    }
+
+    def __init__(self) -> None:
+        self._local = threading.local()     # each thread's store and relay module
+        self.version = wasmer.__version__
+        compiler = getattr(wasmer_compiler_cranelift, "__version__", self.version)
+        library = os.path.getsize(wasmer.wasmer.__file__)
+        self.cache_tag = (f"{self.name}-{self.version}-{library}-cranelift-{compiler}-"
+                          f"universal-{sys.platform}-{os.uname().machine}")
+
+    @property
+    def store(self) -> Any:
+        """This thread's ``wasmer.Store`` (see the module docstring)."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = wasmer.Store(
+                wasmer.engine.Universal(wasmer_compiler_cranelift.Compiler))
+        return store
+
+    def relay(self) -> Any:
+        """This thread's compiled WASI relay module (see ``_WasiRouter``)."""
+        relay = getattr(self._local, "relay", None)
+        if relay is None:
+            relay = self._local.relay = wasmer.Module(self.store, wasmer.wat2wasm(_RELAY_WAT))
+        return relay
+
+    def for_limits(self, limits: Limits) -> Backend:
+        return self           # configured() refused every limit: there is nothing to set
+
+    def compile(self, wasm: bytes) -> CompiledModule:
+        try:
+            return WasmerCompiled(self, wasmer.Module(self.store, wasm))
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise BackendError(_one_line(exc)) from None
+
+    def validate(self, wasm: bytes) -> None:
+        if not wasmer.Module.validate(self.store, wasm):
+            self.compile(wasm)    # for wasmer's diagnosis, which validate() does not give
+
+    def serialize(self, compiled: CompiledModule) -> bytes:
+        assert isinstance(compiled, WasmerCompiled)
+        try:
+            return bytes(compiled.module.serialize())
+        except RuntimeError as exc:
+            raise BackendError(f"serialization failed: {_one_line(exc)}") from None
+
+    def deserialize_file(self, path: str) -> CompiledModule:
+        # wasmer reads its artifact from bytes and ignores the cache's trailer after it
+        try:
+            with open(path, "rb") as file:
+                data = file.read()
+            return WasmerCompiled(self, wasmer.Module.deserialize(self.store, data))
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise BackendError(f"cached code is unusable: {_one_line(exc)}") from None
+
+    def wat2wasm(self, text: str) -> bytes:
+        try:
+            return bytes(wasmer.wat2wasm(text))
+        except (RuntimeError, ValueError) as exc:
+            raise BackendError(_one_line(exc)) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc)[:_MESSAGE_LIMIT].split())
