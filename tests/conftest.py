@@ -1,10 +1,18 @@
-"""Shared fixtures: the built test guests, a clean import hook, throwaway sys.path dirs."""
+"""Shared fixtures: the built test guests, a clean import hook, throwaway sys.path dirs, and
+the backend this run tests.
+
+`make test` runs the whole suite once per backend (``WASMIMPORT_BACKEND``).  A test of
+something an engine cannot do asserts, on a backend without it, the clear refusal the user
+gets instead: ``has(feature)`` picks the expectation, ``refused(feature)`` matches the error.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +20,7 @@ import pytest
 import wasmtime
 
 import wasmimport
+from wasmimport._backend import FEATURES, Backend, get_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 GUESTS = ROOT / "tests" / "guests"
@@ -29,6 +38,48 @@ def guest_path(name: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is not built: run `make wasm` (the test suite needs it)")
     return path
+
+
+def __getattr__(name: str) -> Backend:
+    """``BACKEND``, this run's engine ($WASMIMPORT_BACKEND, or wasmtime), made on first use.
+
+    Not while conftest is imported: that is before pytest enables faulthandler, whose
+    SIGILL handler would then sit on top of wasmtime's and turn every wasm trap into a
+    "Fatal Python error" (see docs/backends.md).
+    """
+    if name == "BACKEND":
+        return get_backend()
+    raise AttributeError(name)
+
+
+def has(feature: str) -> bool:
+    """Whether this run's backend offers ``feature`` (one of wasmimport._backend.FEATURES)."""
+    assert feature in FEATURES, feature
+    return feature in get_backend().features
+
+
+def refused(feature: str) -> str:
+    """A regex matching the error a backend without ``feature`` gives for a setting needing
+    it (raised at import, as WasmImportError)."""
+    backend = get_backend()
+    assert not has(feature), f"{backend.name} has {feature}"
+    return (rf"is not supported by the {backend.name} backend \("
+            rf"{re.escape(backend.limitations[feature])}\)")
+
+
+def backend_env() -> dict[str, str]:
+    """The environment variable choosing this run's backend, for a child's clean env."""
+    chosen = os.environ.get("WASMIMPORT_BACKEND")
+    return {"WASMIMPORT_BACKEND": chosen} if chosen else {}
+
+
+def edges_nogil(**extra: str) -> types.ModuleType:
+    """edges with its functions that release the GIL (tests/guests/edges_nogil.toml) as well
+    as those of its sidecar manifest; ``extra`` appends more TOML (such as "[limits] ...")."""
+    path = guest_path("edges")
+    manifest = "\n".join([path.with_suffix(".wasm.toml").read_text(),
+                          (GUESTS / "edges_nogil.toml").read_text(), *extra.values()])
+    return wasmimport.load(path, name="edges", manifest=manifest)
 
 
 def tagged_wat(tag: int) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import wasmimport
-from conftest import guest_path
+from conftest import edges_nogil, guest_path, has, refused
 
 PURE_REQUESTED = os.environ.get("WASMIMPORT_PURE", "0") not in ("", "0")
 
@@ -52,7 +52,7 @@ def edges(request: pytest.FixtureRequest) -> types.ModuleType:
 
 def test_the_requested_call_path_is_the_one_in_use() -> None:
     mod = wasmimport.load(guest_path("edges"))
-    if PURE_REQUESTED:
+    if PURE_REQUESTED or not has("compiled-calls"):
         assert type(mod.echo_i32) is types.FunctionType
     else:
         # fails (ImportError) when the extension was not built: `pip install -e .` needs gcc
@@ -63,7 +63,8 @@ def test_the_requested_call_path_is_the_one_in_use() -> None:
 
 def test_pure_request_is_read_at_each_load() -> None:
     from wasmimport import _speedups
-    assert type(load_edges("compiled").echo_i32) is _speedups.Function
+    compiled = _speedups.Function if has("compiled-calls") else types.FunctionType
+    assert type(load_edges("compiled").echo_i32) is compiled
     assert type(load_edges("pure").echo_i32) is types.FunctionType
 
 
@@ -241,15 +242,67 @@ def test_the_gil_is_held_during_a_call_by_default(edges: types.ModuleType,
     assert python_ticks_during(lambda: spin(SPIN)) == 0
 
 
-def test_release_gil_lets_other_threads_run(edges: types.ModuleType,
+@pytest.fixture(params=["compiled", "pure"])
+def nogil(request: pytest.FixtureRequest,
+          monkeypatch: pytest.MonkeyPatch) -> types.ModuleType | None:
+    """edges with its release_gil functions, on one call path; None (once the refusal is
+    checked) on a backend that cannot release the GIL."""
+    monkeypatch.setenv("WASMIMPORT_PURE", "1" if request.param == "pure" else "0")
+    if not has("release-gil"):
+        with pytest.raises(wasmimport.WasmImportError,
+                           match=r"\[functions\.spin_nogil\] release_gil = true " +
+                           refused("release-gil")):
+            edges_nogil()
+        return None
+    return edges_nogil()
+
+
+def test_release_gil_lets_other_threads_run(nogil: types.ModuleType | None,
                                             long_switch_interval: None) -> None:
+    if nogil is None:
+        return             # refused at import (the fixture checked)
     result: list[int] = []
-    spin_nogil = edges.spin_nogil
+    spin_nogil = nogil.spin_nogil
     assert python_ticks_during(lambda: result.append(spin_nogil(SPIN))) > 0
-    assert result == [edges.spin(SPIN)]
+    assert result == [nogil.spin(SPIN)]
 
 
-def test_calls_into_one_instance_are_serialised(edges: types.ModuleType) -> None:
+def test_calls_from_other_threads_on_a_thread_bound_backend(edges: types.ModuleType) -> None:
+    """Without "any-thread", a call from another thread is a clear RuntimeError (not a crash
+    in the engine), and the module goes on working in its own thread."""
+    if has("any-thread"):
+        assert run_in_thread(lambda: edges.echo_i32(5)) == 5
+        return
+    with pytest.raises(RuntimeError, match=r"edges\.echo_i32\(\): the \w+ backend runs a "
+                                           r"module only in the thread that imported it"):
+        run_in_thread(lambda: edges.echo_i32(5))
+    with pytest.raises(RuntimeError, match=r"its memory: .* only in the thread"):
+        run_in_thread(lambda: memoryview(edges.memory))
+    assert edges.echo_i32(6) == 6
+
+
+def run_in_thread(fn: Callable[[], Any]) -> Any:
+    """``fn()`` run in a new thread: its result, or its exception raised here."""
+    box: list[Any] = []
+
+    def target() -> None:
+        try:
+            box.append((True, fn()))
+        except Exception as exc:  # noqa: BLE001 - carried to the calling thread
+            box.append((False, exc))
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def test_calls_into_one_instance_are_serialised(nogil: types.ModuleType | None) -> None:
+    if nogil is None:
+        return             # refused at import (the fixture checked)
+    edges = nogil
     threads, calls_each = 4, 25
     results: list[int] = []
     echoes: list[int] = []

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import wasmimport
-from conftest import ROOT, guest_path
+from conftest import GUESTS, ROOT, guest_path
 from wasmimport._wasmbin import read_module
 
 
@@ -195,8 +195,12 @@ def test_compile_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert proc.stdout.startswith("3 of 3 modules compiled")   # no per-file lines
 
 
-def test_inspect_marks_functions_that_release_the_gil() -> None:
+def test_inspect_marks_functions_that_release_the_gil(tmp_path: Path) -> None:
+    shutil.copy(guest_path("edges"), tmp_path / "edges.wasm")
+    (tmp_path / "edges.wasm.toml").write_text(
+        guest_path("edges").with_suffix(".wasm.toml").read_text() + "\n" +
+        (GUESTS / "edges_nogil.toml").read_text())
     out = subprocess.run([sys.executable, "-m", "wasmimport", "inspect",
-                          str(guest_path("edges"))], capture_output=True, text=True).stdout
+                          str(tmp_path / "edges.wasm")], capture_output=True, text=True).stdout
     assert "  spin_nogil(n: u32) -> u32  [export 'spin']  [releases the GIL]" in out
     assert "  spin(n: u32) -> u32\n" in out

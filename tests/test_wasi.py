@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import wasmimport
-from conftest import guest_path
+from conftest import guest_path, has, refused
 
 FUNCTIONS = {"say": "(s: str) -> None", "env": "(name: str) -> str",
              "read_file": "(path: str) -> str", "write_file": "(path: str, data: str) -> i32"}
@@ -65,24 +65,54 @@ def test_captured_output_and_granted_environment(folder: Path) -> None:
     assert mod.env("PATH") == "<unset>"           # only what the table lists
 
 
+def refuses_preopens(folder: Path, preopens: dict[str, Any]) -> bool:
+    """On a backend that cannot preopen folders safely, check that it refuses, and say so."""
+    if has("wasi-preopens"):
+        return False
+    with pytest.raises(wasmimport.WasmImportError,
+                       match=r"\[wasi\] preopens '/\w+' " + refused("wasi-preopens")):
+        reactor(folder, preopens=preopens)
+    return True
+
+
 def test_preopens_confine_the_guest(folder: Path) -> None:
-    mod = reactor(folder, preopens={"/data": {"path": "data", "mode": "ro"},
-                                    "/out": {"path": "out", "mode": "rw"}})
+    preopens = {"/data": {"path": "data", "mode": "rw"}, "/out": {"path": "out", "mode": "rw"}}
+    if refuses_preopens(folder, preopens):
+        return
+    mod = reactor(folder, preopens=preopens)
     assert mod.read_file("/data/file.txt") == "inside data"
     # escapes fail inside the guest: "..", absolute paths, a symlink pointing out
     for path in ("/data/../secret.txt", str(folder / "secret.txt"), "/data/link.txt",
                  "/out/../data/file.txt/../../secret.txt"):
         assert mod.read_file(path).startswith("<error:"), path
-    assert mod.write_file("/data/new.txt", "no") < 0          # read-only
-    assert not (folder / "data" / "new.txt").exists()
     assert mod.write_file("/out/new.txt", "yes") == 0          # read-write
     assert (folder / "out" / "new.txt").read_text() == "yes"
+    assert mod.write_file("/out/../escaped.txt", "no") < 0
+    assert not (folder / "escaped.txt").exists()
+
+
+def test_read_only_preopens_refuse_writes(folder: Path) -> None:
+    preopens = {"/data": {"path": "data", "mode": "ro"}}
+    if refuses_preopens(folder, preopens):
+        return
+    if not has("wasi-readonly"):
+        with pytest.raises(wasmimport.WasmImportError,
+                           match=r"\[wasi\] preopens '/data': mode = \"ro\" " +
+                           refused("wasi-readonly")):
+            reactor(folder, preopens=preopens)
+        return
+    mod = reactor(folder, preopens=preopens)
+    assert mod.read_file("/data/file.txt") == "inside data"
+    assert mod.write_file("/data/new.txt", "no") < 0
+    assert not (folder / "data" / "new.txt").exists()
 
 
 def test_a_missing_preopen_folder_fails_the_import(folder: Path) -> None:
+    if refuses_preopens(folder, {"/x": {"path": "nowhere", "mode": "rw"}}):
+        return
     with pytest.raises(wasmimport.WasmImportError, match=r"\[wasi\] preopens '/x': .*nowhere "
                                                          r"is not a folder"):
-        reactor(folder, preopens={"/x": {"path": "nowhere"}})
+        reactor(folder, preopens={"/x": {"path": "nowhere", "mode": "rw"}})
 
 
 def test_a_command_runs_as_main(folder: Path) -> None:

@@ -34,6 +34,7 @@ FEATURES = {
     "release-gil": "release_gil = true: other Python threads run during the call",
     "host-functions": "[imports] Python functions the guest calls",
     "wasi": "[wasi] WASI preview 1",
+    "wasi-preopens": "[wasi] preopens: host folders the guest may open",
     "wasi-readonly": "read-only preopens (mode = \"ro\")",
     "limits-memory": "[limits] memory",
     "limits-timeout": "[limits] timeout",
@@ -220,6 +221,7 @@ def _settings(manifest: Manifest) -> Iterator[tuple[str, str]]:
     if manifest.wasi is not None:
         yield "wasi", "[wasi]"
         for guest, _, writable in manifest.wasi.preopens:
+            yield "wasi-preopens", f"[wasi] preopens {guest!r}"
             if not writable:
                 yield "wasi-readonly", f'[wasi] preopens {guest!r}: mode = "ro"'
 

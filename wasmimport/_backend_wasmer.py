@@ -8,7 +8,8 @@ thread, wasmer panics), so each thread compiles with its own store, and a module
 functions, memories and globals work only in the thread that imported it; elsewhere they
 raise RuntimeError instead of reaching wasmer.  WASI comes from ``wasmer.wasi`` with the
 streams, arguments and stdin routed through Python (see ``_WasiRouter``), because wasmer
-itself would hand the guest the process's own stdio.
+itself would hand the guest the process's own stdio; preopened folders are refused, because
+wasmer 1.1 lets a guest follow a symlink out of one.
 """
 
 from __future__ import annotations
@@ -61,11 +62,14 @@ _EXIT = re.compile(r"WASI exited with code: (\d+)")
 
 def _trap(exc: BaseException, label: str, instance: Instance) -> Trap:
     """The Trap for one of wasmer's RuntimeErrors ("RuntimeError: reason\\n    at ...")."""
-    lines = str(exc)[:_MESSAGE_LIMIT].splitlines()
+    text = str(exc)
+    lines = text[:_MESSAGE_LIMIT].splitlines()
     reason = lines[0].removeprefix("RuntimeError: ").strip() if lines else "wasm trap"
     kind, wording = _TRAPS.get(reason, (None, reason))
+    if len(text) > _MESSAGE_LIMIT:
+        lines.pop()                    # cut short
     raw = []
-    for line in lines[1:-1] if len(lines) > 2 else lines[1:]:   # the last may be cut short
+    for line in lines[1:]:
         match = _FRAME.match(line)
         if match:
             function, module, index, offset = match.groups()
@@ -126,10 +130,10 @@ class WasmerInstance(Instance):
         imports: dict[str, dict[str, Any]] = {}
         self._wasi = None
         if wasi is not None:
-            self._wasi = _WasiRouter(backend, compiled, *wasi, self)
+            self._wasi = _WasiRouter(backend, compiled, wasi[0], self)
             imports = self._wasi.imports
         for module, name, functype, raw in host:
-            imports.setdefault(module, {})[name] = self._host(raw, functype)
+            imports.setdefault(module, {})[name] = self.host(raw, functype)
         import_object = wasmer.ImportObject()
         for module, functions in imports.items():
             import_object.register(module, functions)
@@ -146,7 +150,7 @@ class WasmerInstance(Instance):
         if self._wasi is not None:
             self._wasi.attach(self)
 
-    def _host(self, raw: RawFunction, functype: FuncType) -> Any:
+    def host(self, raw: RawFunction, functype: FuncType) -> Any:
         """A ``wasmer.Function`` calling ``raw``, noting (and re-raising) what it raises."""
         def call(*core: Any) -> Any:
             self._host_depth += 1
@@ -171,6 +175,7 @@ class WasmerInstance(Instance):
 
     def export(self, export: str, kind: type, what: str) -> Any:
         """The export called ``export``, checked to be a ``kind``."""
+        self.check_thread(f"export {export!r}")
         try:
             item = getattr(self._exports, export)
         except (AttributeError, LookupError, RuntimeError):
@@ -219,7 +224,8 @@ class WasmerInstance(Instance):
 
     def function(self, export: str, functype: FuncType, label: str,
                  release_gil: bool = False) -> RawFunction:
-        # wasmer releases the GIL for every call: release_gil changes nothing here
+        # configured() refused release_gil = true: wasmer holds the GIL for every call
+        self.check_thread(label)
         call = self.export(export, wasmer.Function, "function")
         acquire, release, fail = self.lock.acquire, self.lock.release, self.fail
         owner, ident = self.thread, threading.get_ident
@@ -243,35 +249,25 @@ def _functype(functype: FuncType) -> Any:
 
 
 _WASI = "wasi_snapshot_preview1"
-_ERRNO_BADF, _ERRNO_SUCCESS = 8, 0
+_ERRNO_SUCCESS, _ERRNO_BADF, _ERRNO_IO = 0, 8, 29
 _U32 = struct.Struct("<I")
 _IOVEC = struct.Struct("<II")
-# a module that lends the guest wasmer's own fd_read/fd_write: wasmer's WASI functions can
-# only be called from wasm, and only on their own instance's memory, so the bytes of a file
-# read or write pass through this one's
-_RELAY_WAT = f"""(module
-  (import "{_WASI}" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (import "{_WASI}" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (func (export "fd_write") (param i32 i32 i32 i32) (result i32)
-    (call $write (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
-  (func (export "fd_read") (param i32 i32 i32 i32) (result i32)
-    (call $read (local.get 0) (local.get 1) (local.get 2) (local.get 3))))"""
-_RELAY_DATA = 16       # the relay's iovec at 0, its result at 8, its data from 16
 
 
 class _WasiRouter:
     """WASI preview 1 from wasmer, with what wasmimport's ``[wasi]`` promises put in front.
 
     wasmer gives a guest the process's stdin, stdout and stderr, and fixes its arguments
-    when it starts.  So ``fd_write`` and ``fd_read`` on fds 0-2, ``args_sizes_get`` and
-    ``args_get`` are answered here, from the manifest ("null" discards output and reads end
-    of file, "capture" keeps output for ``captured()``); every other fd goes to wasmer
-    through the relay module.
+    when it starts.  So ``fd_write``, ``fd_read``, ``args_sizes_get`` and ``args_get`` are
+    answered here, from the manifest: "null" discards output and reads end of file,
+    "capture" keeps output for ``captured()``, "inherit" uses the process's fd.  With no
+    preopens (``configured()`` refuses them) fds 0-2 are the only ones a guest can have.
+    Environment, clocks and randomness are wasmer's.
     """
 
     def __init__(self, backend: WasmerBackend, compiled: WasmerCompiled, wasi: Wasi,
-                 base: str, owner: WasmerInstance):
+                 owner: WasmerInstance):
+        assert not wasi.preopens, "configured() refuses preopens"
         self.wasi = wasi
         self.captured: dict[str, bytearray] = {
             s: bytearray() for s in ("stdout", "stderr") if getattr(wasi, s) == "capture"}
@@ -279,32 +275,22 @@ class _WasiRouter:
         builder = wasmer_wasi.StateBuilder("wasm")
         for name, value in wasi.env:
             builder = builder.environment(name, value)
-        for guest_path, host_path, writable in wasi.preopens:
-            folder = os.path.join(base, host_path)
-            assert writable, "configured() refuses read-only preopens"
-            if not os.path.isdir(folder):
-                raise BackendError(f"[wasi] preopens {guest_path!r}: {folder} is not a folder")
-            builder = builder.map_directory(guest_path, folder)
-        environment = builder.finalize()
         version = wasmer_wasi.get_version(compiled.module, strict=False) \
             or wasmer_wasi.Version.SNAPSHOT1
-        self._relay = wasmer.Instance(backend.relay(),
-                                      environment.generate_import_object(backend.store, version))
-        self._relay_memory = WasmerMemory(self._relay.exports.memory, owner)
-        self.imports: dict[str, dict[str, Any]] = environment.generate_imports(backend.store,
-                                                                               version)
+        self.imports: dict[str, dict[str, Any]] = builder.finalize().generate_imports(
+            backend.store, version)
         functions = self.imports.setdefault(_WASI, {})
         for name, fn, params in (("fd_write", self.fd_write, 4), ("fd_read", self.fd_read, 4),
                                  ("args_sizes_get", self.args_sizes_get, 2),
                                  ("args_get", self.args_get, 2)):
-            functions[name] = owner._host(fn, FuncType(("i32",) * params, ("i32",)))
-        self._memory: WasmerMemory | None = None
+            functions[name] = owner.host(fn, FuncType(("i32",) * params, ("i32",)))
+        self._memory: Memory | None = None
         self.set_args(None)
 
     def attach(self, instance: WasmerInstance) -> None:
         """Read and write the guest's memory from now on (it exists once instantiated)."""
         try:
-            self._memory = instance.memory("memory")   # type: ignore[assignment]
+            self._memory = instance.memory("memory")
         except BackendError:
             self._memory = None
 
@@ -312,7 +298,7 @@ class _WasiRouter:
         args = list(self.wasi.args if argv is None else argv)
         self._args = [arg.encode("utf-8") + b"\0" for arg in args]
 
-    def _guest(self) -> WasmerMemory:
+    def _guest(self) -> Memory:
         if self._memory is None:
             raise Trap("WASI needs the guest to export its memory as \"memory\"")
         return self._memory
@@ -333,50 +319,45 @@ class _WasiRouter:
             buf_ptr += len(arg)
         return _ERRNO_SUCCESS
 
-    def _iovecs(self, memory: WasmerMemory, iovs: int, count: int) -> list[tuple[int, int]]:
-        table = memory.read(iovs & 0xFFFFFFFF, _IOVEC.size * (count & 0xFFFFFFFF))
+    def _iovecs(self, memory: Memory, iovs: int, count: int) -> list[tuple[int, int]]:
+        count &= 0xFFFFFFFF
+        table = memory.read(iovs & 0xFFFFFFFF, _IOVEC.size * count)
         return [_IOVEC.unpack_from(table, i * _IOVEC.size) for i in range(count)]
 
     def fd_write(self, fd: int, iovs: int, count: int, written_ptr: int) -> int:
+        mode = self._modes.get(fd)
+        if mode is None:
+            return _ERRNO_BADF
         memory = self._guest()
         data = b"".join(memory.read(ptr, length)
                         for ptr, length in self._iovecs(memory, iovs, count))
-        mode = self._modes.get(fd)
-        if mode is None or mode == "inherit":
-            errno, written = self._relay_call("fd_write", fd, data, len(data))
-        else:
-            if mode == "capture":
-                self.captured["stdout" if fd == 1 else "stderr"] += data
-            errno, written = _ERRNO_SUCCESS, len(data)
+        errno, written = _ERRNO_SUCCESS, len(data)
+        if mode == "capture":
+            self.captured["stdout" if fd == 1 else "stderr"] += data
+        elif mode == "inherit":
+            try:
+                written = os.write(fd, data) if data else 0
+            except OSError:
+                errno, written = _ERRNO_IO, 0
         memory.write(written_ptr & 0xFFFFFFFF, _U32.pack(written))
         return errno
 
     def fd_read(self, fd: int, iovs: int, count: int, read_ptr: int) -> int:
+        if fd != 0:
+            return _ERRNO_BADF
         memory = self._guest()
         vectors = self._iovecs(memory, iovs, count)
-        if fd in self._modes:
-            return _ERRNO_BADF         # stdout and stderr are not for reading
-        if fd == 0 and self.wasi.stdin != "inherit":
-            memory.write(read_ptr & 0xFFFFFFFF, _U32.pack(0))     # end of file
-            return _ERRNO_SUCCESS
-        errno, data = self._relay_call("fd_read", fd, b"", sum(n for _, n in vectors))
-        memory.write(read_ptr & 0xFFFFFFFF, _U32.pack(len(data)))
+        data = b""
+        if self.wasi.stdin == "inherit":
+            try:
+                data = os.read(0, sum(length for _, length in vectors))
+            except OSError:
+                return _ERRNO_IO
+        memory.write(read_ptr & 0xFFFFFFFF, _U32.pack(len(data)))   # 0: end of file
         for ptr, length in vectors:
             memory.write(ptr, data[:length])
             data = data[length:]
-        return errno
-
-    def _relay_call(self, name: str, fd: int, data: bytes, size: int) -> tuple[int, Any]:
-        """wasmer's own ``fd_write``/``fd_read`` for ``size`` bytes, through the relay."""
-        memory = self._relay_memory
-        needed = _RELAY_DATA + size
-        if needed > memory.size():
-            self._relay.exports.memory.grow(-(-(needed - memory.size()) // 65536))
-        memory.write(0, _IOVEC.pack(_RELAY_DATA, size))
-        memory.write(_RELAY_DATA, data)
-        errno = getattr(self._relay.exports, name)(fd, 0, 1, 8)
-        (done,) = _U32.unpack(memory.read(8, 4))
-        return errno, done if name == "fd_write" else memory.read(_RELAY_DATA, done)
+        return _ERRNO_SUCCESS
 
 
 class WasmerCompiled(CompiledModule):
@@ -398,6 +379,7 @@ class WasmerBackend(Backend):
     limitations = {
         "compiled-calls": "wasmimport's C call path is written against wasmtime's C API",
         "release-gil": "wasmer 1.1 holds the GIL for the whole of every call",
+        "wasi-preopens": "wasmer 1.1 follows a symlink out of a preopened folder",
         "wasi-readonly": "wasmer 1.1 opens every preopened folder read-write",
         "limits-memory": "wasmer 1.1 cannot cap a memory from Python",
         "limits-timeout": "wasmer 1.1 cannot stop a running call",
@@ -409,7 +391,7 @@ class WasmerBackend(Backend):
     }
 
     def __init__(self) -> None:
-        self._local = threading.local()     # each thread's store and relay module
+        self._local = threading.local()     # each thread's store
         self.version = wasmer.__version__
         compiler = getattr(wasmer_compiler_cranelift, "__version__", self.version)
         library = os.path.getsize(wasmer.wasmer.__file__)
@@ -424,13 +406,6 @@ class WasmerBackend(Backend):
             store = self._local.store = wasmer.Store(
                 wasmer.engine.Universal(wasmer_compiler_cranelift.Compiler))
         return store
-
-    def relay(self) -> Any:
-        """This thread's compiled WASI relay module (see ``_WasiRouter``)."""
-        relay = getattr(self._local, "relay", None)
-        if relay is None:
-            relay = self._local.relay = wasmer.Module(self.store, wasmer.wat2wasm(_RELAY_WAT))
-        return relay
 
     def for_limits(self, limits: Limits) -> Backend:
         return self           # configured() refused every limit: there is nothing to set
