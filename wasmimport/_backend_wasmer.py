@@ -31,6 +31,7 @@ from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from ._backend import RawFunction
@@ -361,11 +362,22 @@ class _WasiRouter:
 
 
 class WasmerCompiled(CompiledModule):
-    """A ``wasmer.Module``, shareable between instances."""
+    """A ``wasmer.Module``, shareable between instances of one thread; another thread gets
+    its own copy from ``load``, which makes one in the current thread's store."""
 
-    def __init__(self, backend: WasmerBackend, module: Any):
+    def __init__(self, backend: WasmerBackend, load: Callable[[], Any]):
         self.backend = backend
-        self.module = module
+        self._load = load
+        self._modules: dict[int, Any] = {threading.get_ident(): load()}
+
+    @property
+    def module(self) -> Any:
+        """The ``wasmer.Module`` of the current thread."""
+        thread = threading.get_ident()
+        module = self._modules.get(thread)
+        if module is None:
+            module = self._modules[thread] = self._load()
+        return module
 
     def instantiate(self, limits: Limits, host: list[tuple[str, str, FuncType, RawFunction]],
                     wasi: tuple[Wasi, str] | None = None) -> Instance:
@@ -412,7 +424,7 @@ class WasmerBackend(Backend):
 
     def compile(self, wasm: bytes) -> CompiledModule:
         try:
-            return WasmerCompiled(self, wasmer.Module(self.store, wasm))
+            return WasmerCompiled(self, lambda: wasmer.Module(self.store, wasm))
         except (RuntimeError, ValueError, TypeError) as exc:
             raise BackendError(_one_line(exc)) from None
 
@@ -432,7 +444,7 @@ class WasmerBackend(Backend):
         try:
             with open(path, "rb") as file:
                 data = file.read()
-            return WasmerCompiled(self, wasmer.Module.deserialize(self.store, data))
+            return WasmerCompiled(self, lambda: wasmer.Module.deserialize(self.store, data))
         except (OSError, RuntimeError, ValueError) as exc:
             raise BackendError(f"cached code is unusable: {_one_line(exc)}") from None
 
