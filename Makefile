@@ -77,8 +77,13 @@ bench: setup toolchain wasm
 	.bench-venv/bin/python benchmarks/bench_call.py
 	$(PY) benchmarks/bench_import.py --python .bench-venv/bin/python
 	.bench-venv/bin/python benchmarks/bench_limits.py
+	rm -rf .bench-venv-3.10
+	$(call pyenv_python,3.10) -m venv .bench-venv-3.10
+	.bench-venv-3.10/bin/python -m pip install -q '.[wasmer]'
+	.bench-venv-3.10/bin/python benchmarks/bench_call.py
+	$(PY) benchmarks/bench_import.py --python .bench-venv-3.10/bin/python --backend wasmer
 
 clean:
 	$(MAKE) -C tests/guests clean
 	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s clean; done
-	rm -rf build *.egg-info .bench-venv $(foreach v,$(OTHER_PYTHONS),.venv-$(v))
+	rm -rf build *.egg-info .bench-venv .bench-venv-3.10 $(foreach v,$(OTHER_PYTHONS),.venv-$(v))

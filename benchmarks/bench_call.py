@@ -3,8 +3,9 @@
 The script builds its own references into a temporary directory: ``benchref``, a small
 CPython extension (``native/benchref.c``, METH_FASTCALL functions), and ``bench.wasm``
 (``guest/bench.c``, manifest ``guest/bench.wasm.toml``).  It loads the guest twice, with the
-compiled call path and with the pure-Python one (``WASMIMPORT_PURE=1``), and once more with
-wasmtime-py, whose ``Func.__call__`` is the anchor.  Every row is run once and its answer
+compiled call path and with the pure-Python one (``WASMIMPORT_PURE=1``), where the wasmer
+backend is installed (CPython 3.10) once more on it, and once with wasmtime-py, whose
+``Func.__call__`` is the anchor.  Every row is run once and its answer
 checked before anything is timed.  Rows are timed in interleaved rounds (each round runs
 every row once, in rotating order, so machine noise hits all rows alike) with the same
 ``timeit`` loop, whose own cost is measured the same way and subtracted; the table shows
@@ -161,14 +162,14 @@ def call_path(pure: bool) -> Iterator[None]:
             os.environ[PURE_VAR] = saved
 
 
-def load_guest(wasm: Path, name: str, pure: bool) -> ModuleType:
+def load_guest(wasm: Path, name: str, pure: bool, backend: str | None = None) -> ModuleType:
     """Load the guest on one call path, binding every function while the switch is set.
 
     Functions are created on first lookup, so looking them all up here keeps the choice
     right whether wasmimport reads the variable when it builds the module or when it binds.
     """
     with call_path(pure):
-        module = wasmimport.load(wasm, name=name, manifest=MANIFEST)
+        module = wasmimport.load(wasm, name=name, manifest=MANIFEST, backend=backend)
         for function in FUNCTIONS:
             getattr(module, function)
     return module
@@ -319,8 +320,10 @@ def describe(modules: dict[str, ModuleType], rounds: int, loop: float) -> list[s
              f"rounds, medians; the timing loop ({loop:.1f} ns/iteration) is subtracted "
              "from every row."]
     kinds = {path: type(module.add).__name__ for path, module in modules.items()}
-    lines += [f"{path} module: type(add) is {kind!r}" for path, kind in kinds.items()]
-    if len(set(kinds.values())) == 1:
+    lines += [f"{path} module: type(add) is {kind!r}, backend "
+              f"{module.__wasmimport__.backend}" for path, module in modules.items()
+              for kind in [kinds[path]]]
+    if kinds["compiled"] == kinds["pure"]:
         lines.append("note: both modules got the same call path (no compiled path in this "
                      "build), so the 'compiled' rows measure the pure path too")
     return lines
@@ -362,6 +365,10 @@ def main(argv: list[str] | None = None) -> None:
         wasm = build_guest(folder)
         modules = {"compiled": load_guest(wasm, "bench_compiled", pure=False),
                    "pure": load_guest(wasm, "bench_pure", pure=True)}
+        try:
+            modules["wasmer"] = load_guest(wasm, "bench_wasmer", pure=True, backend="wasmer")
+        except ImportError as exc:
+            print(f"no wasmer rows: {exc}")
         groups = build_groups(native, modules, wasmtime_add(wasm))
         rows = [row for group in groups for row in group]
         for row in rows:

@@ -1,16 +1,16 @@
-"""Fresh-process import times of a ~1 MB wasm module: cold cache, warm cache, and wasmtime.
+"""Fresh-process import times of a ~1 MB wasm module: cold cache, warm cache, and the engine.
 
 Each round runs, in new interpreter processes and in interleaved order:
 
 - ``cold``: ``import wasmimport; wasmimport.install(); import gen`` with an empty cache;
 - ``warm``: the same with the cache filled by an earlier run;
-- ``import wasmtime`` alone (the runtime wasmimport cannot do without);
+- ``import wasmtime`` (or wasmer's packages) alone: the engine wasmimport cannot do without;
 - ``pass`` (the interpreter's own start-up).
 
-It prints the median of each and the ratios the project targets: warm / ``import wasmtime``
+It prints the median of each and the ratios the project targets: warm / engine import
 (target <= 1.3) and cold / warm (target >= 10).
 
-    python benchmarks/bench_import.py [--rounds 7] [--functions 2000]
+    python benchmarks/bench_import.py [--rounds 7] [--functions 2000] [--backend wasmer]
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ def generate_wat(functions: int, exported_every: int = 10) -> str:
     return "\n".join(parts)
 
 
+ENGINE_IMPORT = {"wasmtime": "import wasmtime",
+                 "wasmer": "import wasmer, wasmer_compiler_cranelift"}
+
+
 def timed(python: str, code: str, cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run([python, "-c", code], cwd=cwd, env=env, check=True)
@@ -63,6 +67,8 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable,
                         help="the interpreter to measure (default: this one); use one with "
                              "wasmimport installed normally, as users have it")
+    parser.add_argument("--backend", default="wasmtime", choices=sorted(ENGINE_IMPORT),
+                        help="the engine to import with (WASMIMPORT_BACKEND)")
     args = parser.parse_args()
     py = os.path.abspath(args.python) if os.sep in args.python else args.python
 
@@ -74,6 +80,7 @@ def main() -> None:
             'doc = "generated"\n[functions]\n'
             'f0 = "(a: i32, b: i32) -> i32"\nf10 = "(a: u32, b: u32) -> u32"\n')
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("WASMIMPORT")}
+        base_env["WASMIMPORT_BACKEND"] = args.backend
         warm_env = dict(base_env, WASMIMPORT_CACHE_DIR=str(folder / "warm-cache"))
         importer = ("import wasmimport; wasmimport.install(); import gen; "
                     "assert isinstance(gen.f0(1, 2) + gen.f10(3, 4), int)")
@@ -82,7 +89,7 @@ def main() -> None:
             "cold (empty cache)": lambda r: timed(
                 py, importer, folder, dict(base_env, WASMIMPORT_CACHE_DIR=str(folder / f"c{r}"))),
             "warm (cached)": lambda r: timed(py, importer, folder, warm_env),
-            "import wasmtime": lambda r: timed(py, "import wasmtime", folder, base_env),
+            "import engine": lambda r: timed(py, ENGINE_IMPORT[args.backend], folder, base_env),
             "python -c pass": lambda r: timed(py, "pass", folder, base_env),
         }
         samples: dict[str, list[float]] = {name: [] for name in cases}
@@ -91,13 +98,17 @@ def main() -> None:
                 samples[name].append(run(r))
         median = {name: statistics.median(values) for name, values in samples.items()}
 
-    print(f"module: {len(wasm) / 1e6:.2f} MB wasm, {args.functions} functions, "
+    version = subprocess.run([py, "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    print(f"backend {args.backend} on Python {version}: "
+          f"module {len(wasm) / 1e6:.2f} MB wasm, {args.functions} functions, "
           f"{args.functions // 10} exports; {args.rounds} interleaved rounds, medians")
+    print(f"  (import engine = `{ENGINE_IMPORT[args.backend]}`)")
     for name, value in median.items():
         print(f"  {name:20} {value * 1000:8.1f} ms")
-    warm, wt = median["warm (cached)"], median["import wasmtime"]
+    warm, wt = median["warm (cached)"], median["import engine"]
     cold = median["cold (empty cache)"]
-    print(f"warm / import wasmtime = {warm / wt:.2f}  (target <= 1.3)")
+    print(f"warm / import engine   = {warm / wt:.2f}  (target <= 1.3)")
     print(f"cold / warm            = {cold / warm:.1f}  (target >= 10)")
     start = median["python -c pass"]
     print(f"a warm import on top of interpreter start-up: {(warm - start) * 1000:.1f} ms")
