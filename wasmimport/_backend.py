@@ -13,7 +13,7 @@ import os
 import sys
 from abc import ABC, abstractmethod
 
-from ._errors import TrapFrame, WasmImportError
+from ._errors import Trap, TrapFrame, WasmImportError
 from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
@@ -51,19 +51,34 @@ class BackendError(Exception):
 
 
 class Memory(ABC):
-    """A guest linear memory: bounds-checked reads and writes, and a buffer view."""
+    """A guest linear memory: bounds-checked reads and writes, and a buffer view.
+
+    A subclass keeps ``_view``, a byte view of the memory as ``size()`` last saw it, and
+    ``_known``, that size; ``size()`` renews both when the memory has grown (memories only
+    grow, and wasmimport's engines never move them).
+    """
+
+    _known = 0
+    _view = memoryview(b"")
 
     @abstractmethod
     def size(self) -> int:
-        """Current size in bytes."""
+        """Current size in bytes (renewing ``_view`` and ``_known`` when it changed)."""
 
-    @abstractmethod
+    def _check(self, ptr: int, size: int) -> None:
+        if ptr < 0 or (ptr + size > self._known and ptr + size > self.size()):
+            raise Trap(f"guest memory access out of bounds: {size} bytes at {ptr:#x} "
+                       f"(memory is {self._known} bytes)", kind="memory_out_of_bounds")
+
     def read(self, ptr: int, size: int) -> bytes:
         """Copy ``size`` bytes at ``ptr`` out of the guest (Trap when out of bounds)."""
+        self._check(ptr, size)
+        return self._view[ptr:ptr + size].tobytes()
 
-    @abstractmethod
     def write(self, ptr: int, data: bytes | memoryview) -> None:
         """Copy ``data`` into the guest at ``ptr`` (Trap when out of bounds)."""
+        self._check(ptr, len(data))
+        self._view[ptr:ptr + len(data)] = data
 
     @abstractmethod
     def view(self) -> memoryview:

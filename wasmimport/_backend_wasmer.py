@@ -87,8 +87,6 @@ class WasmerMemory(Memory):
     def __init__(self, memory: Any, owner: WasmerInstance):
         self._memory = memory
         self._owner = owner
-        self._known = 0
-        self._view = memoryview(b"")
 
     def size(self) -> int:
         self._owner.check_thread("its memory")
@@ -97,19 +95,6 @@ class WasmerMemory(Memory):
             self._view = memoryview(self._memory.buffer).cast("B")
             self._known = size
         return size
-
-    def _check(self, ptr: int, size: int) -> None:
-        if ptr < 0 or (ptr + size > self._known and ptr + size > self.size()):
-            raise Trap(f"guest memory access out of bounds: {size} bytes at {ptr:#x} "
-                       f"(memory is {self._known} bytes)", kind="memory_out_of_bounds")
-
-    def read(self, ptr: int, size: int) -> bytes:
-        self._check(ptr, size)
-        return self._view[ptr:ptr + size].tobytes()
-
-    def write(self, ptr: int, data: bytes | memoryview) -> None:
-        self._check(ptr, len(data))
-        self._view[ptr:ptr + len(data)] = data
 
     def view(self) -> memoryview:
         self._owner.check_thread("its memory")

@@ -82,8 +82,6 @@ class WasmtimeMemory(Memory):
         self._ctx = owner.ctx
         self._extern = extern
         self._base: int = capi.nogil.wasmtime_memory_data(owner.ctx, extern) or 0
-        self._known = 0                # a size seen before: memories only grow
-        self._view = memoryview(b"")
 
     def size(self) -> int:
         size: int = capi.nogil.wasmtime_memory_data_size(self._ctx, self._extern)
@@ -92,19 +90,6 @@ class WasmtimeMemory(Memory):
             self._view = memoryview((ctypes.c_ubyte * size).from_address(self._base)).cast("B")
             self._known = size
         return size
-
-    def _check(self, ptr: int, size: int) -> None:
-        if ptr < 0 or (ptr + size > self._known and ptr + size > self.size()):
-            raise Trap(f"guest memory access out of bounds: {size} bytes at {ptr:#x} "
-                       f"(memory is {self._known} bytes)", kind="memory_out_of_bounds")
-
-    def read(self, ptr: int, size: int) -> bytes:
-        self._check(ptr, size)
-        return self._view[ptr:ptr + size].tobytes()
-
-    def write(self, ptr: int, data: bytes | memoryview) -> None:
-        self._check(ptr, len(data))
-        self._view[ptr:ptr + len(data)] = data
 
     def view(self) -> memoryview:
         array = (ctypes.c_ubyte * self.size()).from_address(self._base)
