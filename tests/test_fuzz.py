@@ -9,9 +9,11 @@ manifests, each bounded by a count and a time budget.
 
 from __future__ import annotations
 
+import faulthandler
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wasmimport
-from conftest import ROOT, guest_path
+from conftest import ROOT, guest_path, has
 from wasmimport._manifest import manifest_from_mapping, parse_manifest, parse_signature
 
 FILE_ERRORS = (ImportError,)
@@ -164,34 +166,65 @@ MODULES = [
     ("textkit", lambda: ROOT / "sample_pkgs/textkit/src/textkit/_textkit.wasm"),
 ]
 BUDGET = 8.0     # seconds per module, on top of a fixed number of inputs
-LIMITS = '\n[limits]\ntimeout = "100ms"\nmemory = "64MiB"\n'
+LIMITS = {"limits-timeout": 'timeout = "100ms"', "limits-memory": 'memory = "64MiB"'}
+HANG = 120.0     # seconds: an unbounded run that takes longer has hung
+
+
+def limits() -> str:
+    """The [limits] bounding every call of a mutant, as far as this run's backend can."""
+    lines = [line for feature, line in LIMITS.items() if has(feature)]
+    return "\n".join(["", "[limits]", *lines, ""]) if lines else ""
+
+
+@contextmanager
+def hang_guard(bounded: bool) -> Iterator[None]:
+    """Without a time limit a call that never returned would hang the whole run: past
+    ``HANG`` seconds, dump every thread's stack and exit instead."""
+    if not bounded:
+        faulthandler.dump_traceback_later(HANG, exit=True)
+    try:
+        yield
+    finally:
+        if not bounded:
+            faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.mark.parametrize("name, path", MODULES, ids=[m[0] for m in MODULES])
 @pytest.mark.usefixtures("compiled")     # the time limit that bounds each call needs it
 def test_mutated_modules_and_manifests(name: str, path: Callable[[], Path],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every mutant loads or fails with a documented error.  Those that load are called,
+    each call under a time limit; a backend without one calls only the mutants with the
+    original code (a mutated manifest cannot make it loop: exercise() skips what does)."""
     monkeypatch.setenv("WASMIMPORT_CACHE", "0")       # thousands of one-off modules
     wasm_path = path()
     wasm = wasm_path.read_bytes()
     manifest = (wasm_path.parent / (wasm_path.name + ".toml")).read_text()
     rng = random.Random(f"wasmimport-fuzz-{name}")
-    tried = loaded = 0
+    bounded = has("limits-timeout")
+    tried = loaded = exercised = original = 0
     deadline = time.monotonic() + BUDGET
-    while tried < 300 or (time.monotonic() < deadline and tried < 3000):
-        tried += 1
-        if rng.random() < 0.5:
-            data, text = mutate(wasm, rng), manifest
-        else:
-            data, text = wasm, mutate(manifest.encode(), rng).decode("utf-8", "replace")
-        text += LIMITS          # a mutated module may loop forever: every call is bounded
-        try:
-            mod = wasmimport.load(data, name=name, manifest=text)
-        except FILE_ERRORS:
-            continue
-        loaded += 1
-        exercise(mod)
+    with hang_guard(bounded):
+        while tried < 300 or (time.monotonic() < deadline and tried < 3000):
+            tried += 1
+            if rng.random() < 0.5:
+                data, text = mutate(wasm, rng), manifest
+            else:
+                data, text = wasm, mutate(manifest.encode(), rng).decode("utf-8", "replace")
+            text += limits()    # a mutated module may loop forever: every call is bounded
+            try:
+                mod = wasmimport.load(data, name=name, manifest=text)
+            except FILE_ERRORS:
+                continue
+            loaded += 1
+            original += data == wasm
+            if bounded or data == wasm:
+                exercised += 1
+                exercise(mod)
     hostfns.module = None
-    print(f"\nfuzz {name}: {tried} mutated inputs, {loaded} loaded and exercised")
+    print(f"\nfuzz {name}: {tried} mutated inputs, {loaded} loaded ({original} with the "
+          f"original code), {exercised} exercised")
     assert tried >= 300
-    assert loaded >= 20              # some mutants load, and their functions are called
+    assert loaded >= 20              # some mutants load, some of them mutated manifests,
+    assert original >= 10            # and their functions are called: all of them, or
+    assert exercised >= (20 if bounded else 10)     # (unbounded) those of the latter

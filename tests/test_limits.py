@@ -1,12 +1,15 @@
 """[limits] (memory, timeout, fuel) and Ctrl-C during a wasm call.
 
 Ctrl-C is tested the only honest way: a real child process, a real SIGINT, on both call
-paths and with the GIL held or released during the call.
+paths and with the GIL held or released during the call.  A backend that cannot stop or
+meter a call refuses each limit by name at import, and there Ctrl-C comes as the call
+returns: on it, that is what these tests check.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,11 +22,10 @@ from typing import Any
 import pytest
 
 import wasmimport
-from conftest import guest_path
+from conftest import guest_path, has, refused
 
 FUNCTIONS = {
     "forever": "() -> None",
-    "forever_nogil": {"export": "forever", "signature": "() -> None", "release_gil": True},
     "spin": "(n: u32) -> u32",
     "echo_i32": "(x: i32) -> i32",
     "stack_probe": "() -> u32",
@@ -32,6 +34,7 @@ FUNCTIONS = {
     "grow": "(pages: u32) -> i32",
     "echo_str": "(s: str) -> str",
 }
+NOGIL = {"forever_nogil": {"export": "forever", "signature": "() -> None", "release_gil": True}}
 STACK_PROBE = 523776        # what edges.stack_probe() returns while its C stack is intact
 
 
@@ -39,12 +42,31 @@ pytestmark = pytest.mark.usefixtures("compiled")   # every limit needs the exten
 # test_limits_on_the_pure_fallback_are_refused and the Ctrl-C tests say what runs without it
 
 
-def edges_with(**limits: Any) -> types.ModuleType:
-    return wasmimport.load(guest_path("edges"), manifest={"limits": limits,
-                                                          "functions": FUNCTIONS})
+def edges_with(functions: dict[str, Any] | None = None, /,
+               **limits: Any) -> types.ModuleType:
+    return wasmimport.load(guest_path("edges"), manifest={
+        "limits": limits, "functions": {**FUNCTIONS, **(functions or {})}})
+
+
+def refusal(setting: str, feature: str) -> str:
+    """The import error for ``setting`` on a backend without ``feature``: the whole message."""
+    return (rf"^{re.escape(str(guest_path('edges')))}: {re.escape(setting)} {refused(feature)}; "
+            "remove it, or use the wasmtime backend$")
+
+
+def limit_refusal(*names: str) -> str:
+    """The import error for a manifest with these [limits], on a backend lacking one of them:
+    it names the first setting it cannot honour, whichever of them that is."""
+    missing = [name for name in names if not has(f"limits-{name}")]
+    assert missing, f"the backend has every one of {names}"
+    return "|".join(refusal(f"[limits] {name}", f"limits-{name}") for name in missing)
 
 
 def test_a_runaway_call_stops_at_its_time_limit_and_the_module_stays_usable() -> None:
+    if not has("limits-timeout"):
+        with pytest.raises(wasmimport.WasmImportError, match=limit_refusal("timeout")):
+            edges_with(timeout="30ms")
+        return
     mod = edges_with(timeout="30ms")
     for _ in range(10):     # the C stack is restored after each: no leak, no drift
         with pytest.raises(wasmimport.LimitExceeded) as info:
@@ -60,13 +82,27 @@ def test_a_runaway_call_stops_at_its_time_limit_and_the_module_stays_usable() ->
 
 
 def test_time_limit_applies_with_the_gil_released() -> None:
-    mod = edges_with(timeout="30ms")
+    if not has("release-gil"):      # refused with a limit or without
+        with pytest.raises(wasmimport.WasmImportError,
+                           match=refusal("[functions.forever_nogil] release_gil = true",
+                                         "release-gil")):
+            edges_with(NOGIL)
+        return
+    if not has("limits-timeout"):
+        with pytest.raises(wasmimport.WasmImportError, match=limit_refusal("timeout")):
+            edges_with(NOGIL, timeout="30ms")
+        return
+    mod = edges_with(NOGIL, timeout="30ms")
     with pytest.raises(wasmimport.LimitExceeded, match="time limit"):
         mod.forever_nogil()
     assert mod.echo_str("still here") == "still here"
 
 
 def test_fuel_is_a_per_call_budget() -> None:
+    if not has("limits-fuel"):
+        with pytest.raises(wasmimport.WasmImportError, match=limit_refusal("fuel")):
+            edges_with(fuel=2_000_000)
+        return
     mod = edges_with(fuel=2_000_000)
     with pytest.raises(wasmimport.LimitExceeded) as info:
         mod.spin(10**9)
@@ -80,6 +116,12 @@ def test_fuel_is_a_per_call_budget() -> None:
 
 
 def test_fuel_and_time_limit_together() -> None:
+    if not (has("limits-fuel") and has("limits-timeout")):
+        for limits in ({"fuel": 10**15, "timeout": "30ms"}, {"fuel": 10_000, "timeout": "10s"}):
+            with pytest.raises(wasmimport.WasmImportError,
+                               match=limit_refusal("timeout", "fuel")):
+                edges_with(**limits)
+        return
     mod = edges_with(fuel=10**15, timeout="30ms")
     with pytest.raises(wasmimport.LimitExceeded) as info:
         mod.forever()
@@ -91,6 +133,10 @@ def test_fuel_and_time_limit_together() -> None:
 
 
 def test_memory_cap_fails_memory_grow_inside_the_guest() -> None:
+    if not has("limits-memory"):
+        with pytest.raises(wasmimport.WasmImportError, match=limit_refusal("memory")):
+            edges_with(memory="1MiB")
+        return
     mod = edges_with(memory="1MiB")               # 16 pages
     pages = mod.mem_pages()
     assert mod.grow(1000) == -1                   # memory.grow returns -1, as in the guest
@@ -101,20 +147,28 @@ def test_memory_cap_fails_memory_grow_inside_the_guest() -> None:
 
 
 def test_memory_cap_below_the_initial_memory_fails_the_import() -> None:
-    with pytest.raises(wasmimport.WasmImportError, match=r"edges\.wasm: instantiation failed"):
+    failure = (r"edges\.wasm: instantiation failed" if has("limits-memory")
+               else limit_refusal("memory"))      # (refused before it is tried)
+    with pytest.raises(wasmimport.WasmImportError, match=failure):
         edges_with(memory="64KiB")
 
 
 def test_limits_on_the_pure_fallback_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An engine that can stop or meter a call (wasmtime) does it through the extension; one
+    that cannot refuses the limit, extension or not."""
     monkeypatch.setenv("WASMIMPORT_PURE", "1")
     for setting in ({"timeout": "1s"}, {"fuel": 1000}):
         name = next(iter(setting))
         with pytest.raises(wasmimport.WasmImportError,
                            match=rf"edges\.wasm: \[limits\] {name} needs wasmimport's compiled "
                                  r"extension \(wasmimport\._speedups\), and WASMIMPORT_PURE is "
-                                 "set"):
+                                 "set" if has(f"limits-{name}") else limit_refusal(name)):
             edges_with(**setting)
-    edges_with(memory="1MiB")        # the engine enforces this one by itself
+    if has("limits-memory"):
+        edges_with(memory="1MiB")    # the engine enforces this one by itself
+    else:
+        with pytest.raises(wasmimport.WasmImportError, match=limit_refusal("memory")):
+            edges_with(memory="1MiB")
 
 
 def test_limits_without_the_extension_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,7 +177,8 @@ def test_limits_without_the_extension_are_refused(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(wasmimport.WasmImportError,
                        match=r"\[limits\] timeout needs wasmimport's compiled extension "
                              r"\(wasmimport\._speedups\), and it is not built: reinstall "
-                             "wasmimport on a machine with a C compiler"):
+                             "wasmimport on a machine with a C compiler"
+                             if has("limits-timeout") else limit_refusal("timeout")):
         edges_with(timeout="1s")
 
 
@@ -132,9 +187,10 @@ def test_limits_without_the_extension_are_refused(monkeypatch: pytest.MonkeyPatc
 CHILD = textwrap.dedent("""
     import signal, sys, time, wasmimport
     functions = {"forever": "() -> None", "spin": "(n: u32) -> u32",
-                 "forever_nogil": {"export": "forever", "signature": "() -> None",
-                                   "release_gil": True},
                  "echo_i32": "(x: i32) -> i32", "stack_probe": "() -> u32"}
+    if sys.argv[2] == "forever_nogil":
+        functions["forever_nogil"] = {"export": "forever", "signature": "() -> None",
+                                      "release_gil": True}
     mod = wasmimport.load(sys.argv[1], manifest={"functions": functions})
     run = getattr(mod, sys.argv[2])
     # a SIGINT handled while no wasm code runs must not stop the next call
@@ -175,14 +231,28 @@ def run_child(tmp_path: Path, source: str, *args: str, pure: bool = False) -> tu
 
 @pytest.mark.parametrize("function", ["forever", "forever_nogil"])
 def test_ctrl_c_interrupts_a_long_call(tmp_path: Path, function: str) -> None:
+    nogil = function == "forever_nogil"
+    if nogil and not has("release-gil"):
+        with pytest.raises(wasmimport.WasmImportError,
+                           match=refusal("[functions.forever_nogil] release_gil = true",
+                                         "release-gil")):
+            edges_with(NOGIL)
+        return
+    if not has("interrupt"):     # nothing stops the call: Ctrl-C comes as it returns
+        _, out = run_child(tmp_path, LATE_CHILD, "released" if nogil else "held")
+        assert out == "interrupted\n1 7\n"
+        return
     spun, out = run_child(tmp_path, CHILD, function)
     assert spun.strip().isdigit()
     assert out == f"interrupted\n7 {STACK_PROBE}\n"
 
 
-PURE_CHILD = textwrap.dedent("""
+LATE_CHILD = textwrap.dedent("""
     import sys, time, wasmimport
-    mod = wasmimport.load(sys.argv[1])
+    racy_add = {"signature": "(x: u32, n: u32) -> u32", "release_gil": sys.argv[2] == "released"}
+    mod = wasmimport.load(sys.argv[1], manifest={"functions": {
+        "spin": "(n: u32) -> u32", "racy_add": racy_add, "echo_i32": "(x: i32) -> i32",
+        "racy_total": {"export": "racy_total_get", "signature": "() -> u32"}}})
     start = time.perf_counter()
     mod.spin(10**7)
     n = int(10**7 * 3 / (time.perf_counter() - start))   # a call of about 3 s
@@ -202,5 +272,6 @@ def test_ctrl_c_on_the_pure_fallback_comes_as_the_call_returns(tmp_path: Path) -
     as the call returns (as for a C extension that never checks for signals)."""
     # racy_add stores its result only at its very end: a total of 1 means the call ran to
     # completion before the KeyboardInterrupt was raised
-    _, out = run_child(tmp_path, PURE_CHILD, pure=True)
+    gil = "released" if has("release-gil") else "held"
+    _, out = run_child(tmp_path, LATE_CHILD, gil, pure=True)
     assert out == "interrupted\n1 7\n"

@@ -41,6 +41,7 @@ FEATURES = {
     "limits-fuel": "[limits] fuel",
     "interrupt": "Ctrl-C stops a running call",
     "any-thread": "a module's functions can be called from any thread",
+    "host-calls-at-exit": "a daemon thread may be inside a host function at interpreter exit",
     "multi-memory": "modules with more than one memory (the multi-memory proposal)",
     "exceptions": "modules using wasm exception handling (exnref)",
 }

@@ -383,6 +383,8 @@ class WasmerBackend(Backend):
         "limits-fuel": "wasmer 1.1 cannot meter a call",
         "interrupt": "wasmer 1.1 cannot stop a running call: Ctrl-C arrives as it returns",
         "any-thread": "wasmer 1.1's objects are bound to the thread that made them",
+        "host-calls-at-exit": "wasmer 1.1 aborts the process when the interpreter finalizes "
+                              "while a thread is in a host function",
         "multi-memory": "wasmer 1.1 does not implement the multi-memory proposal",
         "exceptions": "wasmer 1.1 does not implement wasm exception handling",
     }
