@@ -78,6 +78,12 @@ def within(seconds: float, call: Callable[..., T], *args: Any) -> T:
     return result.result(timeout=seconds)
 
 
+# Python 3.12+ warns at every fork() of a process with threads (the engine's and the
+# watchdog's, see docs/sandbox.md); forking is what these tests check, so the warning is not
+FORK_WARNING = "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+
+
+@pytest.mark.filterwarnings(FORK_WARNING)
 @pytest.mark.parametrize("method", ["spawn", "fork", "forkserver"])
 def test_process_pool_executor(native: Any, method: str) -> None:
     with process_pool(method) as pool:
@@ -95,6 +101,7 @@ def test_multiprocessing_pool(native: Any) -> None:
             native.spin(10), native.spin(20)]
 
 
+@pytest.mark.filterwarnings(FORK_WARNING)
 @pytest.mark.usefixtures("compiled")
 def test_a_time_limit_in_a_forked_worker(native: Any) -> None:
     """The watchdog thread does not survive fork(); the child starts its own.  A backend
