@@ -8,7 +8,7 @@ import sys
 import zipfile
 from collections.abc import Iterator, Sequence
 
-from . import __version__, _cache, get_include
+from . import __version__, _activation, _cache, get_include, is_installed
 from ._backend import get_backend
 from ._errors import WasmImportError
 from ._inspect import describe, report
@@ -18,6 +18,41 @@ from ._module import compile_only
 from ._plan import plan_module
 from ._stub import render_stub
 from ._wasmbin import WasmFormatError, read_module, with_custom_section
+
+
+def _enable(args: argparse.Namespace) -> int:
+    try:
+        path = _activation.enable(args.user)
+    except OSError as exc:
+        print(f"error: cannot write {_activation.PTH_NAME} into {_activation.site_dir(args.user)}"
+              f": {exc.strerror or exc}; use a virtual environment, or --user", file=sys.stderr)
+        return 1
+    print(f"enabled: {path} installs the wasmimport import hook at every start of "
+          f"{'your user site' if args.user else 'this environment'}'s Python")
+    return 0
+
+
+def _disable(args: argparse.Namespace) -> int:
+    try:
+        path = _activation.disable(args.user)
+    except OSError as exc:
+        print(f"error: cannot remove {_activation.PTH_NAME} from "
+              f"{_activation.site_dir(args.user)}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"disabled: removed {path}" if path else
+          f"already disabled: no {_activation.PTH_NAME} in {_activation.site_dir(args.user)}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    found = _activation.enabled_by()
+    if found:
+        print("enabled: the import hook is installed at start-up by " + ", ".join(found))
+    else:
+        print(f"disabled: no {_activation.PTH_NAME} in {_activation.site_dir()}; a program "
+              "must call wasmimport.install() (or run `python -m wasmimport enable`)")
+    print(f"in this process the hook is {'installed' if is_installed() else 'not installed'}")
+    return 0
 
 
 def _include(args: argparse.Namespace) -> int:
@@ -220,6 +255,23 @@ def build_parser() -> argparse.ArgumentParser:
     stub.add_argument("-q", "--quiet", action="store_true", help="do not say where it went")
     stub.add_argument("--backend", help="the engine to validate with")
     stub.set_defaults(run=_stub)
+
+    for name, run, summary, description in (
+            ("enable", _enable, "install the import hook at every start of this environment",
+             f"Write {_activation.PTH_NAME} into this environment's site-packages, so that "
+             "the import hook is installed when the interpreter starts: wasm modules then "
+             "import without anyone calling wasmimport.install()."),
+            ("disable", _disable, "undo enable",
+             f"Remove {_activation.PTH_NAME} from this environment's site-packages.")):
+        command = commands.add_parser(name, help=summary, description=description)
+        command.add_argument("--user", action="store_true",
+                             help="the user site-packages instead of the environment's")
+        command.set_defaults(run=run)
+    commands.add_parser(
+        "status", help="say whether enable is in force",
+        description=f"Say which {_activation.PTH_NAME} installs the hook at start-up, if "
+                    "any, and whether it is installed in this process.").set_defaults(
+        run=_status)
 
     cache = commands.add_parser("cache", help="show or clear the compile cache",
                                 description="Show or clear the compile cache.")
