@@ -39,7 +39,7 @@ toolchain:
 # Rebuild every wasm module (test guests and samples) from the C sources in this repo.
 wasm: toolchain setup
 	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY))
-	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s wasm || exit 1; done
+	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s wasm PYTHON=$(abspath $(PY)) || exit 1; done
 
 # Install the sample packages for real (a wheel each, not editable) into every venv.
 samples: setup pythons wasm
