@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import wasmimport
-from conftest import ROOT, tagged_wat, wat_binary
+from conftest import ROOT, guest_path, tagged_wat, wat_binary
 
 
 def write_module(folder: Path, name: str, tag: int, suffix: str = ".wasm") -> Path:
@@ -142,6 +142,35 @@ def test_zip_reads_through_the_archive_not_the_filesystem(hook: None, tmp_path: 
     monkeypatch.setattr("builtins.open", guarded_open)
     import zonly  # type: ignore[import-not-found]
     assert zonly.which() == 5
+
+
+def test_a_zipapp_runs_its_wasm_from_inside_the_archive_and_caches_it(tmp_path: Path) -> None:
+    """A `.pyz` made by `python -m zipapp` imports a package's wasm module through the zip
+    loader: nothing is extracted (the cache holds only compiled entries), and the second
+    run loads the compiled code the first one cached."""
+    app = tmp_path / "app"
+    (app / "zapkg").mkdir(parents=True)
+    (app / "zapkg" / "__init__.py").write_text("import wasmimport\nwasmimport.install()\n")
+    (app / "zapkg" / "core.wasm").write_bytes(guest_path("edges").read_bytes())
+    (app / "zapkg" / "core.wasm.toml").write_text(
+        guest_path("edges").with_suffix(".wasm.toml").read_text())
+    (app / "__main__.py").write_text(
+        "from zapkg import core\nprint(core.echo_str('zipped ü'), core.echo_u64(2**64 - 1),"
+        " core.__file__)\n")
+    pyz = tmp_path / "app.pyz"
+    subprocess.run([sys.executable, "-m", "zipapp", str(app), "-o", str(pyz)], check=True)
+    cache = tmp_path / "cache"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WASMIMPORT_CACHE_DIR=str(cache))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for _ in range(2):
+        done = subprocess.run([sys.executable, str(pyz)], cwd=elsewhere, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == f"zipped ü {2**64 - 1} {pyz / 'zapkg' / 'core.wasm'}\n"
+        entries = sorted(p.suffix for p in cache.rglob("*") if p.is_file())
+        assert entries == [".cwasm", ".manifest"], entries     # compiled code, no copies
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_reimport_gives_fresh_instance_and_new_functions(hook: None, syspath: Path) -> None:
