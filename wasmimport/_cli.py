@@ -55,6 +55,23 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    from ._build import ZIG_CAVEAT, BuildError, build
+    try:
+        toolchain, _ = build(args.sources, args.output, args.wasi, args.toolchain,
+                             args.optimize, tuple(args.include), tuple(args.define),
+                             args.werror)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if toolchain.name == "zig":
+        print(ZIG_CAVEAT, file=sys.stderr)
+    if not args.quiet:
+        print(f"built {args.output} with {toolchain.name}"
+              f"{' (WASI reactor)' if args.wasi else ''}")
+    return 0
+
+
 def _include(args: argparse.Namespace) -> int:
     print(get_include())
     return 0
@@ -214,6 +231,29 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="Print the folder holding wasmimport.h, for "
                                               "-I when compiling a guest.")
     include.set_defaults(run=_include)
+    build = commands.add_parser(
+        "build", help="compile C sources into a wasm module for wasmimport",
+        description="Compile SRC files (C, with wasmimport.h on the include path) into OUT: "
+                    "exported functions, no entry point (a WASI reactor with --wasi), the "
+                    "stack below the data, optimised for size, debug info stripped (names "
+                    "kept for backtraces). Uses clang + lld or the ziglang package, "
+                    "whichever is present ($WASM_CC names another clang driver).")
+    build.add_argument("sources", nargs="+", metavar="SRC", help="C source files")
+    build.add_argument("-o", "--output", required=True, metavar="OUT", help="the .wasm to write")
+    build.add_argument("--wasi", action="store_true",
+                       help="link with wasi-libc, as a WASI reactor (needs [wasi] to import)")
+    build.add_argument("--toolchain", choices=("auto", "clang", "zig"), default="auto",
+                       help="which compiler (default: clang if present, else zig)")
+    build.add_argument("-O", dest="optimize", default="s", metavar="LEVEL",
+                       help="optimisation level: s (default), z, 2, 3, ...")
+    build.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                       help="another include folder")
+    build.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VALUE]",
+                       help="a preprocessor definition")
+    build.add_argument("--werror", action="store_true", help="make every warning an error")
+    build.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    build.set_defaults(run=_build)
+
     embed = commands.add_parser(
         "embed", help="write a manifest into a wasm file's 'wasmimport' custom section",
         description="Check MANIFEST against WASM and write a copy of WASM with the manifest "
