@@ -22,6 +22,7 @@ sys.path.insert(0, sys.argv[1])
 import edges
 print(edges.echo_i32(-4))
 """
+DEPS = f"{ROOT}\n{sysconfig.get_path('purelib')}\n"    # wasmimport, and what it needs
 
 
 def run(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -29,14 +30,21 @@ def run(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
 
 
-def test_enable_installs_the_hook_at_start_up_and_disable_removes_it(tmp_path: Path) -> None:
+def fresh_env(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A new venv reaching wasmimport and its dependencies through ``deps.pth``: its
+    python, its site-packages and that file."""
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
     site_packages = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path("
                                            "'purelib'))", cwd=tmp_path).stdout.strip())
     deps = site_packages / "deps.pth"
-    deps.write_text(f"{ROOT}\n{sysconfig.get_path('purelib')}\n")
+    deps.write_text(DEPS)
+    return python, site_packages, deps
+
+
+def test_enable_installs_the_hook_at_start_up_and_disable_removes_it(tmp_path: Path) -> None:
+    python, site_packages, deps = fresh_env(tmp_path)
     mods = tmp_path / "mods"
     mods.mkdir()
     for suffix in (".wasm", ".wasm.toml"):
@@ -61,7 +69,7 @@ def test_enable_installs_the_hook_at_start_up_and_disable_removes_it(tmp_path: P
     deps.unlink()
     stale = run(python, "-c", "import sys; print('wasmimport' in sys.modules)", cwd=tmp_path)
     assert (stale.returncode, stale.stdout, stale.stderr) == (0, "False\n", "")
-    deps.write_text(f"{ROOT}\n{sysconfig.get_path('purelib')}\n")
+    deps.write_text(DEPS)
 
     disabled = run(python, "-m", "wasmimport", "disable", cwd=tmp_path)
     assert disabled.stdout == f"disabled: removed {pth}\n" and not pth.exists()
@@ -72,12 +80,7 @@ def test_enable_installs_the_hook_at_start_up_and_disable_removes_it(tmp_path: P
 
 
 def test_enable_into_a_folder_it_cannot_write_says_what_to_do(tmp_path: Path) -> None:
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=False)
-    python = env_dir / "bin" / "python"
-    site_packages = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path("
-                                           "'purelib'))", cwd=tmp_path).stdout.strip())
-    (site_packages / "deps.pth").write_text(f"{ROOT}\n{sysconfig.get_path('purelib')}\n")
+    python, site_packages, _ = fresh_env(tmp_path)
     site_packages.chmod(0o555)
     try:
         if os.access(site_packages, os.W_OK):      # root ignores the mode: a file in the way
