@@ -61,11 +61,16 @@ _MESSAGE_LIMIT = 1 << 16    # a stack overflow's message lists every frame: mega
 _EXIT = re.compile(r"WASI exited with code: (\d+)")
 
 
+def _reason(lines: list[str], default: str) -> str:
+    """The first line of one of wasmer's RuntimeErrors ("RuntimeError: reason\\n    at ...")."""
+    return lines[0].removeprefix("RuntimeError: ").strip() if lines else default
+
+
 def _trap(exc: BaseException, label: str, instance: Instance) -> Trap:
-    """The Trap for one of wasmer's RuntimeErrors ("RuntimeError: reason\\n    at ...")."""
+    """The Trap for one of wasmer's RuntimeErrors, with its frames."""
     text = str(exc)
     lines = text[:_MESSAGE_LIMIT].splitlines()
-    reason = lines[0].removeprefix("RuntimeError: ").strip() if lines else "wasm trap"
+    reason = _reason(lines, "wasm trap")
     kind, wording = _TRAPS.get(reason, (None, reason))
     if len(text) > _MESSAGE_LIMIT:
         lines.pop()                    # cut short
@@ -126,8 +131,7 @@ class WasmerInstance(Instance):
         try:
             self._instance = wasmer.Instance(compiled.module, import_object)
         except RuntimeError as exc:
-            message = str(exc)[:_MESSAGE_LIMIT].splitlines()
-            reason = message[0].removeprefix("RuntimeError: ") if message else "unknown error"
+            reason = _reason(str(exc)[:_MESSAGE_LIMIT].splitlines(), "unknown error")
             if reason in _TRAPS:
                 raise BackendError(f"instantiation failed: the start function trapped "
                                    f"({_TRAPS[reason][0]}): {_TRAPS[reason][1]}") from None
@@ -160,8 +164,8 @@ class WasmerInstance(Instance):
                 f"thread; call it from there, or use the wasmtime backend")
 
     def export(self, export: str, kind: type, what: str) -> Any:
-        """The export called ``export``, checked to be a ``kind``."""
-        self.check_thread(f"export {export!r}")
+        """The export called ``export``, checked to be a ``kind`` (callers check the
+        thread first)."""
         try:
             item = getattr(self._exports, export)
         except (AttributeError, LookupError, RuntimeError):
@@ -171,6 +175,7 @@ class WasmerInstance(Instance):
         return item
 
     def memory(self, export: str) -> Memory:
+        self.check_thread(f"export {export!r}")
         return WasmerMemory(self.export(export, wasmer.Memory, "memory"), self)
 
     def get_global(self, export: str) -> Any:
