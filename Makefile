@@ -17,7 +17,7 @@ all: test
 # The development virtual environment, with wasmimport installed editable (which builds
 # the compiled call path, wasmimport/_speedups.c, in place with the machine's C compiler).
 setup: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml setup.py wasmimport/_speedups.c
+$(VENV)/.installed: pyproject.toml setup.py wasmimport/_speedups.c wasmimport/_speedups_compound.h
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,dask]'
@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml setup.py wasmimport/_speedups.c
 # One virtual environment per other supported Python, each with wasmimport installed
 # editable (its own build of the extension) and the wasmer extra (a no-op after 3.10).
 pythons: $(foreach v,$(OTHER_PYTHONS),.venv-$(v)/.installed)
-.venv-%/.installed: pyproject.toml setup.py wasmimport/_speedups.c
+.venv-%/.installed: pyproject.toml setup.py wasmimport/_speedups.c wasmimport/_speedups_compound.h
 	$(call pyenv_python,$*) -m venv .venv-$*
 	.venv-$*/bin/python -m pip install -q --upgrade pip
 	.venv-$*/bin/python -m pip install -q -e '.[test,dask,wasmer]'

@@ -11,4 +11,5 @@ from setuptools import Extension, setup
 flags = [] if sys.platform == "win32" else ["-O3", "-Wall", "-Wextra", "-Wno-unused-parameter",
                                              "-Wno-missing-field-initializers"]
 setup(ext_modules=[Extension("wasmimport._speedups", ["wasmimport/_speedups.c"],
+                             depends=["wasmimport/_speedups_compound.h"],
                              extra_compile_args=flags, optional=True)])

@@ -120,8 +120,8 @@ def test_embedded_manifest_types_the_functions(tmp_path: Path) -> None:
      r"default of 'b' must be int, not float"),
     ('[functions]\nadd = "(a: i32, b: u8 = 300) -> i32"', r"default of 'b' is out of range"),
     ('[functions]\nadd = "(a: i32, b: i32 = foo()) -> i32"', r"not a Python literal"),
-    ('[functions]\nadd = "(a: list[str]) -> i32"', r"unsupported list element type 'str'"),
-    ('[functions]\nadd = "(a: None) -> i32"', r"parameter 'a' cannot be None"),
+    ('[functions]\nadd = "(a: list[str8]) -> i32"', r"unknown type 'str8'"),
+    ('[functions]\nadd = "(a: None) -> i32"', r"None is only a result type, not a parameter"),
     ('[functions]\nmissing = "(a: i32) -> i32"',
      r"\[functions\] missing: the module has no export 'missing' \(its function exports: "
      r"cabi_realloc, add"),
@@ -135,7 +135,8 @@ def test_embedded_manifest_types_the_functions(tmp_path: Path) -> None:
     ('[functions]\nadd = 5', r"must be a signature string or a table, not int"),
     ('[abi]\nallocator = "x"', r"\[abi\] unknown key 'allocator'"),
     ('[abi]\nrealloc = "a"\nalloc = "b"', r"sets both realloc and alloc"),
-    ('[types.Point]\nx = "f64"', r"\[types\] is not supported by this version"),
+    ('[types.Point]\nx = "f64"\n[types.Line]\na = "Point"\nb = "Line"',
+     r"\[types.Line\]: a record cannot contain itself \(Line -> Line\)"),
     ('[limits]\nmemory = "1MB"', r"\[limits\] memory must be a whole number of 64 KiB wasm "
                                  r"pages, not 1000000 bytes"),
     ('[limits]\nmemory = "lots"', r"\[limits\] memory 'lots' is not understood"),

@@ -12,14 +12,15 @@ from __future__ import annotations
 import os
 
 from ._cache import CacheWarning
-from ._errors import LimitExceeded, ManifestError, Trap, TrapFrame, WasmImportError
+from ._errors import GuestError, LimitExceeded, ManifestError, Trap, TrapFrame, WasmImportError
 from ._finder import install, is_installed, uninstall
 from ._loader import WasmLoader, load
 
 __version__ = "0.1.0"
 __all__ = [
-    "CacheWarning", "LimitExceeded", "ManifestError", "Trap", "TrapFrame", "WasmImportError",
-    "WasmLoader", "get_include", "install", "is_installed", "load", "uninstall",
+    "CacheWarning", "GuestError", "LimitExceeded", "ManifestError", "Trap", "TrapFrame",
+    "WasmImportError", "WasmLoader", "get_include", "install", "is_installed", "load",
+    "uninstall",
 ]
 
 

@@ -76,10 +76,23 @@ class Memory(ABC):
         self._check(ptr, size)
         return self._view[ptr:ptr + size].tobytes()
 
-    def write(self, ptr: int, data: bytes | memoryview) -> None:
+    def write(self, ptr: int, data: bytes | bytearray | memoryview) -> None:
         """Copy ``data`` into the guest at ``ptr`` (Trap when out of bounds)."""
         self._check(ptr, len(data))
         self._view[ptr:ptr + len(data)] = data
+
+    def read_cstr(self, ptr: int) -> bytes:
+        """The bytes at ``ptr`` up to (not including) a NUL; Trap if memory ends first."""
+        self._check(ptr, 1)
+        end, start, chunk = self._known, ptr, 64
+        while start < end:
+            stop = min(end, start + chunk)
+            found = self._view[start:stop].tobytes().find(0)
+            if found >= 0:
+                return self._view[ptr:start + found].tobytes()
+            start, chunk = stop, chunk * 4
+        raise Trap(f"guest returned a cstr at {ptr:#x} with no NUL before the end of memory "
+                   f"({end} bytes)", kind="memory_out_of_bounds")
 
     @abstractmethod
     def view(self) -> memoryview:

@@ -18,9 +18,18 @@ from __future__ import annotations
 import keyword
 
 from ._backend import core_codes
-from ._errors import Trap
+from ._compound import (
+    EnumType,
+    FlagsType,
+    ListOfType,
+    OptionType,
+    RecordType,
+    TupleType,
+    VariantType,
+)
+from ._errors import GuestError, Trap
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
-from ._types import ListType, Record, ScalarType
+from ._types import BUFFER, BYTES, CSTR, SCALARS, STR, ListType, ScalarType
 from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
@@ -103,9 +112,9 @@ def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | No
     result = signature.result
     if not signature.needs_memory():
         # fast path: only scalars, which convert straight to core values
-        assert result is None or isinstance(result, ScalarType)
-        lift = "" if result is None or result.lifts_as_is else "_lift"
-        namespace["_lift"] = result.lift_one if result is not None else None
+        lift = "" if result is None or getattr(result, "lifts_as_is", False) else "_lift"
+        namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
+            _flat_lifter(label, result)
         if post is None:
             body = f"return {lift}(_raw({converted}))"
         else:   # post-return takes the core result (nothing for None)
@@ -119,9 +128,51 @@ def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | No
     return _generated(plan.name, params, body, namespace)
 
 
-def _type_spec(t: WasmType) -> str | tuple[str, str]:
-    """How ``_speedups`` names a type: its name, or ("list", element) for a list."""
-    return ("list", t.elem.name) if isinstance(t, ListType) else t.name
+def _flat_lifter(label: str, result: WasmType | None) -> Callable[[Any], Any] | None:
+    """Lift a one-core-value result that is not a scalar (an enum, flags, a 1-field record)."""
+    if result is None:
+        return None
+
+    def lift(core: Any) -> Any:
+        try:
+            return result.lift(None, iter((core,)))  # type: ignore[arg-type]
+        except (Trap, GuestError) as exc:
+            raise _labelled(exc, label) from None
+    return lift
+
+
+def _type_spec(t: WasmType) -> str | tuple[Any, ...]:
+    """How ``_speedups`` names a type: its name, ("list", element) for a numeric list, or
+    the spec of a compound type's tree (see ``node_spec``)."""
+    if isinstance(t, ListType):
+        return ("list", t.elem.name)
+    if t.name in SCALARS or t in (STR, BYTES, BUFFER):
+        return t.name
+    return node_spec(t)
+
+
+def node_spec(t: WasmType) -> tuple[Any, ...]:
+    """A type as ``_speedups_compound.h`` builds its Node: (kind, flat, size, align, ...)."""
+    head = (core_codes(t.flat), t.size, t.align)
+    if isinstance(t, ScalarType):
+        return ("scalar", *head, t.name)
+    if t in (STR, BYTES, CSTR):
+        return (t.name, *head)
+    if isinstance(t, ListType):
+        return ("nlist", *head, t.elem.name)
+    if isinstance(t, ListOfType):
+        return ("list", *head, node_spec(t.elem))
+    if isinstance(t, TupleType):
+        return ("tuple", *head, tuple(node_spec(f) for f in t.types), t.offsets,
+                t.cls if isinstance(t, RecordType) else None)
+    if isinstance(t, VariantType):
+        return ("option" if isinstance(t, OptionType) else "result", *head,
+                tuple(None if c is None else node_spec(c) for c in t.cases), t.payload_offset,
+                t.disc)
+    if isinstance(t, EnumType):
+        return ("enum", *head, t.members)
+    assert isinstance(t, FlagsType), t
+    return ("flags", *head, t.cls, t.mask)
 
 
 def _compiled(label: str, plan: FunctionPlan, instance: Instance,
@@ -134,7 +185,7 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
     result = signature.result
     spill = None
     if signature.spills():
-        record = Record(tuple(p.type for p in params))
+        record = TupleType(tuple(p.type for p in params))
         spill = (record.align, record.size, record.offsets)
     binder = _generated(plan.name, params,
                         f"return ({''.join(p.name + ', ' for p in params)})", {})
@@ -149,7 +200,7 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
         guest=guest.native if guest is not None and signature.needs_memory() else None,
         post=instance.native_handle(plan.post, "func") if plan.post else None,
         spill=spill, release_gil=plan.release_gil, binder=binder,
-        lift=_lifter(label, signature, guest) if guest is not None else None,
+        lift=_lifter(label, signature, guest),
         alloc_failed=_allocation_error(label, guest) if guest is not None else None,
         alloc_label=f"{label}: {guest.alloc_label}" if guest is not None else "",
         free_label=guest.free_label if guest is not None else "",
@@ -182,7 +233,7 @@ def python_signature(fn: Any) -> Any:
         return_annotation=annotations["return"])
 
 
-def _lifter(label: str, signature: Signature, guest: GuestABI) -> Callable[[Any], Any]:
+def _lifter(label: str, signature: Signature, guest: GuestABI | None) -> Callable[[Any], Any]:
     """Lift a function's core result from guest memory; errors start with ``label``."""
     result = signature.result
     indirect = result is not None and len(result.flat) > 1
@@ -192,9 +243,10 @@ def _lifter(label: str, signature: Signature, guest: GuestABI) -> Callable[[Any]
             if result is None:
                 return None
             if indirect:
+                assert guest is not None, "planning checks that memory exists"
                 return result.load(guest, _retptr(out, result.align))
-            return result.lift(guest, iter((out,)))
-        except Trap as exc:
+            return result.lift(guest, iter((out,)))  # type: ignore[arg-type]
+        except (Trap, GuestError) as exc:
             raise _labelled(exc, label) from None
     return lift
 
@@ -215,22 +267,25 @@ def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI
              post: RawFunction | None, lock: Any) -> Callable[..., Any]:
     """The general call path: lower into guest memory, call, lift, post-return, free."""
     types = tuple(p.type for p in signature.params)
-    spill = Record(types) if signature.spills() else None
+    spill = TupleType(types) if signature.spills() else None
     result = signature.result
     lift = _lifter(label, signature, guest)
+    fills = signature.fills()
 
     def invoke(*values: Any) -> Any:
         with lock:
             try:
                 try:
                     if spill is not None:
-                        flat: list[Any] = [spill.lower(values, guest)]
+                        flat: list[Any] = [spill.lower_to_memory(values, guest)]
                     else:
                         flat = [core for t, v in zip(types, values)
                                 for core in t.lower(v, guest)]
                 except (Trap, MemoryError, OverflowError) as exc:
                     raise _labelled(exc, label) from None
                 out = raw(*flat)
+                for i in fills:     # what the guest wrote into buffer arguments
+                    values[i].copy_back(guest)
             finally:
                 guest.release()
             try:
@@ -243,6 +298,8 @@ def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI
 
 def _labelled(exc: Exception, label: str) -> Exception:
     """The same error, its message starting with the function that was called."""
+    if isinstance(exc, GuestError):
+        return GuestError(exc.value, label)
     if isinstance(exc, Trap):
         return Trap(f"{label}: {exc.message}", exc.kind, exc.frames)
     return type(exc)(f"{label}: {exc}")

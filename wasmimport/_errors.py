@@ -110,5 +110,26 @@ class WasiExit(Trap):
         return (type(self), (self.message, self.status))
 
 
-for _cls in (WasmImportError, ManifestError, TrapFrame, Trap, LimitExceeded, WasiExit):
+class GuestError(Exception):
+    """The guest returned the error case of a ``result``; ``value`` is the error value.
+
+    ``function`` names the call ("mod.parse()"), like the start of a Trap's message.  A host
+    function whose result is a ``result`` raises it to hand the guest an error.
+    """
+
+    def __init__(self, value: object = None, function: str | None = None):
+        super().__init__(value)
+        self.value = value
+        self.function = function
+
+    def __str__(self) -> str:
+        prefix = f"{self.function}: " if self.function else ""
+        return f"{prefix}guest returned an error: {self.value!r}"
+
+    def __reduce__(self) -> tuple[type[GuestError], tuple[object, str | None]]:
+        return (type(self), (self.value, self.function))
+
+
+for _cls in (WasmImportError, ManifestError, TrapFrame, Trap, LimitExceeded, WasiExit,
+             GuestError):
     _cls.__module__ = "wasmimport"

@@ -79,5 +79,8 @@ class GuestABI:
     def read(self, ptr: int, size: int) -> bytes:
         return self._memory.read(ptr, size)
 
-    def write(self, ptr: int, data: bytes | memoryview) -> None:
+    def write(self, ptr: int, data: bytes | bytearray | memoryview) -> None:
         self._memory.write(ptr, data)
+
+    def read_cstr(self, ptr: int) -> bytes:
+        return self._memory.read_cstr(ptr)

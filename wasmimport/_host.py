@@ -11,10 +11,10 @@ names: the callable is imported when the module is instantiated.
 from __future__ import annotations
 
 import importlib
-import struct
 
-from ._errors import WasmImportError
-from ._types import BufferType, ScalarType
+from ._compound import ResultType
+from ._errors import GuestError, WasmImportError
+from ._types import ScalarType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 
     from ._guest import GuestABI
     from ._plan import ImportPlan
-
-_PAIR = struct.Struct("<II")
-
 
 def resolve(spec: str, where: str, origin: str) -> Callable[..., Any]:
     """The callable named ``package.module:attribute``; ImportError if it is not there."""
@@ -55,8 +52,12 @@ def raw_host_function(plan: ImportPlan, origin: str,
     params = tuple(p.type for p in plan.signature.params)
     result = plan.signature.result
     convert = result.converter(f"{label} result") if result is not None else None
-    indirect = isinstance(result, BufferType)
-    if all(isinstance(t, ScalarType) and t.lifts_as_is for t in params) and not indirect:
+    # a GuestError the callable raises is the error case of a result
+    convert_error = result.error_converter(f"{label} result") \
+        if isinstance(result, ResultType) else None
+    indirect = result is not None and len(result.flat) > 1
+    if all(isinstance(t, ScalarType) and t.lifts_as_is for t in params) and not indirect \
+            and convert_error is None:
         # core values are the Python values: no memory, no lifting
         def direct(*core: Any) -> Any:
             value = fn(*core)
@@ -68,15 +69,21 @@ def raw_host_function(plan: ImportPlan, origin: str,
         abi = guest()
         values = iter(core)
         args = [t.lift(abi, values) for t in params]   # type: ignore[arg-type]
-        value = fn(*args)
-        if convert is None:
-            return None
-        converted = convert(value)
+        try:
+            value = fn(*args)
+        except GuestError as error:
+            if convert_error is None:
+                raise
+            converted = convert_error(error)
+        else:
+            if convert is None:
+                return None
+            converted = convert(value)
+        assert result is not None
         if not indirect:
-            return converted
-        assert abi is not None and result is not None, "planning checks the guest's memory"
-        ptr, length = result.lower(converted, abi)
-        abi.write(next(values) & 0xFFFFFFFF, _PAIR.pack(ptr & 0xFFFFFFFF, length))
+            return result.lower(converted, abi)[0]   # type: ignore[arg-type]
+        assert abi is not None, "planning checks the guest's memory"
+        result.store(abi, next(values) & 0xFFFFFFFF, converted)
         return None
     call.__qualname__ = call.__name__ = f"host {plan.module}.{plan.name}"
     return call

@@ -12,28 +12,18 @@ import sys
 
 from . import _cache
 from ._errors import ManifestError
-from ._types import (
-    BY_NAME,
-    BYTES,
-    LISTS,
-    SCALARS,
-    STR,
-    BufferType,
-    ScalarType,
-    WasmType,
-    type_names,
-)
+from ._typeparse import HOST_PARAM, PARAM, RESULT, TypeSpace, declare_types, parse_type, to_form
+from ._types import SCALARS, OutBufferType, WasmType
 
 TYPE_CHECKING = False   # typing costs ~20 ms at import; mypy still reads this block
 if TYPE_CHECKING:
     import ast
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
 EMBEDDED_SECTION = "wasmimport"
 MAX_FLAT_PARAMS = 16       # the Canonical ABI's limit; beyond it parameters go through memory
-_TOP_KEYS = {"doc", "abi", "functions", "limits", "imports", "wasi"}
-_FUTURE_KEYS = {"types"}
+_TOP_KEYS = {"doc", "abi", "functions", "limits", "imports", "wasi", "types"}
 _WASI_KEYS = {"args", "env", "stdin", "stdout", "stderr", "preopens"}
 _STREAMS = {"stdin": ("null", "inherit"), "stdout": ("null", "inherit", "capture"),
             "stderr": ("null", "inherit", "capture")}
@@ -93,12 +83,17 @@ class Signature:
 
     def needs_allocator(self) -> bool:
         """True when a call allocates argument buffers (or spilled parameters) in the guest."""
-        return self.spills() or any(isinstance(p.type, BufferType) for p in self.params)
+        return self.spills() or any(p.type.allocates for p in self.params)
 
     def needs_memory(self) -> bool:
         """True when a call lowers or lifts anything through guest memory."""
         result = self.result
-        return self.needs_allocator() or not (result is None or isinstance(result, ScalarType))
+        return self.needs_allocator() or result is not None and (
+            result.reads_memory or len(result.flat) > 1)
+
+    def fills(self) -> tuple[int, ...]:
+        """The indexes of ``buffer`` parameters, copied back after a call."""
+        return tuple(i for i, p in enumerate(self.params) if isinstance(p.type, OutBufferType))
 
     def core_results(self) -> tuple[str, ...]:
         """Core result types: one value, or an i32 return-area pointer."""
@@ -107,6 +102,13 @@ class Signature:
         if self.result is None:
             return ()
         return self.result.flat if len(self.result.flat) <= 1 else ("i32",)
+
+    @property
+    def return_hint(self) -> str:
+        """The result's annotation as stub source."""
+        if self.multi:
+            return f"tuple[{', '.join(SCALARS[c].hint for c in self.multi)}]"
+        return "None" if self.result is None else self.result.hint
 
     @property
     def return_annotation(self) -> Any:
@@ -189,13 +191,14 @@ class Limits:
 class Manifest:
     """A validated manifest; ``source`` names it in every error."""
 
-    __slots__ = ("source", "doc", "functions", "abi", "limits", "imports", "wasi")
+    __slots__ = ("source", "doc", "functions", "abi", "limits", "imports", "wasi", "types")
 
     def __init__(self, source: str, doc: str | None = None,
                  functions: tuple[FunctionEntry, ...] = (), abi: AbiOptions | None = None,
                  limits: Limits | None = None, imports: tuple[ImportEntry, ...] = (),
-                 wasi: Wasi | None = None):
+                 wasi: Wasi | None = None, types: TypeSpace | None = None):
         self.wasi = wasi            # None: no WASI at all
+        self.types = types or TypeSpace()     # [types]: records, enums, flags
         self.source = source
         self.doc = doc
         self.functions = functions
@@ -219,7 +222,7 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
 
 
 # Bump when the plain form below changes: it is part of the key of remembered manifests.
-PLAIN_FORMAT = 5
+PLAIN_FORMAT = 6
 
 
 def to_plain(manifest: Manifest) -> tuple[Any, ...]:
@@ -230,10 +233,10 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
     def signature(sig: Signature | None) -> tuple[Any, ...] | None:
         if sig is None:
             return None
-        return (sig.text, tuple((p.name, p.type.name, p.default is not NO_DEFAULT,
+        return (sig.text, tuple((p.name, to_form(p.type), p.default is not NO_DEFAULT,
                                  None if p.default is NO_DEFAULT else p.default, p.kind)
                                 for p in sig.params),
-                sig.result.name if sig.result else None)
+                to_form(sig.result))
     abi, limits = manifest.abi, manifest.limits
     return (PLAIN_FORMAT, manifest.doc, (abi.realloc, abi.alloc, abi.free, abi.memory),
             (limits.memory, limits.timeout, limits.fuel),
@@ -241,28 +244,29 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
             None if manifest.wasi is None else tuple(
                 getattr(manifest.wasi, key) for key in Wasi.__slots__),
             tuple((f.name, f.export, signature(f.signature), f.doc, f.release_gil)
-                  for f in manifest.functions))
+                  for f in manifest.functions), manifest.types.to_plain())
 
 
 def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
     """The Manifest that ``to_plain`` flattened."""
-    _, doc, abi, limits, imports, wasi, functions = form
+    _, doc, abi, limits, imports, wasi, functions, types = form
+    space = TypeSpace.from_plain(types)
 
     def signature(plain: tuple[Any, ...] | None) -> Signature | None:
         if plain is None:
             return None
         text, params, result = plain
-        return Signature(tuple(Param(name, BY_NAME[type_name],
+        return Signature(tuple(Param(name, space.from_form(type_form),
                                      default if has_default else NO_DEFAULT, kind)
-                               for name, type_name, has_default, default, kind in params),
-                         BY_NAME[result] if result else None, text)
+                               for name, type_form, has_default, default, kind in params),
+                         space.from_form(result), text)
     return Manifest(source, doc,
                     tuple(FunctionEntry(name, export, signature(sig), fdoc, release_gil)
                           for name, export, sig, fdoc, release_gil in functions),
                     AbiOptions(*abi), Limits(*limits),
                     tuple(ImportEntry(module, name, python, signature(sig))
                           for module, name, python, sig in imports),
-                    None if wasi is None else Wasi(*wasi))
+                    None if wasi is None else Wasi(*wasi), space)
 
 
 def _toml(text: str, source: str) -> dict[str, Any]:
@@ -281,20 +285,22 @@ def manifest_from_mapping(data: Mapping[str, Any], source: str) -> Manifest:
     """Validate an already-parsed manifest (the TOML document as a dict)."""
     if not isinstance(data, dict):
         raise ManifestError(f"{source}: manifest must be a table, not {type(data).__name__}")
-    for key in data:
-        if key in _FUTURE_KEYS:
-            raise ManifestError(f"{source}: [{key}] is not supported by this version of "
-                                "wasmimport")
     _known_keys(data, _TOP_KEYS, f"{source}:")
     doc = _optional_str(data, "doc", source, "doc")
     abi = _abi(data.get("abi", {}), source)
+    space = declare_types(data.get("types", {}), source)
     functions_table = data.get("functions", {})
     if not isinstance(functions_table, dict):
         raise ManifestError(f"{source}: [functions] must be a table")
-    functions = tuple(_function(name, value, source) for name, value in functions_table.items())
+    functions = tuple(_function(name, value, source, space)
+                      for name, value in functions_table.items())
+    for entry in functions:
+        if entry.name in space.declared:
+            raise ManifestError(f"{source}: [functions] {entry.name}: the name is taken by "
+                                f"[types.{entry.name}]")
     return Manifest(source, doc, functions, abi, _limits(data.get("limits", {}), source),
-                    _imports(data.get("imports", {}), source),
-                    _wasi(data["wasi"], source) if "wasi" in data else None)
+                    _imports(data.get("imports", {}), source, space),
+                    _wasi(data["wasi"], source) if "wasi" in data else None, space)
 
 
 def _wasi(table: Any, source: str) -> Wasi:
@@ -332,7 +338,7 @@ def _wasi(table: Any, source: str) -> Wasi:
                 streams["stderr"], tuple(preopens))
 
 
-def _imports(table: Any, source: str) -> tuple[ImportEntry, ...]:
+def _imports(table: Any, source: str, space: TypeSpace) -> tuple[ImportEntry, ...]:
     """``[imports.MODULE.NAME]`` tables: ``python = "pkg.mod:attr"`` and a signature."""
     if not isinstance(table, dict):
         raise ManifestError(f"{source}: [imports] must be a table of modules")
@@ -355,7 +361,8 @@ def _imports(table: Any, source: str) -> tuple[ImportEntry, ...]:
                                     f"\"package.module:attribute\", not {python!r}")
             text = _optional_str(value, "signature", source, f"{where} signature")
             _optional_str(value, "doc", source, f"{where} doc")
-            signature = parse_signature(text, source, where) if text is not None else None
+            signature = parse_signature(text, source, where, space, host=True) \
+                if text is not None else None
             entries.append(ImportEntry(module, name, python or "", signature))
     return tuple(entries)
 
@@ -435,12 +442,12 @@ def _abi(table: Any, source: str) -> AbiOptions:
     return AbiOptions(**{k: v for k, v in values.items() if v is not None})
 
 
-def _function(name: str, value: Any, source: str) -> FunctionEntry:
+def _function(name: str, value: Any, source: str, space: TypeSpace) -> FunctionEntry:
     where = f"[functions] {name}"
     if not name:
         raise ManifestError(f"{source}: [functions] has an empty function name")
     if isinstance(value, str):
-        return FunctionEntry(name, name, parse_signature(value, source, where), None)
+        return FunctionEntry(name, name, parse_signature(value, source, where, space), None)
     if not isinstance(value, dict):
         raise ManifestError(f"{source}: {where} must be a signature string or a table, "
                             f"not {type(value).__name__}")
@@ -452,12 +459,17 @@ def _function(name: str, value: Any, source: str) -> FunctionEntry:
     if not isinstance(release_gil, bool):
         raise ManifestError(f"{source}: {where}.release_gil must be true or false, not "
                             f"{type(release_gil).__name__}")
-    signature = parse_signature(text, source, where) if text is not None else None
+    signature = parse_signature(text, source, where, space) if text is not None else None
     return FunctionEntry(name, export, signature, doc, release_gil)
 
 
-def parse_signature(text: str, source: str, where: str) -> Signature:
-    """Parse ``(a: i32, b: u32 = 0) -> i32`` into a Signature."""
+def parse_signature(text: str, source: str, where: str, space: TypeSpace | None = None,
+                    host: bool = False) -> Signature:
+    """Parse ``(a: i32, b: u32 = 0) -> i32`` into a Signature.
+
+    ``space`` holds the manifest's declared types; ``host`` is True for a host function's
+    signature (whose parameters cannot be ``buffer``).
+    """
     import ast
 
     def fail(message: str) -> ManifestError:
@@ -482,6 +494,7 @@ def parse_signature(text: str, source: str, where: str) -> Signature:
              + [POSITIONAL_OR_KEYWORD] * len(args.args))
     entries = list(zip(positional, defaults, kinds))
     entries += [(a, d, KEYWORD_ONLY) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    space = space or TypeSpace()
     params: list[Param] = []
     seen: set[str] = set()
     for arg, default_node, kind in entries:
@@ -490,9 +503,8 @@ def parse_signature(text: str, source: str, where: str) -> Signature:
         seen.add(arg.arg)
         if arg.annotation is None:
             raise fail(f"parameter {arg.arg!r} has no type")
-        ptype = _type(arg.annotation, fail)
-        if ptype is None:
-            raise fail(f"parameter {arg.arg!r} cannot be None")
+        ptype = parse_type(arg.annotation, space, HOST_PARAM if host else PARAM, fail)
+        assert ptype is not None, "only results may be None"
         default: Any = NO_DEFAULT
         if default_node is not None:
             try:
@@ -504,28 +516,5 @@ def parse_signature(text: str, source: str, where: str) -> Signature:
             except (TypeError, OverflowError, ValueError) as exc:
                 raise fail(str(exc)) from None
         params.append(Param(arg.arg, ptype, default, kind))
-    result = _type(fn.returns, fail) if fn.returns is not None else None
+    result = parse_type(fn.returns, space, RESULT, fail) if fn.returns is not None else None
     return Signature(tuple(params), result, text)
-
-
-def _type(node: ast.expr, fail: Callable[[str], ManifestError]) -> WasmType | None:
-    import ast
-
-    if isinstance(node, ast.Constant) and node.value is None:
-        return None
-    if isinstance(node, ast.Name):
-        if node.id in SCALARS:
-            return SCALARS[node.id]
-        if node.id == "str":
-            return STR
-        if node.id == "bytes":
-            return BYTES
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-            and node.value.id == "list":
-        elem = ast.unparse(node.slice)
-        if elem in LISTS:
-            return LISTS[elem]
-        raise fail(f"unsupported list element type {elem!r} (expected one of "
-                   f"{', '.join(LISTS)})")
-    raise fail(f"unknown type {ast.unparse(node)!r} (expected one of "
-               f"{', '.join(type_names())})")

@@ -241,6 +241,9 @@ def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,
     for stale in plan.names():        # importlib.reload(): forget the old instance's functions
         namespace.pop(stale, None)
     state.memories = memories = {m: instance.memory(m) for m in plan.memories}
+    for type_name, cls in plan.types.classes().items():   # records, enums, flags
+        cls.__module__ = name
+        namespace[type_name] = cls
 
     def bind(f: FunctionPlan) -> Any:
         return make_function(name, f, instance, guest)

@@ -19,6 +19,7 @@ from ._manifest import (
     Param,
     Signature,
 )
+from ._typeparse import TypeSpace
 from ._types import CORE_TYPES, SCALARS
 from ._wasmbin import FuncType, ModuleInfo
 
@@ -82,13 +83,15 @@ class ModulePlan:
 
     __slots__ = ("doc", "abi", "functions", "core_exports", "memories", "public",
                  "needs_allocator", "needs_guest", "initialize", "command", "imports",
-                 "missing",
+                 "missing", "types",
                  "_planned")
 
     def __init__(self, doc: str | None, abi: AbiOptions, functions: tuple[FunctionPlan, ...],
                  core_exports: dict[str, tuple[FuncType, str | None]],
                  memories: tuple[str, ...], info: ModuleInfo,
-                 imports: tuple[ImportPlan, ...] = (), missing: tuple[str, ...] = ()):
+                 imports: tuple[ImportPlan, ...] = (), missing: tuple[str, ...] = (),
+                 types: TypeSpace | None = None):
+        self.types = types or TypeSpace()    # [types]: their classes go on the module
         self.imports = imports       # host functions the manifest provides
         self.missing = missing       # "module.name: type" of each import nobody provides
         self.doc = doc
@@ -97,7 +100,8 @@ class ModulePlan:
         self.core_exports = core_exports
         self.memories = memories
         self.public = tuple(name for name in (*(f.name for f in functions), *core_exports)
-                            if _is_public(name) and name not in (abi.alloc, abi.free))
+                            if _is_public(name) and name not in (abi.alloc, abi.free)) \
+            + tuple(self.types.declared)
         self.needs_allocator = any(f.signature.needs_allocator() for f in functions) or any(
             _host_allocates(i.signature) for i in imports)
         self.needs_guest = any(f.uses_guest for f in functions) or any(
@@ -164,6 +168,8 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
     entries = manifest.functions if manifest else ()
     bound = {e.export for e in entries}      # exports the manifest binds (or tried to)
     taken = {e.name for e in entries}        # Python names the manifest claims
+    if manifest:
+        taken.update(manifest.types.declared)
     for export in info.exports:
         if export.functype is None or export.name in bound or export.name in taken \
                 or _is_dunder(export.name) or not _core_callable(export.functype):
@@ -186,12 +192,13 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
         error.problems = tuple(problems)
         raise error
     return ModulePlan(manifest.doc if manifest else None, abi, tuple(functions), core_exports,
-                      memories, info, imports, missing)
+                      memories, info, imports, missing,
+                      manifest.types if manifest else None)
 
 
 def _host_allocates(signature: Signature) -> bool:
-    """True when providing an import writes a str/bytes/list result into the guest."""
-    return signature.result is not None and len(signature.result.flat) > 1
+    """True when providing an import allocates its result (a str, list...) in the guest."""
+    return signature.result is not None and signature.result.allocates
 
 
 WASI_MODULE = "wasi_snapshot_preview1"

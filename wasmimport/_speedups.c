@@ -65,18 +65,20 @@ typedef struct {
 
 /* ---------------------------------------------------------------- type codes */
 
+/* T_BUFFER: wasmimport's `buffer`, copied back after the call; T_NODE: a compound type,
+ * described by a tree of Nodes (see _speedups_compound.h) */
 enum {
     T_I8, T_I16, T_I32, T_I64, T_U8, T_U16, T_U32, T_U64, T_F32, T_F64, T_BOOL,
-    T_STR, T_BYTES, T_LIST, T_COUNT
+    T_STR, T_BYTES, T_LIST, T_BUFFER, T_NODE, T_COUNT
 };
 static const char *const type_names[T_COUNT] = {
     "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64", "bool",
-    "str", "bytes", "list"
+    "str", "bytes", "list", "buffer", "node"
 };
 /* size of a scalar in memory (also a list element's size and alignment) */
-static const int type_sizes[T_COUNT] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1, 8, 8, 8};
+static const int type_sizes[T_COUNT] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1, 8, 8, 8, 8, 0};
 
-#define IS_BUFFER(t) ((t) >= T_STR)
+#define IS_BUFFER(t) ((t) >= T_STR && (t) <= T_BUFFER)
 #define CORE_IS_I64(t) ((t) == T_I64 || (t) == T_U64)
 
 /* the smallest double that rounds to infinity as an f32 (FLT_MAX plus half an ulp) */
@@ -717,11 +719,14 @@ static inline int guest_contains(GuestObject *g, uint64_t ptr, uint64_t size) {
 
 /* ================================================================= Function */
 
+typedef struct Node Node;
+
 typedef struct {
     PyObject *name;            /* interned */
     PyObject *convert;         /* the pure-Python converter: the slow path and its errors */
     int type;                  /* T_* */
     int elem;                  /* list element T_* */
+    Node *node;                /* T_NODE: the type's tree */
     int slot;                  /* first flat slot (when not spilled) */
     uint32_t offset;           /* offset in the spilled record */
 } Param;
@@ -733,9 +738,18 @@ typedef struct {
     Py_ssize_t nbytes;
     Py_buffer view;
     char has_view;
-    PyObject *hold;            /* a converted object that owns `data` */
+    char conv;                 /* T_NODE: `hold` is the converter's result, not the argument */
+    PyObject *hold;            /* a converted object that owns `data`; T_NODE: the value */
     char *tmp;                 /* PyMem buffer of packed list items */
+    uint32_t gptr;             /* T_BUFFER: where the copy went in the guest */
 } Arg;
+
+/* [abi] free: the argument allocations to free after the call (grows past `first`) */
+typedef struct {
+    uint32_t *owned;
+    int nowned, cap;
+    uint32_t *first;           /* the caller's array, not to be freed */
+} Owned;
 
 typedef struct {
     PyObject_HEAD
@@ -754,6 +768,9 @@ typedef struct {
     Param *params;
     int result;                /* T_*, or -1 for none, or -2 for multi-value */
     int result_elem;
+    Node *result_node;         /* result == T_NODE */
+    PyObject *specs;           /* the params and result specs: they own what nodes point to */
+    PyObject *result_spec;
     char result_core[4];       /* multi-value: 'i' i32, 'I' i64, 'f' f32, 'd' f64 */
     int indirect;              /* the result comes through a return area */
     int scalars_only;          /* no memory involved, few slots: the short call path */
@@ -940,6 +957,16 @@ static int buffer_fast(const Param *p, PyObject *o, Arg *a) {
         }
         return 1;
     }
+    if (p->type == T_BUFFER) {
+        if (PyObject_GetBuffer(o, &a->view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+            PyErr_Clear();      /* the pure converter words the error */
+            return 0;
+        }
+        a->has_view = 1;
+        a->data = a->view.buf;
+        a->nbytes = a->view.len;
+        return 1;
+    }
     if (p->type == T_BYTES) {
         if (PyBytes_CheckExact(o)) {
             a->data = PyBytes_AS_STRING(o);
@@ -992,7 +1019,14 @@ static inline int convert_scalar(const Param *p, PyObject *o, int64_t *i, double
 }
 
 /* Convert one argument: C for the common cases, the pure converter for the rest. */
+static int node_fast(const Node *n, PyObject *o);
+
 static int convert_arg(const Param *p, PyObject *o, Arg *a) {
+    if (p->type == T_NODE) {
+        a->conv = !node_fast(p->node, o);
+        a->hold = a->conv ? PyObject_CallOneArg(p->convert, o) : Py_NewRef(o);
+        return a->hold == NULL ? -1 : 0;
+    }
     if (!IS_BUFFER(p->type))
         return convert_scalar(p, o, &a->v.i, &a->v.f);
     int done = buffer_fast(p, o, a);
@@ -1001,6 +1035,17 @@ static int convert_arg(const Param *p, PyObject *o, Arg *a) {
     PyObject *core = PyObject_CallOneArg(p->convert, o);   /* raises the labelled error */
     if (core == NULL)
         return -1;
+    if (p->type == T_BUFFER) {      /* a wasmimport._types.Fill: its writable view */
+        a->hold = PyObject_GetAttrString(core, "view");
+        Py_DECREF(core);
+        if (a->hold == NULL
+                || PyObject_GetBuffer(a->hold, &a->view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+            return -1;
+        a->has_view = 1;
+        a->data = a->view.buf;
+        a->nbytes = a->view.len;
+        return 0;
+    }
     a->hold = core;
     if (PyObject_GetBuffer(core, &a->view, PyBUF_C_CONTIGUOUS) < 0)
         return -1;
@@ -1011,11 +1056,6 @@ static int convert_arg(const Param *p, PyObject *o, Arg *a) {
 }
 
 /* ---- lowering (the store lock is held) ---- */
-
-typedef struct {
-    uint32_t *owned;           /* [abi] free: argument buffers to free after the call */
-    int nowned;
-} Owned;
 
 static int guest_alloc(FunctionObject *fn, uint32_t align, Py_ssize_t size, uint32_t *out,
                        Owned *owned) {
@@ -1038,8 +1078,21 @@ static int guest_alloc(FunctionObject *fn, uint32_t align, Py_ssize_t size, uint
     uint32_t ptr = (uint32_t)vals[0].i32;
     if ((size && ptr == 0) || ptr % align || !guest_contains(g, ptr, (uint64_t)size))
         goto failed;
-    if (g->has_free && size)
+    if (g->has_free && size) {
+        if (owned->nowned == owned->cap) {
+            uint32_t *grown = PyMem_Malloc(sizeof(uint32_t) * (size_t)owned->cap * 2);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            memcpy(grown, owned->owned, sizeof(uint32_t) * owned->nowned);
+            if (owned->owned != owned->first)
+                PyMem_Free(owned->owned);
+            owned->owned = grown;
+            owned->cap *= 2;
+        }
         owned->owned[owned->nowned++] = ptr;
+    }
     *out = ptr;
     return 0;
 failed: {
@@ -1053,12 +1106,13 @@ failed: {
 }
 
 /* Allocate a buffer argument in the guest, copy it in; its (ptr, count) go to `pair`. */
-static int lower_buffer(FunctionObject *fn, const Param *p, const Arg *a, uint32_t pair[2],
+static int lower_buffer(FunctionObject *fn, const Param *p, Arg *a, uint32_t pair[2],
                         Owned *owned) {
     uint32_t align = p->type == T_LIST ? (uint32_t)type_sizes[p->elem] : 1;
     uint32_t ptr;
     if (guest_alloc(fn, align, a->nbytes, &ptr, owned) < 0)
         return -1;
+    a->gptr = ptr;
     if (a->nbytes)
         memcpy(fn->guest->base + ptr, a->data, a->nbytes);
     pair[0] = ptr;
@@ -1076,6 +1130,11 @@ static inline void write_slot(RawVal *v, int t, int64_t i, double f) {
     }
 }
 
+static PyObject *lift_scalar(int t, const RawVal *v);
+static PyObject *lift_list(int elem, const uint8_t *src, uint32_t n);
+
+#include "_speedups_compound.h"
+
 static int lower_args(FunctionObject *fn, Arg *args, RawVal *vals, Owned *owned) {
     if (fn->spill_size) {
         uint32_t record;
@@ -1084,6 +1143,12 @@ static int lower_args(FunctionObject *fn, Arg *args, RawVal *vals, Owned *owned)
         for (int k = 0; k < fn->nparams; k++) {
             const Param *p = &fn->params[k];
             char field[8];
+            if (p->type == T_NODE) {
+                if (node_store(fn, p->node, args[k].hold, args[k].conv, record + p->offset,
+                               owned) < 0)
+                    return -1;
+                continue;
+            }
             if (IS_BUFFER(p->type)) {
                 uint32_t pair[2];
                 if (lower_buffer(fn, p, &args[k], pair, owned) < 0)
@@ -1101,7 +1166,10 @@ static int lower_args(FunctionObject *fn, Arg *args, RawVal *vals, Owned *owned)
     for (int k = 0; k < fn->nparams; k++) {
         const Param *p = &fn->params[k];
         RawVal *v = &vals[p->slot];
-        if (IS_BUFFER(p->type)) {
+        if (p->type == T_NODE) {
+            if (node_lower(fn, p->node, args[k].hold, args[k].conv, v, owned) < 0)
+                return -1;
+        } else if (IS_BUFFER(p->type)) {
             uint32_t pair[2];
             if (lower_buffer(fn, p, &args[k], pair, owned) < 0)
                 return -1;
@@ -1196,9 +1264,20 @@ static PyObject *lift_result(FunctionObject *fn, const RawVal *out) {
         }
         return tuple;
     }
-    if (!fn->indirect)
+    PyObject *value;
+    if (fn->result == T_NODE) {
+        const Node *n = fn->result_node;
+        uint32_t retptr = (uint32_t)out[0].i32;
+        if (!fn->indirect)
+            value = node_lift_flat(fn, n, out);
+        else if (retptr % n->align == 0 && guest_contains(fn->guest, retptr, n->size))
+            value = node_load(fn, n, retptr);
+        else
+            value = NULL;
+    } else if (!fn->indirect)
         return lift_scalar(fn->result, out);
-    PyObject *value = lift_indirect(fn, (uint32_t)out[0].i32);
+    else
+        value = lift_indirect(fn, (uint32_t)out[0].i32);
     if (value == NULL && !PyErr_Occurred())   /* refused: the pure lift decides or raises */
         value = PyObject_CallFunction(fn->lift, "i", out[0].i32);
     return value;
@@ -1294,14 +1373,15 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
     uint32_t stack_owned[STACK_PARAMS + 1];
     RawVal *vals = stack_vals;
     Arg *cargs = stack_args;
-    Owned owned = {stack_owned, 0};
+    Owned owned = {stack_owned, 0, STACK_PARAMS + 1, stack_owned};
     PyObject *result = NULL;
     int n = fn->nparams;
 
     if (fn->nslots > STACK_PARAMS || n > STACK_PARAMS) {
         vals = PyMem_Calloc(fn->nslots, sizeof(RawVal));
         cargs = PyMem_Calloc(n ? n : 1, sizeof(Arg));
-        owned.owned = PyMem_Calloc(n + 1, sizeof(uint32_t));
+        owned.owned = owned.first = PyMem_Calloc(n + 1, sizeof(uint32_t));
+        owned.cap = n + 1;
         if (vals == NULL || cargs == NULL || owned.owned == NULL) {
             PyErr_NoMemory();
             goto done;
@@ -1322,6 +1402,10 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
                       fn->release_gil) < 0;
     RawVal out[4];
     memcpy(out, vals, sizeof(RawVal) * (fn->nresults < 4 ? fn->nresults : 4));
+    /* buffer arguments: what the guest wrote goes back to the caller's buffer */
+    for (int k = 0; !failed && k < n; k++)
+        if (fn->params[k].type == T_BUFFER && cargs[k].nbytes)
+            memcpy(cargs[k].view.buf, fn->guest->base + cargs[k].gptr, cargs[k].nbytes);
     /* [abi] free: the host owns the argument buffers */
     for (int k = 0; k < owned.nowned; k++) {
         RawVal v;
@@ -1343,10 +1427,12 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
 done:
     for (int k = 0; k < n && cargs; k++)
         arg_clear(&cargs[k]);
+    if (owned.owned != owned.first)
+        PyMem_Free(owned.owned);
     if (vals != stack_vals) {
         PyMem_Free(vals);
         PyMem_Free(cargs);
-        PyMem_Free(owned.owned);
+        PyMem_Free(owned.first);
     }
     Py_XDECREF(bound);
     return result;
@@ -1362,9 +1448,15 @@ static int type_code(PyObject *name) {
     return -1;
 }
 
-/* A type spec is a name ("u32", "str", ...) or ("list", element name). */
-static int parse_type(PyObject *spec, int *t, int *elem) {
+/* A type spec is a name ("u32", "str", ...), ("list", element name), or the spec of a
+ * compound type's Node tree, (kind, flat, size, align, ...). */
+static int parse_type(PyObject *spec, int *t, int *elem, Node **node) {
     *elem = -1;
+    if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) >= 4) {
+        *t = T_NODE;
+        *node = node_new(spec);
+        return *node == NULL ? -1 : 0;
+    }
     if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) == 2) {
         if ((*t = type_code(PyTuple_GET_ITEM(spec, 0))) < 0
                 || (*elem = type_code(PyTuple_GET_ITEM(spec, 1))) < 0)
@@ -1380,15 +1472,15 @@ static int parse_type(PyObject *spec, int *t, int *elem) {
         return -1;
     }
     *t = type_code(spec);
-    if (*t == T_LIST) {
-        PyErr_SetString(PyExc_ValueError, "list needs an element type");
+    if (*t == T_LIST || *t == T_NODE) {
+        PyErr_SetString(PyExc_ValueError, "list needs an element type, node a spec");
         return -1;
     }
     return *t < 0 ? -1 : 0;
 }
 
-static int core_flat(int t) {
-    return IS_BUFFER(t) ? 2 : 1;
+static int core_flat(const Param *p) {
+    return p->type == T_NODE ? p->node->nflat : IS_BUFFER(p->type) ? 2 : 1;
 }
 
 static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
@@ -1447,9 +1539,12 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     memcpy(fn->result_core, cores, nres);
     if (result == Py_None)
         fn->result = nres > 0 ? -2 : -1;
-    else if (parse_type(result, &fn->result, &fn->result_elem) < 0)
+    else if (parse_type(result, &fn->result, &fn->result_elem, &fn->result_node) < 0)
         goto error;
-    fn->indirect = fn->result >= 0 && IS_BUFFER(fn->result);
+    fn->indirect = fn->result >= 0 && (IS_BUFFER(fn->result)
+                                       || (fn->result == T_NODE && fn->result_node->nflat > 1));
+    fn->specs = Py_NewRef(params);           /* what Param and result nodes point into */
+    fn->result_spec = Py_NewRef(result);
 
     fn->nparams = fn->all_positional = (int)PyTuple_GET_SIZE(params);
     fn->params = PyMem_Calloc(fn->nparams ? fn->nparams : 1, sizeof(Param));
@@ -1481,12 +1576,12 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
             goto error;
         if (keyword_only)
             fn->all_positional = -1;
-        if (parse_type(spec, &p->type, &p->elem) < 0)
+        if (parse_type(spec, &p->type, &p->elem, &p->node) < 0)
             goto error;
         p->name = Py_NewRef(name);
         p->convert = Py_NewRef(convert);
         p->slot = slot;
-        slot += core_flat(p->type);
+        slot += core_flat(p);
         if (offsets) {
             unsigned long off = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(offsets, k));
             if (off == (unsigned long)-1 && PyErr_Occurred())
@@ -1499,14 +1594,19 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     fn->nslots = slot > fn->nresults ? slot : fn->nresults;
     if (fn->nslots == 0)
         fn->nslots = 1;
-    int uses_memory = fn->spill_size || fn->indirect;
-    for (int k = 0; k < fn->nparams; k++)
-        uses_memory |= IS_BUFFER(fn->params[k].type);
+    int uses_memory = fn->spill_size || fn->indirect
+        || (fn->result == T_NODE && node_uses_memory(fn->result_node));
+    int nodes = fn->result == T_NODE;
+    for (int k = 0; k < fn->nparams; k++) {
+        const Param *p = &fn->params[k];
+        uses_memory |= IS_BUFFER(p->type) || (p->type == T_NODE && node_uses_memory(p->node));
+        nodes |= p->type == T_NODE;
+    }
     if (uses_memory && fn->guest == NULL) {
         PyErr_SetString(PyExc_ValueError, "this signature needs a guest");
         goto error;
     }
-    fn->scalars_only = !uses_memory && fn->nslots <= STACK_PARAMS;
+    fn->scalars_only = !uses_memory && !nodes && fn->nslots <= STACK_PARAMS;
     return (PyObject *)fn;
 error:
     Py_DECREF(fn);
@@ -1522,6 +1622,8 @@ static int Function_traverse(FunctionObject *fn, visitproc visit, void *arg) {
     Py_VISIT(fn->alloc_failed);
     Py_VISIT(fn->signature);
     Py_VISIT(fn->dict);
+    Py_VISIT(fn->specs);
+    Py_VISIT(fn->result_spec);
     for (int k = 0; fn->params && k < fn->nparams; k++)
         Py_VISIT(fn->params[k].convert);
     return 0;
@@ -1550,10 +1652,15 @@ static void Function_dealloc(FunctionObject *fn) {
     Py_CLEAR(fn->alloc_label);
     Py_CLEAR(fn->free_label);
     if (fn->params) {
-        for (int k = 0; k < fn->nparams; k++)
+        for (int k = 0; k < fn->nparams; k++) {
             Py_CLEAR(fn->params[k].name);
+            node_free(fn->params[k].node);
+        }
         PyMem_Free(fn->params);
     }
+    node_free(fn->result_node);
+    Py_CLEAR(fn->specs);          /* after the nodes, which borrow from them */
+    Py_CLEAR(fn->result_spec);
     Py_TYPE(fn)->tp_free((PyObject *)fn);
 }
 

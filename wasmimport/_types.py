@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
         def alloc(self, align: int, size: int) -> int: ...
         def read(self, ptr: int, size: int) -> bytes: ...
-        def write(self, ptr: int, data: bytes | memoryview) -> None: ...
+        def write(self, ptr: int, data: bytes | bytearray | memoryview) -> None: ...
+        def read_cstr(self, ptr: int) -> bytes: ...
 
 
 def _type_name(value: object) -> str:
@@ -41,9 +42,12 @@ class WasmType(ABC):
 
     name: str
     annotation: Any
+    hint: str               # the annotation as stub source: "int", "list[Point]"
     flat: tuple[str, ...]
     size: int
     align: int
+    allocates = False       # lowering a value allocates in the guest
+    reads_memory = False    # lifting a value from flat core values reads guest memory
 
     def __repr__(self) -> str:
         return f"<wasm type {self.name}>"
@@ -69,12 +73,27 @@ class WasmType(ABC):
         """The Python value for core values taken from ``values``."""
 
     @abstractmethod
-    def store(self, guest: Guest, ptr: int, value: Any) -> None:
-        """Write a converted argument into guest memory at ``ptr``."""
+    def pack(self, guest: Guest, buf: bytearray, offset: int, value: Any) -> None:
+        """Put a converted value's memory form into ``buf`` at ``offset``.
+
+        ``buf`` is a local image of guest memory that the caller writes in one copy; what
+        the value points to (string bytes, list elements) is allocated and written now.
+        """
 
     @abstractmethod
+    def unpack(self, guest: Guest, data: bytes, offset: int) -> Any:
+        """The Python value whose memory form is in ``data`` (read from the guest) at
+        ``offset``; what it points to is read from the guest."""
+
+    def store(self, guest: Guest, ptr: int, value: Any) -> None:
+        """Write a converted value into guest memory at ``ptr``."""
+        buf = bytearray(self.size)
+        self.pack(guest, buf, 0, value)
+        guest.write(ptr, buf)
+
     def load(self, guest: Guest, ptr: int) -> Any:
         """Read a Python value from guest memory at ``ptr``."""
+        return self.unpack(guest, guest.read(ptr, self.size), 0)
 
 
 class ScalarType(WasmType):
@@ -90,6 +109,7 @@ class ScalarType(WasmType):
         self.name = name
         self.flat = (core,)
         self.annotation = annotation
+        self.hint = annotation.__name__
         self._struct = struct.Struct("<" + fmt)
         self.size = self.align = self._struct.size
 
@@ -103,11 +123,11 @@ class ScalarType(WasmType):
         """The Python value of one core value returned by the guest."""
         return core
 
-    def store(self, guest: Guest, ptr: int, value: Any) -> None:
-        guest.write(ptr, self._struct.pack(self.from_core(value)))
+    def pack(self, guest: Guest, buf: bytearray, offset: int, value: Any) -> None:
+        self._struct.pack_into(buf, offset, self.from_core(value))
 
-    def load(self, guest: Guest, ptr: int) -> Any:
-        return self._struct.unpack(guest.read(ptr, self.size))[0]
+    def unpack(self, guest: Guest, data: bytes, offset: int) -> Any:
+        return self._struct.unpack_from(data, offset)[0]
 
     def from_core(self, core: Any) -> Any:
         """The value a converted argument stands for (undoes two's complement)."""
@@ -220,6 +240,12 @@ class BoolType(ScalarType):
     def lift_one(self, core: int) -> bool:
         return core != 0
 
+    def from_core(self, core: Any) -> Any:
+        return core
+
+    def unpack(self, guest: Guest, data: bytes, offset: int) -> bool:
+        return data[offset] != 0
+
 
 class BufferType(WasmType):
     """``str``/``bytes``/``list[T]``: a guest allocation passed as (pointer, length)."""
@@ -229,9 +255,11 @@ class BufferType(WasmType):
     align = 4
     elem_align = 1
     elem_size = 1
+    allocates = reads_memory = True
     _pair = struct.Struct("<II")
 
-    def lower(self, value: bytes | memoryview, guest: Guest) -> tuple[Any, ...]:
+    def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
+        """``value`` is a converted argument: bytes or a byte view (a Fill for buffer)."""
         nbytes = len(value)
         ptr = guest.alloc(self.elem_align, nbytes)
         if nbytes:
@@ -243,12 +271,12 @@ class BufferType(WasmType):
         length = next(values) & 0xFFFFFFFF
         return self.decode(self._read(guest, ptr, length))
 
-    def store(self, guest: Guest, ptr: int, value: Any) -> None:
+    def pack(self, guest: Guest, buf: bytearray, offset: int, value: Any) -> None:
         data_ptr, length = self.lower(value, guest)
-        guest.write(ptr, self._pair.pack(data_ptr & 0xFFFFFFFF, length))
+        self._pair.pack_into(buf, offset, data_ptr & 0xFFFFFFFF, length)
 
-    def load(self, guest: Guest, ptr: int) -> Any:
-        data_ptr, length = self._pair.unpack(guest.read(ptr, 8))
+    def unpack(self, guest: Guest, data: bytes, offset: int) -> Any:
+        data_ptr, length = self._pair.unpack_from(data, offset)
         return self.decode(self._read(guest, data_ptr, length))
 
     def _read(self, guest: Guest, ptr: int, length: int) -> bytes:
@@ -263,7 +291,7 @@ class BufferType(WasmType):
 
 
 class StrType(BufferType):
-    name = "str"
+    name = hint = "str"
     annotation = str
 
     def converter(self, label: str) -> Converter:
@@ -297,7 +325,7 @@ def _contiguous_bytes(value: Any) -> memoryview | None:
 
 
 class BytesType(BufferType):
-    name = "bytes"
+    name = hint = "bytes"
     annotation = bytes
 
     def converter(self, label: str) -> Converter:
@@ -344,6 +372,7 @@ class ListType(BufferType):
         self.elem = elem
         self.name = f"list[{elem.name}]"
         self.annotation = list[elem.annotation]  # type: ignore[name-defined]
+        self.hint = f"list[{elem.hint}]"
         self.elem_size = self.elem_align = elem.size
         code = elem._struct.format[-1]
         self._code = code
@@ -386,6 +415,105 @@ class ListType(BufferType):
         return list(struct.unpack(f"<{len(data) // self.elem_size}{self._code}", data))
 
 
+class CStrType(WasmType):
+    """``cstr``: a NUL-terminated UTF-8 ``char *`` in one i32, as many C APIs take.
+
+    wasmimport's own extension to the Canonical ABI.  Like ctypes' ``c_char_p``, None is
+    the NULL pointer both ways.
+    """
+
+    name = "cstr"
+    annotation = str | None
+    hint = "str | None"
+    flat = ("i32",)
+    size = align = 4
+    allocates = reads_memory = True
+    _ptr = struct.Struct("<I")
+
+    def converter(self, label: str) -> Converter:
+        def convert(value: Any) -> bytes | None:
+            if value is None:
+                return None
+            if not isinstance(value, str):
+                raise TypeError(f"{label} must be str or None, not {_type_name(value)}")
+            if "\0" in value:
+                raise ValueError(f"{label}: embedded null character")
+            encoded: bytes = STR.converter(label)(value)
+            return encoded + b"\0"
+        return convert
+
+    def lower(self, value: bytes | None, guest: Guest) -> tuple[Any, ...]:
+        if value is None:
+            return (0,)
+        ptr = guest.alloc(1, len(value))
+        guest.write(ptr, value)
+        return (signed32(ptr),)
+
+    def lift(self, guest: Guest, values: Iterator[Any]) -> str | None:
+        return self._decode(guest, next(values) & 0xFFFFFFFF)
+
+    def pack(self, guest: Guest, buf: bytearray, offset: int, value: Any) -> None:
+        self._ptr.pack_into(buf, offset, self.lower(value, guest)[0] & 0xFFFFFFFF)
+
+    def unpack(self, guest: Guest, data: bytes, offset: int) -> str | None:
+        return self._decode(guest, self._ptr.unpack_from(data, offset)[0])
+
+    @staticmethod
+    def _decode(guest: Guest, ptr: int) -> str | None:
+        return None if ptr == 0 else STR.decode(guest.read_cstr(ptr))
+
+
+class Fill:
+    """A converted ``buffer`` argument: the caller's writable view, and where it went."""
+
+    __slots__ = ("view", "ptr")
+
+    def __init__(self, view: memoryview):
+        self.view = view
+        self.ptr = 0
+
+    def __len__(self) -> int:
+        return len(self.view)
+
+    def copy_back(self, guest: Guest) -> None:
+        """Copy what the guest wrote into the caller's buffer."""
+        if len(self.view):
+            self.view[:] = guest.read(self.ptr, len(self.view))
+
+
+class OutBufferType(BytesType):
+    """``buffer``: a writable buffer the guest fills, copied back after the call.
+
+    wasmimport's own extension: it travels as ``bytes`` does (pointer, length), with the
+    caller's current contents, and the guest's bytes replace them when the call returns.
+    Only a function's own parameter can be a buffer (planning checks).
+    """
+
+    name = "buffer"
+    annotation = bytearray | memoryview
+    hint = "bytearray | memoryview"
+
+    def converter(self, label: str) -> Converter:
+        def convert(value: Any) -> Fill:
+            try:
+                view = memoryview(value)
+            except TypeError:
+                raise TypeError(f"{label} must be a writable bytes-like object (bytearray, "
+                                f"memoryview, array), not {_type_name(value)}") from None
+            if view.readonly:
+                raise TypeError(f"{label} must be a writable bytes-like object (bytearray, "
+                                f"memoryview, array), not read-only {_type_name(value)}")
+            if not view.c_contiguous:
+                raise TypeError(f"{label} must be a C-contiguous buffer")
+            return Fill(view.cast("B") if view.format != "B" or view.ndim != 1 else view)
+        return convert
+
+    def lower(self, value: Fill, guest: Guest) -> tuple[Any, ...]:
+        ptr, length = super().lower(value.view, guest)
+        value.ptr = ptr & 0xFFFFFFFF
+        return (ptr, length)
+
+
 def signed32(value: int) -> int:
     """A u32 as the i32 core value with the same bits."""
     return value - (1 << 32) if value >= 1 << 31 else value
@@ -407,42 +535,11 @@ SCALARS: dict[str, ScalarType] = {
 NUMERIC = tuple(name for name in SCALARS if name != "bool")
 STR = StrType()
 BYTES = BytesType()
+CSTR = CStrType()
+BUFFER = OutBufferType()
 LISTS: dict[str, ListType] = {name: ListType(SCALARS[name]) for name in NUMERIC}
 CORE_TYPES = ("i32", "i64", "f32", "f64")
 
-
-def type_names() -> list[str]:
-    """Every type a manifest may name, for error messages."""
-    return [*SCALARS, "str", "bytes", *LISTS, "None"]
-
-
-BY_NAME: dict[str, WasmType] = {t.name: t for t in (*SCALARS.values(), STR, BYTES,
-                                                      *LISTS.values())}
-
-
-class Record:
-    """The in-memory layout of several values one after another, for spilled parameters.
-
-    Canonical ABI: each field at the next offset aligned to its own alignment; the record
-    aligned to its largest field.
-    """
-
-    def __init__(self, types: tuple[WasmType, ...]):
-        self.types = types
-        offsets = []
-        offset = 0
-        for t in types:
-            offset = -(-offset // t.align) * t.align
-            offsets.append(offset)
-            offset += t.size
-        self.align = max((t.align for t in types), default=1)
-        self.size = -(-offset // self.align) * self.align
-        self.offsets = tuple(offsets)
-
-    def lower(self, values: tuple[Any, ...], guest: Guest) -> int:
-        """Allocate the record in the guest, store ``values`` and return its address."""
-        ptr = guest.alloc(self.align, self.size)
-        for t, offset, value in zip(self.types, self.offsets, values):
-            t.store(guest, ptr + offset, value)
-        return ptr
-
+# the types a manifest names with one word (the others are built from these)
+BY_NAME: dict[str, WasmType] = {t.name: t for t in (*SCALARS.values(), STR, BYTES, CSTR,
+                                                      BUFFER)}

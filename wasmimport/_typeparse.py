@@ -1,0 +1,262 @@
+"""The manifest's type grammar: type expressions, the ``[types]`` table, and plain forms.
+
+Type expressions are Python annotations (``list[Point]``, ``tuple[u32, str]``, ``str | None``,
+``result[u32, str]``) read with Python's own parser, so they look exactly like the stub
+annotations they become.  Where a type may appear is checked here (``None`` and ``result``
+only as results, ``buffer`` only as an export's own parameter), so a manifest that cannot
+work is refused when it is read, naming the entry.
+
+The plain form of a type (nested tuples of str) lets a remembered manifest skip ``ast``.
+"""
+
+from __future__ import annotations
+
+import keyword
+
+from ._compound import (
+    EnumType,
+    FlagsType,
+    ListOfType,
+    OptionType,
+    RecordType,
+    ResultType,
+    TupleType,
+)
+from ._errors import ManifestError
+from ._types import BUFFER, BY_NAME, CSTR, LISTS, ListType, WasmType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ast
+    from collections.abc import Callable
+    from typing import Any
+
+    Fail = Callable[[str], ManifestError]
+
+# where a type expression stands: what it may be
+PARAM = "parameter"            # an export's own parameter: anything but None and result
+RESULT = "result"              # an export's or host function's result: None and result too
+HOST_PARAM = "host parameter"  # a host function's parameter: no buffer
+INNER = "inner"                # inside another type: no None, result or buffer
+CASE = "case"                  # a result's ok or error type: None too, no result
+_GENERICS = ("list", "tuple", "result")
+MAX_FLAGS = 32
+
+
+def type_names(space: TypeSpace | None = None) -> str:
+    """The types a manifest may use, for error messages."""
+    declared = list(space.declared) if space else []
+    return ", ".join([*BY_NAME, *declared, "list[T]", "tuple[T, ...]", "T | None",
+                      "result[T, E]"])
+
+
+class TypeSpace:
+    """The types one manifest declares in ``[types]``, by name, in dependency order."""
+
+    def __init__(self) -> None:
+        self.declared: dict[str, RecordType | EnumType | FlagsType] = {}
+
+    def classes(self) -> dict[str, Any]:
+        """The Python classes to put on the module: name -> class."""
+        return {name: t.cls for name, t in self.declared.items()}
+
+    def to_plain(self) -> tuple[Any, ...]:
+        plain: list[Any] = []
+        for name, t in self.declared.items():
+            if isinstance(t, RecordType):
+                plain.append(("record", name, tuple((f, to_form(ft))
+                                                    for f, ft in zip(t.fields, t.types))))
+            else:
+                plain.append(("enum" if isinstance(t, EnumType) else "flags", name, t.labels))
+        return tuple(plain)
+
+    @classmethod
+    def from_plain(cls, plain: tuple[Any, ...]) -> TypeSpace:
+        space = cls()
+        for kind, name, body in plain:
+            if kind == "record":
+                space.declared[name] = RecordType(name, tuple(
+                    (f, space.from_form(form)) for f, form in body))
+            else:
+                space.declared[name] = (EnumType if kind == "enum" else FlagsType)(name, body)
+        return space
+
+    def from_form(self, form: Any) -> Any:
+        """The type (or None) that ``to_form`` described."""
+        if form is None or isinstance(form, str):
+            return None if form is None else BY_NAME[form]
+        kind = form[0]
+        if kind == "ref":
+            return self.declared[form[1]]
+        if kind == "list":
+            elem = self.from_form(form[1])
+            return LISTS[elem.name] if elem.name in LISTS else ListOfType(elem)
+        if kind == "tuple":
+            return TupleType(tuple(self.from_form(f) for f in form[1]))
+        if kind == "option":
+            return OptionType(self.from_form(form[1]))
+        return ResultType(self.from_form(form[1]), self.from_form(form[2]))
+
+
+def to_form(t: WasmType | None) -> Any:
+    """A type as nested tuples of str (``marshal`` can store it)."""
+    if t is None or t.name in BY_NAME:
+        return None if t is None else t.name
+    if isinstance(t, (RecordType, EnumType, FlagsType)):
+        return ("ref", t.name)
+    if isinstance(t, (ListType, ListOfType)):
+        return ("list", to_form(t.elem))
+    if isinstance(t, TupleType):
+        return ("tuple", tuple(to_form(f) for f in t.types))
+    if isinstance(t, OptionType):
+        return ("option", to_form(t.payload))
+    assert isinstance(t, ResultType), t
+    return ("result", to_form(t.ok), to_form(t.error))
+
+
+def parse_type(node: ast.expr, space: TypeSpace, where: str, fail: Fail) -> WasmType | None:
+    """The type an annotation names; ``where`` (PARAM, RESULT...) says what it may be."""
+    import ast
+
+    text = ast.unparse(node)
+    if isinstance(node, ast.Constant) and node.value is None:
+        if where not in (RESULT, CASE):
+            raise fail(f"None is only a result type, not {_what(where)}")
+        return None
+    if isinstance(node, ast.Name):
+        found: WasmType | None = BY_NAME.get(node.id) or space.declared.get(node.id)
+        if found is BUFFER and where != PARAM:
+            raise fail(f"buffer is only a type for an exported function's own parameters, "
+                       f"not {_what(where)}")
+        if found is not None:
+            return found
+        if node.id in _GENERICS:
+            raise fail(f"{node.id} needs its item types, like {node.id}[...]")
+        raise fail(f"unknown type {text!r} (expected one of {type_names(space)})")
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        sides = [node.left, node.right]
+        nones = [s for s in sides if isinstance(s, ast.Constant) and s.value is None]
+        if len(nones) != 1:
+            raise fail(f"unsupported union {text!r} (only 'T | None' is)")
+        inner = sides[0] if sides[1] in nones else sides[1]
+        payload = parse_type(inner, space, INNER, fail)
+        assert payload is not None
+        if isinstance(payload, OptionType):
+            raise fail(f"{text!r}: an option of an option cannot be told apart from None "
+                       "in Python")
+        if payload is CSTR:
+            raise fail("cstr already accepts and returns None (the NULL pointer); "
+                       "write cstr, not 'cstr | None'")
+        return OptionType(payload)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+            and node.value.id in _GENERICS:
+        generic = node.value.id
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if generic == "list":
+            if len(items) != 1:
+                raise fail(f"list takes one item type, not {len(items)}")
+            elem = parse_type(items[0], space, INNER, fail)
+            assert elem is not None
+            return LISTS[elem.name] if elem.name in LISTS else ListOfType(elem)
+        if generic == "tuple":
+            return TupleType(tuple(_inner(item, space, fail) for item in items))
+        if where != RESULT:
+            raise fail(f"result is only a function's result type, not {_what(where)}")
+        if len(items) != 2:
+            raise fail(f"result takes two types (ok, error), not {len(items)}")
+        ok, error = (parse_type(item, space, CASE, fail) for item in items)
+        return ResultType(ok, error)
+    raise fail(f"unknown type {text!r} (expected one of {type_names(space)})")
+
+
+def _inner(node: ast.expr, space: TypeSpace, fail: Fail) -> WasmType:
+    t = parse_type(node, space, INNER, fail)
+    assert t is not None
+    return t
+
+
+def _what(where: str) -> str:
+    return {PARAM: "a parameter type", HOST_PARAM: "a host function's parameter type",
+            INNER: "an item or field type", RESULT: "a result type",
+            CASE: "a result's ok or error type"}[where]
+
+
+def declare_types(table: Any, source: str) -> TypeSpace:
+    """Read the ``[types]`` table: records (``x = "f64"``), ``enum = [...]``, ``flags = [...]``.
+
+    Records may use types declared later in the table; a record that contains itself is an
+    error, since the Canonical ABI has no recursive types.
+    """
+    import ast
+
+    if not isinstance(table, dict):
+        raise ManifestError(f"{source}: [types] must be a table of type declarations")
+    space = TypeSpace()
+    resolving: list[str] = []
+    reserved = {*BY_NAME, *_GENERICS, "None"}
+
+    def declare(name: str) -> None:
+        where = f"{source}: [types.{name}]"
+        if name in resolving:
+            cycle = " -> ".join([*resolving[resolving.index(name):], name])
+            raise ManifestError(f"{where}: a record cannot contain itself ({cycle})")
+        if not _field_name_ok(name) or name in reserved:
+            raise ManifestError(f"{where}: type names must be identifiers that are not "
+                                f"keywords, start with no underscore and are not built-in "
+                                f"types ({', '.join(sorted(reserved))})")
+        body = table[name]
+        if not isinstance(body, dict) or not body:
+            raise ManifestError(f"{where} must be a table of fields, or enum = [...] or "
+                                "flags = [...]")
+        if set(body) == {"enum"} or set(body) == {"flags"}:
+            kind = next(iter(body))
+            space.declared[name] = (EnumType if kind == "enum" else FlagsType)(
+                name, _labels(body[kind], f"{where} {kind}"))
+            return
+        resolving.append(name)
+        fields = []
+        for field, text in body.items():
+            spot = f"{where} {field}"
+            if not _field_name_ok(field):
+                raise ManifestError(f"{spot}: field names must be identifiers that are not "
+                                    "keywords and start with no underscore")
+            if not isinstance(text, str):
+                raise ManifestError(f"{spot} must be a type string like \"f64\", not "
+                                    f"{type(text).__name__}")
+
+            def fail(message: str, spot: str = spot, text: str = text) -> ManifestError:
+                return ManifestError(f"{spot}: {message} in type {text!r}")
+            try:
+                node = ast.parse(text.strip(), mode="eval").body
+            except (SyntaxError, ValueError) as exc:
+                raise fail(f"invalid syntax ({getattr(exc, 'msg', exc)})") from None
+            for used in ast.walk(node):
+                if isinstance(used, ast.Name) and used.id in table \
+                        and used.id not in space.declared:
+                    declare(used.id)
+            fields.append((field, _inner(node, space, fail)))
+        resolving.pop()
+        space.declared[name] = RecordType(name, tuple(fields))
+
+    for name in table:
+        if name not in space.declared:
+            declare(name)
+    return space
+
+
+def _field_name_ok(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+
+
+def _labels(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, str) and _field_name_ok(v) for v in value):
+        raise ManifestError(f"{where} must be a non-empty list of names (identifiers that are "
+                            f"not keywords and start with no underscore), not {value!r}")
+    if len(set(value)) != len(value):
+        duplicate = next(v for v in value if value.count(v) > 1)
+        raise ManifestError(f"{where} names {duplicate!r} twice")
+    if where.endswith("flags") and len(value) > MAX_FLAGS:
+        raise ManifestError(f"{where} has {len(value)} flags; at most {MAX_FLAGS} are "
+                            "supported")
+    return tuple(value)
