@@ -44,7 +44,8 @@ import wasmimport
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "guest" / "bench.wasm.toml"
 PURE_VAR = "WASMIMPORT_PURE"
-FUNCTIONS = ("add", "nop", "upper", "take_bytes", "sum_f64")
+FUNCTIONS = ("add", "nop", "upper", "take_bytes", "sum_f64", "str_len", "midpoint",
+             "total_len")
 TOOLCHAIN_HINT = ("building the guest needs clang with the wasm32 target and lld: "
                   "run `make toolchain` (Debian: apt-get install clang lld)")
 WASM_FLAGS = ["--target=wasm32", "-std=c11", "-O2", "-mbulk-memory", "-Wall", "-Wextra",
@@ -219,7 +220,24 @@ def build_groups(native: ModuleType, modules: dict[str, ModuleType],
         [Row("native sum_f64(10k floats) [ref]", "f(xs)", {"f": native.sum_f64, **floats},
              total),
          *guest_rows(modules, "sum_f64(10k floats)", "f(xs)", total, floats)],
+        compound_group(modules),
     ]
+
+
+def compound_group(modules: dict[str, ModuleType]) -> list[Row]:
+    """A record call and a list[str] call against a str call on the compiled path."""
+    text = {"s": TEXT}
+    strs = {"xs": [TEXT] * 16}
+    reference = Row("compiled str_len(16 chars) [ref: a str call]", "f(s)",
+                    {"f": modules["compiled"].str_len, **text}, len(TEXT))
+    others = [row for row in guest_rows(modules, "str_len(16 chars)", "f(s)", len(TEXT), text)
+              if not row.label.startswith("compiled ")]
+    records = [Row(f"{path} midpoint(Point, Point)", "f(a, b)",
+                   {"f": module.midpoint, "a": module.Point(1.0, 2.0),
+                    "b": module.Point(3.0, 4.0)}, module.Point(2.0, 3.0))
+               for path, module in modules.items()]
+    return [reference, *others, *records,
+            *guest_rows(modules, "total_len(16 x 16-char str)", "f(xs)", 16 * len(TEXT), strs)]
 
 
 def check(row: Row) -> None:
