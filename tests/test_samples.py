@@ -114,6 +114,16 @@ def test_statistics() -> None:
     assert numkit.sum_i64([2**63 - 1, 1]) == -(2**63)
 
 
+def test_a_record_result_inside_an_option() -> None:
+    xs = [RNG.uniform(-1e6, 1e6) for _ in range(1000)]
+    got = numkit.summary([*xs, math.nan])
+    assert type(got) is numkit.Summary and got.count == len(xs)
+    assert (got.min, got.max) == (min(xs), max(xs))
+    assert got.mean == pytest.approx(statistics.fmean(xs), rel=1e-9)
+    assert numkit.summary([]) is None and numkit.summary([math.nan]) is None
+    assert numkit.Summary.__module__ == "numkit._numkit"
+
+
 def test_integer_math_against_python() -> None:
     top = 2**64 - 1
     for _ in range(300):

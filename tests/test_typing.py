@@ -23,7 +23,9 @@ import textkit
 shout: str = textkit.upper("hello")
 n: int = textkit.word_count("a b c") + numkit.crc32(b"data") + numkit.gcd(12, 18)
 m: float = numkit.mean([1.0, 2.0])
-print(shout, n, m)
+summary = numkit.summary([1.0, 2.0])
+top: float = summary.max if summary is not None else 0.0
+print(shout, n, m, top)
 """
 
 BAD = """
@@ -32,6 +34,7 @@ import textkit
 
 textkit.upper(5)
 s: str = numkit.crc32(b"x")
+numkit.summary([1.0]).mean
 """
 
 
@@ -64,3 +67,5 @@ def test_a_user_script_type_checks_against_the_stubs(tmp_path: Path) -> None:
            '"str"' in bad.stdout
     assert 'bad.py:6: error: Incompatible types in assignment (expression has type "int", ' \
            'variable has type "str")' in bad.stdout
+    assert 'bad.py:7: error: Item "None" of "Summary | None" has no attribute "mean"' \
+        in bad.stdout

@@ -80,7 +80,10 @@ def _classes(types: TypeSpace) -> list[str]:
     for name, t in types.declared.items():
         if isinstance(t, RecordType):
             lines += [f"class {name}(NamedTuple):"]
-            lines += [f"    {field}: {ft.hint}" for field, ft in zip(t.fields, t.types)]
+            # a field named like a tuple method (count, index) replaces it, as in C structs
+            lines += [f"    {field}: {ft.hint}" + (
+                "  # type: ignore[assignment]" if hasattr(tuple, field) else "")
+                for field, ft in zip(t.fields, t.types)]
         else:
             base = "Enum" if isinstance(t, EnumType) else "Flag"
             lines += [f"class {name}(enum.{base}):"]

@@ -395,3 +395,35 @@ WI_EXPORT(div) int32_t div_i32(int32_t a, int32_t b) { /* C name: <stdlib.h> has
         __builtin_trap();
     return a / b;
 }
+
+/* summary(xs) -> Summary | None: one pass over xs, ignoring nan.  The result is an option
+ * of a record, laid out as the Canonical ABI says (docs/types.md): the discriminant byte,
+ * then the record at its alignment (8); the C compiler pads these structs the same way. */
+typedef struct {
+    uint32_t count;
+    double mean, min, max;
+} summary_record;
+
+static struct {
+    uint8_t is_some;
+    summary_record value;
+} summary_area;
+
+WI_EXPORT(summary) void *summary(const double *xs, size_t n) {
+    summary_record s = {0, 0.0, (double)INFINITY, -(double)INFINITY};
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double x = xs[i];
+        if (isnan(x))
+            continue;
+        s.count++;
+        total += x;
+        s.min = x < s.min ? x : s.min;
+        s.max = x > s.max ? x : s.max;
+    }
+    wi_free_list(xs, n);
+    summary_area.is_some = s.count > 0;
+    s.mean = s.count ? total / (double)s.count : 0.0;
+    summary_area.value = s;
+    return &summary_area;
+}

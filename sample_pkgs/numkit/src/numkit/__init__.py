@@ -23,8 +23,10 @@ from numkit._numkit import (  # noqa: E402  (the import hook must be installed f
     isqrt,
     mean,
     powmod,
+    Summary,
     scale,
     sum_i64,
+    summary,
     total,
     variance,
 )
@@ -44,8 +46,10 @@ __all__ = [
     "isqrt",
     "mean",
     "powmod",
+    "Summary",
     "scale",
     "sum_i64",
+    "summary",
     "total",
     "variance",
 ]
