@@ -110,7 +110,7 @@ def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | No
     converted = ", ".join(p.type.convert_expression(p.name, f"_c{i}")
                           for i, p in enumerate(params))
     result = signature.result
-    if not signature.needs_memory():
+    if not signature.needs_memory() and all(isinstance(p.type, ScalarType) for p in params):
         # fast path: only scalars, which convert straight to core values
         lift = "" if result is None or getattr(result, "lifts_as_is", False) else "_lift"
         namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
@@ -122,7 +122,6 @@ def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | No
             flat = "*out" if signature.multi else "out" if result else ""
             body = f"out = _raw({converted})\n    _post({flat})\n    return {lift}(out)"
     else:
-        assert guest is not None, "planning checks that memory exists"
         namespace["_invoke"] = _invoker(label, signature, raw, guest, post, lock)
         body = f"return _invoke({converted})"
     return _generated(plan.name, params, body, namespace)
@@ -263,37 +262,44 @@ def _allocation_error(label: str, guest: GuestABI) -> Callable[[int, int, int], 
     return alloc_failed
 
 
-def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI,
+def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI | None,
              post: RawFunction | None, lock: Any) -> Callable[..., Any]:
-    """The general call path: lower into guest memory, call, lift, post-return, free."""
+    """The general call path: lower (into guest memory, if any), call, lift, post-return,
+    free.  ``guest`` is None when no value touches memory (records of scalars, enums...)."""
     types = tuple(p.type for p in signature.params)
     spill = TupleType(types) if signature.spills() else None
     result = signature.result
     lift = _lifter(label, signature, guest)
     fills = signature.fills()
+    memory: Any = guest       # lowering that touches no memory takes None
+    release = guest.release if guest is not None else _nothing
 
     def invoke(*values: Any) -> Any:
         with lock:
             try:
                 try:
                     if spill is not None:
-                        flat: list[Any] = [spill.lower_to_memory(values, guest)]
+                        flat: list[Any] = [spill.lower_to_memory(values, memory)]
                     else:
                         flat = [core for t, v in zip(types, values)
-                                for core in t.lower(v, guest)]
+                                for core in t.lower(v, memory)]
                 except (Trap, MemoryError, OverflowError) as exc:
                     raise _labelled(exc, label) from None
                 out = raw(*flat)
                 for i in fills:     # what the guest wrote into buffer arguments
-                    values[i].copy_back(guest)
+                    values[i].copy_back(memory)
             finally:
-                guest.release()
+                release()
             try:
                 return lift(out)
             finally:
                 if post is not None:
                     post() if result is None else post(out)
     return invoke
+
+
+def _nothing() -> None:
+    """What releasing argument buffers does when there is no guest memory."""
 
 
 def _labelled(exc: Exception, label: str) -> Exception:

@@ -583,6 +583,12 @@ static PyObject *node_lift_flat(FunctionObject *fn, const Node *n, const RawVal 
         return enum_of(n, (uint32_t)v->i32);
     case K_FLAGS:
         return flags_of(n, (uint32_t)v->i32);
+    case K_OPTION: case K_RESULT: {   /* result[None, None]: only the discriminant */
+        uint32_t index = (uint32_t)v->i32;
+        if (index >= (uint32_t)n->n || (n->kind == K_RESULT && index == 1) || n->sub[index])
+            return NULL;      /* a bad discriminant, or an error: the pure lift raises */
+        Py_RETURN_NONE;
+    }
     case K_TUPLE: {    /* of one field */
         PyObject *item = node_lift_flat(fn, n->sub[0], v);
         if (item == NULL)
