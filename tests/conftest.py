@@ -15,6 +15,7 @@ import tempfile
 import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import wasmtime
@@ -80,6 +81,25 @@ def edges_nogil(**extra: str) -> types.ModuleType:
     manifest = "\n".join([path.with_suffix(".wasm.toml").read_text(),
                           (GUESTS / "edges_nogil.toml").read_text(), *extra.values()])
     return wasmimport.load(path, name="edges", manifest=manifest)
+
+
+def load_on_path(guest: str, path: str, /, **load_args: Any) -> types.ModuleType:
+    """The test guest ``guest`` (tests/guests/GUEST.wasm) on the ``"compiled"`` or ``"pure"``
+    call path.
+
+    WASMIMPORT_PURE is read at each load, so both paths can live in one process;
+    ``load_args`` go to wasmimport.load (``name=``, ``manifest=``...).
+    """
+    assert path in ("compiled", "pure"), path
+    saved = os.environ.get("WASMIMPORT_PURE")
+    os.environ["WASMIMPORT_PURE"] = "1" if path == "pure" else "0"
+    try:
+        return wasmimport.load(guest_path(guest), **load_args)
+    finally:
+        if saved is None:
+            del os.environ["WASMIMPORT_PURE"]
+        else:
+            os.environ["WASMIMPORT_PURE"] = saved
 
 
 def tagged_wat(tag: int) -> str:

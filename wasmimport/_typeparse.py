@@ -159,6 +159,9 @@ def parse_type(node: ast.expr, space: TypeSpace, where: str, fail: Fail) -> Wasm
             assert elem is not None
             return LISTS[elem.name] if elem.name in LISTS else ListOfType(elem)
         if generic == "tuple":
+            if not items:
+                raise fail(f"{text} has no items (the Canonical ABI has no empty tuples, and "
+                           "a list of them would be unbounded); use None")
             return TupleType(tuple(_inner(item, space, fail) for item in items))
         if where != RESULT:
             raise fail(f"result is only a function's result type, not {_what(where)}")
