@@ -9,6 +9,7 @@ import wasmimport
 wasmimport.install()
 
 from numkit._numkit import (  # noqa: E402  (the import hook must be installed first)
+    Summary,
     adler32,
     argmax,
     bytes_xor,
@@ -23,7 +24,6 @@ from numkit._numkit import (  # noqa: E402  (the import hook must be installed f
     isqrt,
     mean,
     powmod,
-    Summary,
     scale,
     sum_i64,
     summary,
