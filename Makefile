@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SAMPLES := textkit numkit
+# the mmh3 drop-in: built and judged by mmh3's own suite in a venv of its own (mmh3-suite)
+WASM_PKGS := $(SAMPLES) mmh3-wasm
 # Every other supported CPython (3.10-3.13), from pyenv: 3.10 runs the suite on the wasmer
 # backend (wasmer has wheels only up to 3.10), 3.12 and 3.13 on wasmtime.
 OTHER_PYTHONS := 3.10 3.12 3.13
@@ -10,7 +12,8 @@ PYENV_ROOT ?= $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
 pyenv_python = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python))),\
 	$(error CPython $(1) is not installed under $(PYENV_ROOT): run `pyenv install $(1)`))
 
-.PHONY: all setup toolchain wasm samples real-modules test demo lint bench clean pythons
+.PHONY: all setup toolchain wasm samples real-modules mmh3-suite test demo lint bench clean \
+	pythons
 
 all: test
 
@@ -39,7 +42,7 @@ toolchain:
 # Rebuild every wasm module (test guests and samples) from the C sources in this repo.
 wasm: toolchain setup
 	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY))
-	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s wasm PYTHON=$(abspath $(PY)) || exit 1; done
+	for s in $(WASM_PKGS); do $(MAKE) -C sample_pkgs/$$s wasm PYTHON=$(abspath $(PY)) || exit 1; done
 
 # Install the sample packages for real (a wheel each, not editable) into every venv.
 samples: setup pythons wasm
@@ -54,7 +57,12 @@ real-modules: setup
 # The whole suite runs on the compiled call path, then on the pure-Python one, then on
 # CPython 3.12 and 3.13, then on 3.10 with the wasmer backend, all sharing one throwaway
 # compile cache (the 69 MB real module compiles once per engine, not once per run).
-test: samples real-modules lint
+# mmh3 5.x's own test suite (its pinned sdist, fetched by pip) against mmh3-wasm, in a fresh
+# venv, on both call paths: see tools/mmh3_suite.py and docs/drop-in.md.
+mmh3-suite: setup wasm
+	$(PY) tools/mmh3_suite.py
+
+test: samples real-modules lint mmh3-suite
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && export WASMIMPORT_CACHE_DIR=$$cache && \
 	$(PY) -m pytest && \
 	WASMIMPORT_PURE=1 $(PY) -m pytest && \
@@ -73,8 +81,9 @@ lint: setup
 bench: setup toolchain wasm
 	rm -rf .bench-venv
 	$(PYTHON) -m venv .bench-venv
-	.bench-venv/bin/python -m pip install -q .
+	.bench-venv/bin/python -m pip install -q . ./sample_pkgs/mmh3-wasm
 	.bench-venv/bin/python benchmarks/bench_call.py
+	.bench-venv/bin/python benchmarks/bench_mmh3.py
 	$(PY) benchmarks/bench_import.py --python .bench-venv/bin/python
 	.bench-venv/bin/python benchmarks/bench_limits.py
 	rm -rf .bench-venv-3.10
@@ -85,5 +94,6 @@ bench: setup toolchain wasm
 
 clean:
 	$(MAKE) -C tests/guests clean
-	for s in $(SAMPLES); do $(MAKE) -C sample_pkgs/$$s clean; done
-	rm -rf build *.egg-info .bench-venv .bench-venv-3.10 $(foreach v,$(OTHER_PYTHONS),.venv-$(v))
+	for s in $(WASM_PKGS); do $(MAKE) -C sample_pkgs/$$s clean; done
+	rm -rf build *.egg-info .bench-venv .bench-venv-3.10 .venv-mmh3 \
+	  $(foreach v,$(OTHER_PYTHONS),.venv-$(v))

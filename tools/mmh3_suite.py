@@ -1,0 +1,131 @@
+"""Run mmh3's own test suite against mmh3-wasm, the wasm drop-in in sample_pkgs/mmh3-wasm.
+
+The pinned mmh3 source distribution is downloaded with pip into tests/real/ (test data,
+git-ignored, its sha256 checked); its tests/ folder runs, unchanged, in a fresh virtual
+environment holding only wasmimport, mmh3-wasm and pytest, once on each call path
+(compiled, then WASMIMPORT_PURE=1).  Any failure, error or skip fails the run; so does a
+suite that imported some other ``mmh3``.  Run by `make mmh3-suite` (part of `make test`).
+
+The sdist's tests import ``u32_to_s32`` from a ``tests/helper.py`` that the sdist does not
+ship; this script writes that two-line helper (see docs/drop-in.md).
+
+    python tools/mmh3_suite.py [--python PYTHON] [--venv DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = ROOT / "tests" / "real"
+VERSION = "5.3.1"
+SHA256 = "bd86d0c86b52332319d981d03781ff77811a29db544a69902dc06b5506bb3e19"
+HELPER = '''"""u32_to_s32, which mmh3's tests import but its sdist does not ship (written here)."""
+
+
+def u32_to_s32(value: int) -> int:
+    return value - 2**32 if value >= 2**31 else value
+'''
+# run by the fresh venv's Python: which mmh3 the suite will test, on which call path
+WHICH = ("import mmh3, sys; print(mmh3.__file__, type(mmh3._murmur._s32).__name__); "
+         "sys.exit(0 if type(mmh3._murmur._s32).__name__ == sys.argv[1] else 1)")
+
+
+def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    print("+", " ".join(command), flush=True)
+    result: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
+        command, check=True, text=True, **kwargs)
+    return result
+
+
+def sdist() -> Path:
+    """The pinned sdist, downloaded once and checked."""
+    path = REAL / f"mmh3-{VERSION}.tar.gz"
+    if not path.exists():
+        REAL.mkdir(parents=True, exist_ok=True)
+        run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
+             ":all:", "-d", str(REAL), f"mmh3=={VERSION}"])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != SHA256:
+        sys.exit(f"mmh3_suite: {path} has sha256 {digest}, expected {SHA256}")
+    return path
+
+
+def tests_folder(archive: Path, into: Path) -> Path:
+    """mmh3's tests/ folder from the sdist, plus the helper it lacks."""
+    prefix = f"mmh3-{VERSION}/tests/"
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()]
+        if not members:
+            sys.exit(f"mmh3_suite: {archive} has no {prefix}")
+        for member in members:
+            target = into / "tests" / member.name[len(prefix):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            assert source is not None
+            target.write_bytes(source.read())
+    helper = into / "tests" / "helper.py"
+    if helper.exists():
+        sys.exit("mmh3_suite: the sdist now ships tests/helper.py: drop ours")
+    helper.write_text(HELPER)
+    return into / "tests"
+
+
+def fresh_venv(python: str, folder: Path) -> Path:
+    """A new venv with wasmimport and mmh3-wasm installed from source, and pytest."""
+    shutil.rmtree(folder, ignore_errors=True)
+    run([python, "-m", "venv", str(folder)])
+    venv_python = folder / "bin" / "python"
+    run([str(venv_python), "-m", "pip", "install", "-q", str(ROOT),
+         str(ROOT / "sample_pkgs" / "mmh3-wasm"), "pytest"])
+    return venv_python
+
+
+def suite(venv_python: Path, tests: Path, pure: bool) -> tuple[int, str]:
+    """Run the suite on one call path; (passed, summary line); exits on anything else."""
+    env = {**os.environ, "WASMIMPORT_PURE": "1" if pure else "0"}
+    env.pop("PYTHONPATH", None)
+    which = run([str(venv_python), "-c", WHICH, "function" if pure else "Function"],
+                env=env, cwd=tests.parent, capture_output=True)
+    print(f"mmh3 under test: {which.stdout.strip()}")
+    result = subprocess.run([str(venv_python), "-m", "pytest", "-p", "no:cacheprovider",
+                             "-q", "-rfEs", str(tests)], env=env, cwd=tests.parent,
+                            text=True, capture_output=True)
+    print(result.stdout[-4000:], result.stderr[-2000:], sep="\n")
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    counts = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", summary)}
+    if result.returncode != 0 or set(counts) - {"passed", "warnings", "warning"} \
+            or not counts.get("passed"):
+        sys.exit(f"mmh3_suite: mmh3 {VERSION}'s suite did not pass against mmh3-wasm "
+                 f"({'pure' if pure else 'compiled'} path): {summary}")
+    return counts["passed"], summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter to make the fresh venv with")
+    parser.add_argument("--venv", default=str(ROOT / ".venv-mmh3"),
+                        help="where to make it (replaced)")
+    args = parser.parse_args()
+    venv_python = fresh_venv(args.python, Path(args.venv))
+    with tempfile.TemporaryDirectory(prefix="mmh3-suite-") as tmp:
+        tests = tests_folder(sdist(), Path(tmp))
+        results = [(path, *suite(venv_python, tests, path == "pure"))
+                   for path in ("compiled", "pure")]
+    for path, passed, summary in results:
+        print(f"mmh3 {VERSION}'s own suite against mmh3-wasm, {path} path: {passed} passed, "
+              f"0 not applicable ({summary})")
+
+
+if __name__ == "__main__":
+    main()
