@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wasmimport
-from conftest import has, load_on_path, wat_binary
+from conftest import load_on_path, wat_binary
 
 PATHS = ["compiled", "pure"]
 INTS = {"i8": (8, True), "i16": (16, True), "i32": (32, True), "i64": (64, True),
@@ -328,8 +328,6 @@ def flat_typed_values(draw: st.DrawFn) -> tuple[T, list[Any]]:
 
 
 def test_values_round_trip_flat_through_a_host_import() -> None:
-    if not has("compiled-calls"):
-        pytest.skip("host functions need the compiled extension")
 
     @settings(max_examples=150, deadline=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -356,8 +354,6 @@ def test_values_round_trip_flat_through_a_host_import() -> None:
 
 def test_the_flat_module_has_the_computed_core_type() -> None:
     """The independent flattening agrees with the host's on a few fixed types."""
-    if not has("compiled-calls"):
-        pytest.skip("host functions need the compiled extension")
     cases = [T("record", (T("u8"), T("u64"), T("u16"), T("str"))),
              T("option", (T("f32"),)), T("option", (T("tuple", (T("f64"), T("bytes"))),)),
              T("list", (T("option", (T("u32"),)),)), T("flags", cases=32)]
