@@ -73,6 +73,17 @@ def test_inspect_a_good_module() -> None:
     assert "  echo_str(s: str) -> str" in out and "memories: memory" in out
 
 
+def test_inspect_shows_declared_types_with_their_c_layout() -> None:
+    result = cli("inspect", str(guest_path("rich")))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "  point_swap(p: Point) -> Point" in out
+    assert "python types (the C layout: size / alignment in bytes):" in out
+    assert "  Mixed: record (a: u8 @0, b: u64 @8, c: u16 @16, d: str @20), 32 / 8" in out
+    assert "  Color: enum (red, green, blue), 1 / 1" in out
+    assert "  Big: enum (k0, k1, k2, ..., k299, 300 in all), 2 / 2" in out
+
+
 def test_inspect_lists_every_problem(tmp_path: Path) -> None:
     module = tmp_path / "broken.wat"
     module.write_text('(module (import "env" "log" (func (param i32))) '

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from ._backend import BackendError, get_backend
+from ._compound import EnumType, FlagsType, RecordType
 from ._errors import ManifestError, WasmImportError
 from ._loader import SIDECAR_SUFFIX
 from ._manifest import Manifest, parse_manifest
@@ -94,6 +95,22 @@ def report(found: Description) -> str:
             lines.append(f"  {name}{planned.signature.text}{where}")
         if plan.memories:
             lines.append(f"memories: {', '.join(plan.memories)}")
+        if plan.types.declared:
+            lines.append("python types (the C layout: size / alignment in bytes):")
+            lines += [f"  {_declared(t)}" for t in plan.types.declared.values()]
     lines.append(f"problems ({len(found.problems)}):" if found.problems else "problems: none")
     lines += [f"  {problem}" for problem in found.problems]
     return "\n".join(lines)
+
+
+def _declared(t: RecordType | EnumType | FlagsType) -> str:
+    """One [types] entry as a C author needs it: what it is and how it is laid out."""
+    if isinstance(t, RecordType):
+        fields = ", ".join(f"{f}: {ft.name} @{offset}"
+                           for f, ft, offset in zip(t.fields, t.types, t.offsets))
+        what = f"record ({fields})"
+    else:
+        labels = t.labels if len(t.labels) <= 8 else \
+            (*t.labels[:3], "...", t.labels[-1], f"{len(t.labels)} in all")
+        what = f"{'enum' if isinstance(t, EnumType) else 'flags'} ({', '.join(labels)})"
+    return f"{t.name}: {what}, {t.size} / {t.align}"
