@@ -113,8 +113,9 @@ def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | No
     if not signature.needs_memory() and all(isinstance(p.type, ScalarType) for p in params):
         # fast path: only scalars, which convert straight to core values
         lift = "" if result is None or getattr(result, "lifts_as_is", False) else "_lift"
+        # a one-value result that is no scalar (an enum, flags...) lifts as the general path does
         namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
-            _flat_lifter(label, result)
+            _lifter(label, signature, guest)
         if post is None:
             body = f"return {lift}(_raw({converted}))"
         else:   # post-return takes the core result (nothing for None)
@@ -125,19 +126,6 @@ def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | No
         namespace["_invoke"] = _invoker(label, signature, raw, guest, post, lock)
         body = f"return _invoke({converted})"
     return _generated(plan.name, params, body, namespace)
-
-
-def _flat_lifter(label: str, result: WasmType | None) -> Callable[[Any], Any] | None:
-    """Lift a one-core-value result that is not a scalar (an enum, flags, a 1-field record)."""
-    if result is None:
-        return None
-
-    def lift(core: Any) -> Any:
-        try:
-            return result.lift(None, iter((core,)))  # type: ignore[arg-type]
-        except (Trap, GuestError) as exc:
-            raise _labelled(exc, label) from None
-    return lift
 
 
 def _type_spec(t: WasmType) -> str | tuple[Any, ...]:

@@ -1133,6 +1133,27 @@ static inline void write_slot(RawVal *v, int t, int64_t i, double f) {
 static PyObject *lift_scalar(int t, const RawVal *v);
 static PyObject *lift_list(int elem, const uint8_t *src, uint32_t n);
 
+/* The str, bytes or numeric list (`t`: T_STR, T_BYTES, T_LIST of `elem`) whose {ptr, count}
+ * pair a result holds; NULL without an exception when C declines (a pointer misaligned or
+ * out of bounds, invalid UTF-8): the pure lift then raises the Trap. */
+static PyObject *lift_block(GuestObject *g, int t, int elem, const uint32_t pair[2]) {
+    int elem_size = t == T_LIST ? type_sizes[elem] : 1;
+    uint64_t nbytes = (uint64_t)pair[1] * elem_size;
+    if (pair[0] % elem_size || !guest_contains(g, pair[0], nbytes))
+        return NULL;
+    const char *data = (const char *)g->base + pair[0];
+    PyObject *value;
+    if (t == T_STR)
+        value = PyUnicode_DecodeUTF8(data, (Py_ssize_t)nbytes, NULL);
+    else if (t == T_BYTES)
+        value = PyBytes_FromStringAndSize(data, (Py_ssize_t)nbytes);
+    else
+        value = lift_list(elem, (const uint8_t *)data, pair[1]);
+    if (value == NULL)
+        PyErr_Clear();
+    return value;
+}
+
 #include "_speedups_compound.h"
 
 static int lower_args(FunctionObject *fn, Arg *args, RawVal *vals, Owned *owned) {
@@ -1226,23 +1247,7 @@ static PyObject *lift_indirect(FunctionObject *fn, uint32_t retptr) {
         return NULL;
     uint32_t pair[2];
     memcpy(pair, g->base + retptr, 8);
-    int elem_size = fn->result == T_LIST ? type_sizes[fn->result_elem] : 1;
-    uint64_t nbytes = (uint64_t)pair[1] * elem_size;
-    if (pair[0] % elem_size || !guest_contains(g, pair[0], nbytes))
-        return NULL;
-    const char *data = (const char *)g->base + pair[0];
-    if (fn->result == T_STR) {
-        PyObject *s = PyUnicode_DecodeUTF8(data, (Py_ssize_t)nbytes, NULL);
-        if (s == NULL)
-            PyErr_Clear();   /* the pure lift raises the Trap */
-        return s;
-    }
-    if (fn->result == T_BYTES)
-        return PyBytes_FromStringAndSize(data, (Py_ssize_t)nbytes);
-    PyObject *list = lift_list(fn->result_elem, (const uint8_t *)data, pair[1]);
-    if (list == NULL)
-        PyErr_Clear();
-    return list;
+    return lift_block(g, fn->result, fn->result_elem, pair);
 }
 
 static PyObject *lift_result(FunctionObject *fn, const RawVal *out) {

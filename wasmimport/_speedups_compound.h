@@ -622,23 +622,14 @@ static PyObject *node_load(FunctionObject *fn, const Node *n, uint32_t ptr) {
     case K_STR: case K_BYTES: case K_NLIST: case K_LIST: {
         uint32_t pair[2];
         memcpy(pair, src, 8);
-        const Node *elem = n->kind == K_LIST ? n->sub[0] : NULL;
-        uint32_t stride = elem ? elem->size : n->kind == K_NLIST ? (uint32_t)type_sizes[n->t] : 1;
-        uint32_t align = elem ? elem->align : stride;
-        uint64_t nbytes = (uint64_t)pair[1] * stride;
-        if (pair[0] % align || !guest_contains(g, pair[0], nbytes))
+        if (n->kind != K_LIST)
+            return lift_block(g, n->kind == K_STR ? T_STR : n->kind == K_BYTES ? T_BYTES
+                              : T_LIST, n->t, pair);
+        const Node *elem = n->sub[0];
+        uint32_t stride = elem->size;
+        if (pair[0] % elem->align
+                || !guest_contains(g, pair[0], (uint64_t)pair[1] * stride))
             return NULL;
-        const char *data = (const char *)g->base + pair[0];
-        if (n->kind == K_STR) {
-            PyObject *s = PyUnicode_DecodeUTF8(data, (Py_ssize_t)nbytes, NULL);
-            if (s == NULL)
-                PyErr_Clear();
-            return s;
-        }
-        if (n->kind == K_BYTES)
-            return PyBytes_FromStringAndSize(data, (Py_ssize_t)nbytes);
-        if (n->kind == K_NLIST)
-            return lift_list(n->t, (const uint8_t *)data, pair[1]);
         PyObject *list = PyList_New(pair[1]);
         if (list == NULL)
             return NULL;

@@ -39,7 +39,7 @@ _OUT_OF_RANGE = "seed is out of range"
 # Keys up to this size are copied into the guest whole; longer ones (up to any size: the
 # guest's memory is 32-bit) are streamed through a guest-side hasher, chunk by chunk.
 _CHUNK = 1 << 24
-_KINDS = {"x86_32": 0, "x86_128": 1, "x64_128": 2}
+_KINDS = {"x86_32": 0, "x86_128": 1, "x64_128": 2}   # hasher_new's kinds (murmur.c)
 
 # the bindings, by (x64arch, signed) and by key type
 _s32, _u32 = _murmur._s32, _murmur._u32
@@ -328,8 +328,8 @@ class mmh3_32(_Hasher):  # noqa: N801 - mmh3's names
 
     __slots__ = ()
     _final = True
-    _kind = 0
     name = "mmh3_32"
+    _kind = _KINDS["x86_32"]
     digest_size = 4
     block_size = 12
 
@@ -381,8 +381,8 @@ class mmh3_x64_128(_Hasher128):  # noqa: N801
 
     __slots__ = ()
     _final = True
-    _kind = 2
     name = "mmh3_x64_128"
+    _kind = _KINDS["x64_128"]
 
 
 @final
@@ -391,5 +391,5 @@ class mmh3_x86_128(_Hasher128):  # noqa: N801
 
     __slots__ = ()
     _final = True
-    _kind = 1
     name = "mmh3_x86_128"
+    _kind = _KINDS["x86_128"]
