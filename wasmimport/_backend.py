@@ -42,6 +42,8 @@ FEATURES = {
     "interrupt": "Ctrl-C stops a running call",
     "any-thread": "a module's functions can be called from any thread",
     "host-calls-at-exit": "a daemon thread may be inside a host function at interpreter exit",
+    "signal-free-traps": "traps raise no signal: any library may install signal handlers",
+    "subinterpreters": "modules import and run in subinterpreters (legacy and own-GIL)",
     "multi-memory": "modules with more than one memory (the multi-memory proposal)",
     "exceptions": "modules using wasm exception handling (exnref)",
 }
@@ -327,6 +329,8 @@ def get_backend(name: str | None = None) -> Backend:
             hint = ("an isolated subinterpreter (one with its own GIL) cannot load ctypes on "
                     f"Python {sys.version_info[0]}.{sys.version_info[1]}: use Python 3.13 or "
                     "newer, or a subinterpreter that shares the main interpreter's GIL")
+        elif "subinterpreter" in str(exc):
+            hint = "use the wasmtime backend in subinterpreters"
         elif newest is not None and sys.version_info[:2] > newest:
             hint = (f"its engine publishes wheels only for Python {newest[0]}.{newest[1]} and "
                     f"older, and this is Python {sys.version_info[0]}.{sys.version_info[1]}: "

@@ -11,7 +11,6 @@ import keyword
 
 from ._errors import ManifestError
 from ._manifest import (
-    MAX_FLAT_PARAMS,
     AbiOptions,
     FunctionEntry,
     ImportEntry,
@@ -50,27 +49,37 @@ class FunctionPlan:
 class ImportPlan:
     """One host function to provide: the wasm import, its typed signature, the callable."""
 
-    __slots__ = ("module", "name", "python", "functype", "signature")
+    __slots__ = ("module", "name", "python", "functype", "signature", "spilled")
 
     def __init__(self, module: str, name: str, python: str, functype: FuncType,
-                 signature: Signature):
+                 signature: Signature, spilled: bool = False):
         self.module = module
         self.name = name
         self.python = python
         self.functype = functype
         self.signature = signature
+        self.spilled = spilled       # the arguments arrive in memory, behind one pointer
+
+    @property
+    def needs_memory(self) -> bool:
+        """True when a call reads or writes guest memory (core values never do, however
+        many there are: only a typed signature's are spilled)."""
+        return self.signature.needs_memory() and (self.spilled or not self.signature.spills())
 
 
-def host_core(signature: Signature) -> FuncType:
+def host_core(signature: Signature, spilled: bool) -> FuncType:
     """The core type a wasm import must have to be provided with ``signature``.
 
-    Canonical ABI lowering into the guest: a result of more than one flat value is written
-    to memory at a pointer the guest passes as an extra last parameter.
+    Canonical ABI lowering into the host: with more than 16 flat parameters (``spilled``)
+    the guest stores them as a tuple in its memory and passes its address; a result of more
+    than one flat value is written to memory at a pointer the guest passes as an extra last
+    parameter.
     """
+    params = ("i32",) if spilled else signature.core_params()
     result = signature.result
     if result is not None and len(result.flat) > 1:
-        return FuncType((*signature.core_params(), "i32"), ())
-    return FuncType(signature.core_params(), result.flat if result is not None else ())
+        return FuncType((*params, "i32"), ())
+    return FuncType(params, result.flat if result is not None else ())
 
 
 class ModulePlan:
@@ -105,7 +114,7 @@ class ModulePlan:
         self.needs_allocator = any(f.signature.needs_allocator() for f in functions) or any(
             _host_allocates(i.signature) for i in imports)
         self.needs_guest = any(f.uses_guest for f in functions) or any(
-            i.signature.needs_memory() for i in imports)
+            i.needs_memory for i in imports)
         init = info.export("_initialize")
         self.initialize = init is not None and init.functype == INIT_TYPE
         start = info.export("_start")
@@ -184,7 +193,7 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
     users = [(f"[functions] {f.name}", f.signature.needs_allocator()) for f in functions
              if f.uses_guest]
     users += [(f"[imports.{i.module}.{i.name}]", _host_allocates(i.signature)) for i in imports
-              if i.signature.needs_memory()]
+              if i.needs_memory]
     if users:
         _check_abi(info, abi, users, source, problems)
     if problems:
@@ -225,22 +234,20 @@ def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: st
                             "be provided")
             continue
         signature = entry.signature
-        if signature is None:
+        if signature is None:       # core values as they are, however many
             if not _core_callable(imp.functype):
                 problems.append(f"{where}: core type {imp.functype} uses value types "
                                 "wasmimport cannot pass; give a signature")
                 continue
             signature = core_signature(imp.functype)
-        if signature.spills():
-            problems.append(f"{where}: more than {MAX_FLAT_PARAMS} flat parameters are not "
-                            "supported for host functions")
-        elif signature.multi or host_core(signature) != imp.functype:
+        spilled = entry.signature is not None and signature.spills()
+        if signature.multi or host_core(signature, spilled) != imp.functype:
             problems.append(f"{where}: signature {signature.text!r} needs the import to have "
-                            f"core type {host_core(signature)}, but its core type is "
+                            f"core type {host_core(signature, spilled)}, but its core type is "
                             f"{imp.functype}")
         else:
             plans.append(ImportPlan(imp.module, imp.name, entry.python, imp.functype,
-                                    signature))
+                                    signature, spilled))
     for module, name in declared:
         problems.append(f"{source}: [imports.{module}.{name}]: the module does not import "
                         f"{module}.{name}")
