@@ -13,6 +13,7 @@ import os
 import sys
 from abc import ABC, abstractmethod
 
+from ._errors import BackendError as BackendError  # re-exported: the backends raise it
 from ._errors import Trap, TrapFrame, WasmImportError
 from ._wasmbin import FuncType
 
@@ -45,10 +46,6 @@ FEATURES = {
     "multi-memory": "modules with more than one memory (the multi-memory proposal)",
     "exceptions": "modules using wasm exception handling (exnref)",
 }
-
-
-class BackendError(Exception):
-    """A backend could not compile or instantiate; the loader adds the file name."""
 
 
 class Memory(ABC):

@@ -26,12 +26,14 @@ import sys
 import warnings
 import zlib
 
-from ._backend import Backend, BackendError, CompiledModule
+from ._errors import BackendError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
+
+    from ._backend import Backend, CompiledModule
 
 CACHE_ENV = "WASMIMPORT_CACHE"
 CACHE_DIR_ENV = "WASMIMPORT_CACHE_DIR"
