@@ -1,4 +1,5 @@
-"""wasmimport's modules import each other without cycles, lazy (function-level) imports included.
+"""wasmimport's own imports: ``import wasmimport`` loads nothing else, and its modules import
+each other without cycles, lazy (function-level) imports included.
 
 A cycle makes the import order matter and hides which layer depends on which (one went
 ``_backend`` -> ``_manifest`` -> ``_cache`` -> ``_backend``).  Imports under
@@ -8,6 +9,9 @@ A cycle makes the import order matter and hides which layer depends on which (on
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 
 from conftest import ROOT
 
@@ -79,3 +83,28 @@ def test_the_graph_sees_lazy_imports_and_skips_type_checking_ones() -> None:
 
 def test_no_import_cycles_among_wasmimport_modules() -> None:
     assert cycles(import_graph()) == []
+
+
+SURFACE = """
+import sys, wasmimport
+print(sorted(m for m in sys.modules if m.startswith("wasmimport")))
+missing = [name for name in wasmimport.__all__ if getattr(wasmimport, name, None) is None]
+print(missing, sorted(set(wasmimport.__all__) - set(dir(wasmimport))))
+print(wasmimport.install.__module__, wasmimport.Trap.__module__, wasmimport.__version__)
+from wasmimport import load, CacheWarning
+print(load.__module__, CacheWarning.__name__)
+try:
+    wasmimport.nothing_here
+except AttributeError as exc:
+    print(exc)
+"""
+
+
+def test_import_wasmimport_loads_only_the_package_and_every_public_name_resolves() -> None:
+    done = subprocess.run([sys.executable, "-c", SURFACE], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == [
+        "['wasmimport']", "[] []", "wasmimport._finder wasmimport 0.1.0",
+        "wasmimport._loader CacheWarning",
+        "module 'wasmimport' has no attribute 'nothing_here'"]

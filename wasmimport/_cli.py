@@ -11,8 +11,8 @@ from collections.abc import Iterator, Sequence
 from . import __version__, _activation, _cache, get_include, is_installed
 from ._backend import get_backend
 from ._errors import WasmImportError
+from ._finder import WASM_SUFFIXES
 from ._inspect import describe, report
-from ._loader import WASM_SUFFIXES
 from ._manifest import EMBEDDED_SECTION, parse_manifest
 from ._module import compile_only
 from ._plan import plan_module

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 else:
     _Loader = object   # importlib.abc costs milliseconds to import; mypy sees the real base
 
-WASM_SUFFIXES = [".wasm", ".wat"]
 SIDECAR_SUFFIX = ".toml"
 
 
