@@ -112,12 +112,26 @@ def test_inspect_embedded_and_corrupt(tmp_path: Path) -> None:
     assert result.returncode == 1 and "junk.wasm" in result.stdout
 
 
+IMPORT_WITHOUT_WORK = """
+import sys, wasmimport
+from wasmimport import _backend, _facts, _plan
+def refuse(*args):
+    raise AssertionError("not from the cache")
+_facts.read_module = _facts.plan_module = _backend.get_backend().compile = refuse
+sys.path.insert(0, sys.argv[1])
+wasmimport.install()
+from pkg import a
+print(a.which(), a.add(200, 55))
+"""
+
+
 def test_compile_fills_the_cache(tmp_path: Path) -> None:
     from conftest import tagged_wat, wat_binary
     cache = tmp_path / "cache"
     tree = tmp_path / "tree" / "pkg"
     tree.mkdir(parents=True)
     (tree / "a.wasm").write_bytes(wat_binary(tagged_wat(1)))
+    (tree / "a.wasm.toml").write_text('[functions]\nadd = "(a: u8, b: u8) -> u8"\n')
     (tree / "b.wat").write_text(tagged_wat(2))
     (tree / "notwasm.txt").write_text("x")
     wheel = tmp_path / "dist.whl"
@@ -133,18 +147,24 @@ def test_compile_fills_the_cache(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert sum(line.startswith("compiled ") for line in result.stdout.splitlines()) == 3
     assert "3 of 3 modules compiled" in result.stdout
-    assert len(list(cache.glob("*.cwasm"))) == 3
-    # importing afterwards hits the cache: nothing new is written
+    assert len(list(cache.glob("*.cwasm"))) == 3 and len(list(cache.glob("*.plan"))) == 3
+    # compiling again hits the cache: nothing new is written
     quiet = run("compile", "-q", str(tree / "a.wasm"))
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
     assert len(list(cache.glob("*.cwasm"))) == 3
+    # and so does importing, with the sidecar manifest: nothing is compiled, nor planned
+    imported = subprocess.run([sys.executable, "-c", IMPORT_WITHOUT_WORK, str(tree.parent)],
+                              env=env, capture_output=True, text=True)
+    assert (imported.stdout, imported.stderr) == ("1 255\n", "")
+    assert len(list(cache.glob("*"))) == 7       # 3 compiled, 3 plans, a.wasm.toml's manifest
     (tree / "bad.wasm").write_bytes(b"\0asm\x01\0\0\0\x05")
     failed = run("compile", str(tmp_path / "tree"))
     assert failed.returncode == 1 and "bad.wasm" in failed.stderr
     info = run("cache", "info")
-    assert f"directory: {cache}" in info.stdout and "3 compiled modules" in info.stdout
+    assert f"directory: {cache}" in info.stdout
+    assert "entries:   3 compiled modules, 1 manifests, 3 plans\n" in info.stdout
     cleared = run("cache", "clear")
-    assert "removed 3 entries" in cleared.stdout and list(cache.glob("*.cwasm")) == []
+    assert "removed 7 entries" in cleared.stdout and list(cache.iterdir()) == []
 
 
 def test_stub_passes_mypy_strict(tmp_path: Path) -> None:
