@@ -8,7 +8,6 @@ and hands out *raw* functions (core wasm values in and out, traps raised as
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from abc import ABC, abstractmethod
@@ -311,7 +310,9 @@ def get_backend(name: str | None = None) -> Backend:
                               f"{', '.join(_NAMES)})")
     module, cls, install, newest = _NAMES[name]
     try:
-        found = importlib.import_module(f"{__package__}.{module}")
+        qualified = f"{__package__}.{module}"
+        __import__(qualified)      # not importlib.import_module: importlib costs an import
+        found = sys.modules[qualified]
     except ImportError as exc:
         if newest is not None and sys.version_info[:2] > newest:
             hint = (f"its engine publishes wheels only for Python {newest[0]}.{newest[1]} and "
