@@ -71,6 +71,32 @@ def test_inspect_a_good_module() -> None:
     assert "imports (0):" in out and "problems: none" in out
     assert "func    echo_str" in out and "(i32, i32) -> (i32)" in out
     assert "  echo_str(s: str) -> str" in out and "memories: memory" in out
+    # the exports the ABI calls are listed as such, not as Python functions
+    functions, _, abi = out.partition("python functions:\n")[2].partition(
+        "abi (called by wasmimport, not in __all__):\n")
+    assert "cabi" not in functions
+    assert "  cabi_post_echo_str       (i32) -> ()  post-return of echo_str\n" in abi
+    assert "  cabi_realloc             (i32, i32, i32, i32) -> (i32)  [abi] realloc\n" in abi
+    reactor = cli("inspect", str(guest_path("wasi_reactor"))).stdout
+    assert "  _initialize   () -> ()  WASI reactor initialisation, run at import\n" in reactor
+
+
+def test_inspect_lists_the_abi_allocator_the_manifest_names_as_abi(tmp_path: Path) -> None:
+    from conftest import wat_binary
+    (tmp_path / "alloc.wasm").write_bytes(wat_binary("""(module (memory (export "memory") 1)
+        (func (export "my_alloc") (param i32) (result i32) i32.const 16)
+        (func (export "my_free") (param i32))
+        (func (export "cabi_other") (param i32))
+        (func (export "take") (param i32 i32)))"""))
+    (tmp_path / "alloc.wasm.toml").write_text(
+        '[abi]\nalloc = "my_alloc"\nfree = "my_free"\n[functions]\ntake = "(s: str) -> None"\n')
+    out = cli("inspect", str(tmp_path / "alloc.wasm")).stdout
+    assert out.split("python functions:\n")[1].split("memories:")[0] == (
+        "  take(s: str) -> None\n"
+        "abi (called by wasmimport, not in __all__):\n"
+        "  cabi_other  (i32) -> ()  Canonical ABI\n"
+        "  my_alloc    (i32) -> (i32)  [abi] alloc\n"
+        "  my_free     (i32) -> ()  [abi] free\n")
 
 
 def test_inspect_shows_declared_types_with_their_c_layout() -> None:
