@@ -126,6 +126,22 @@ def _forget_finders(kinds: "tuple[type, ...]") -> None:
             del sys.path_importer_cache[key]
 
 
+def _replacement(finder: "_external.FileFinder",
+                 hook: "Callable[[str], Any]") -> "WasmFileFinder | None":
+    """A WasmFileFinder for ``finder``'s directory (None if it is gone) that starts with the
+    directory listing ``finder`` read (FileFinder's private cache, renewed as usual when the
+    directory changes): at start-up the standard library's folders are listed already, and
+    listing them again would cost an enabled environment's every start ~0.4 ms."""
+    try:
+        new: WasmFileFinder = hook(finder.path)
+    except ImportError:
+        return None
+    for cached in ("_path_mtime", "_path_cache", "_relaxed_path_cache"):
+        if hasattr(finder, cached):
+            setattr(new, cached, getattr(finder, cached))
+    return new
+
+
 def install(backend: "str | None" = None) -> None:
     """Make ``import name`` find ``name.wasm``/``name.wat`` along sys.path.  Idempotent.
 
@@ -145,10 +161,14 @@ def install(backend: "str | None" = None) -> None:
         return WasmZipFinder(path, backend)
 
     details = [_PLAIN_DETAILS[0], (wasm_loader, WASM_SUFFIXES), *_PLAIN_DETAILS[1:]]
-    _hooks[:] = [zip_hook, WasmFileFinder.path_hook(*details)]
+    directory_hook = WasmFileFinder.path_hook(*details)
+    _hooks[:] = [zip_hook, directory_hook]
     sys.path_hooks[0:0] = _hooks
     _backend = backend
-    _forget_finders((_external.FileFinder, zipimport.zipimporter))
+    _forget_finders((zipimport.zipimporter,))
+    for key, finder in list(sys.path_importer_cache.items()):
+        if isinstance(finder, _external.FileFinder):
+            sys.path_importer_cache[key] = _replacement(finder, directory_hook)
 
 
 def uninstall() -> None:
