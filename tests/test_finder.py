@@ -211,6 +211,25 @@ def test_uninstall_removes_hook_and_install_is_idempotent(syspath: Path) -> None
         import hooked  # type: ignore[import-not-found]  # noqa: F401
 
 
+def test_install_takes_over_folders_searched_before_it(syspath: Path) -> None:
+    """As at start-up with `enable`: sys.path's folders have plain finders (with their
+    listing) when install() runs, and wasm modules in them are found afterwards."""
+    write_module(syspath, "early", 31)
+    (syspath / "earlypy.py").write_text("VALUE = 1\n")
+    import earlypy  # type: ignore[import-not-found]  # noqa: F401
+    assert type(sys.path_importer_cache[str(syspath)]).__name__ == "FileFinder"
+    with pytest.raises(ModuleNotFoundError):
+        import early  # type: ignore[import-not-found]
+    wasmimport.install()
+    try:
+        import early  # type: ignore[import-not-found]
+        assert early.which() == 31
+    finally:
+        wasmimport.uninstall()
+        for name in ("early", "earlypy"):
+            sys.modules.pop(name, None)
+
+
 def test_python_modules_still_import_normally(hook: None, syspath: Path) -> None:
     (syspath / "plainpy.py").write_text("VALUE = 42\n")
     import json.decoder
