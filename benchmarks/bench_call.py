@@ -120,32 +120,34 @@ def run(command: list[str], hint: str) -> None:
                          f"{done.stdout}{done.stderr}{hint}")
 
 
-def build_native(folder: Path) -> ModuleType:
-    """Compile native/benchref.c against this interpreter's headers and import it.
+def build_native(folder: Path, source: Path = HERE / "native" / "benchref.c",
+                 name: str = "benchref") -> ModuleType:
+    """Compile a native reference (``source``, module ``name``) against this interpreter's
+    headers and import it.
 
     The reference is built here, not installed, so it always matches the interpreter and
     compiler flags of the run it is compared in.
     """
     cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
-    out = folder / ("benchref" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+    out = folder / (name + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
     flags = ["-O2", "-shared", "-fPIC", "-I" + sysconfig.get_paths()["include"]]
     if sys.platform == "darwin":
         flags += ["-undefined", "dynamic_lookup"]
-    run([*cc, *flags, str(HERE / "native" / "benchref.c"), "-o", str(out)],
+    run([*cc, *flags, str(source), "-o", str(out)],
         "the native reference needs a C compiler and the Python headers (python3-dev)")
-    spec = importlib.util.spec_from_file_location("benchref", out)
+    spec = importlib.util.spec_from_file_location(name, out)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def build_guest(folder: Path) -> Path:
-    """Compile guest/bench.c to a freestanding wasm module, as tests/guests does."""
-    out = folder / "bench.wasm"
+def build_guest(folder: Path, source: Path = HERE / "guest" / "bench.c") -> Path:
+    """Compile a guest (``source``) to a freestanding wasm module, as tests/guests does."""
+    out = folder / f"{source.stem}.wasm"
     clang = os.environ.get("WASM_CC", "clang")
-    run([clang, *WASM_FLAGS, "-I" + wasmimport.get_include(),
-         str(HERE / "guest" / "bench.c"), "-o", str(out)], TOOLCHAIN_HINT)
+    run([clang, *WASM_FLAGS, "-I" + wasmimport.get_include(), str(source), "-o", str(out)],
+        TOOLCHAIN_HINT)
     return out
 
 

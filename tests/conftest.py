@@ -42,16 +42,7 @@ def guest_path(name: str) -> Path:
     return path
 
 
-def __getattr__(name: str) -> Backend:
-    """``BACKEND``, this run's engine ($WASMIMPORT_BACKEND, or wasmtime), made on first use.
-
-    Not while conftest is imported: that is before pytest enables faulthandler, whose
-    SIGILL handler would then sit on top of wasmtime's and turn every wasm trap into a
-    "Fatal Python error" (see docs/backends.md).
-    """
-    if name == "BACKEND":
-        return get_backend()
-    raise AttributeError(name)
+BACKEND: Backend = get_backend()   # this run's engine ($WASMIMPORT_BACKEND, or wasmtime)
 
 
 def has(feature: str) -> bool:

@@ -209,3 +209,50 @@ def test_a_bad_import_entry_is_a_manifest_error(tmp_path: Path, entry: str,
     (tmp_path / "m.toml").write_text(full)
     with pytest.raises(wasmimport.ManifestError, match=message):
         wasmimport.load(guest_path("host"), manifest=tmp_path / "m.toml")
+
+
+def wide(*values: object) -> int:
+    """A host function of many parameters: what it got, folded into one number."""
+    return sum(len(v) * 1000 if isinstance(v, str) else int(v)  # type: ignore[call-overload]
+               for v in values)
+
+
+WIDE_CORE = 70          # core parameters, as the module declares them: passed as they are
+
+
+def test_a_host_function_of_many_core_parameters() -> None:
+    """No fixed limit: an import declared with 70 core parameters gets them all."""
+    consts = " ".join(f"i32.const {i}" for i in range(WIDE_CORE))
+    module = f"""(module
+      (import "env" "wide" (func $wide (param {' i32' * WIDE_CORE}) (result i32)))
+      (func (export "call_wide") (result i32) {consts} call $wide))"""
+    mod = wasmimport.load(module.encode(), manifest={
+        "functions": {"call_wide": "() -> i32"},
+        "imports": {"env": {"wide": {"python": "test_host:wide"}}}})
+    assert mod.call_wide() == sum(range(WIDE_CORE))
+
+
+def test_a_typed_host_function_of_more_than_16_flat_values_gets_them_from_memory() -> None:
+    """Canonical ABI lowering into the host: 16 i32 and a str are 18 flat values, so the
+    guest stores them as a tuple in its memory and passes one pointer."""
+    stores = " ".join(f"i32.const {64 + 4 * i} i32.const {i + 1} i32.store" for i in range(16))
+    module = f"""(module
+      (import "env" "wide" (func $wide (param i32) (result i64)))
+      (memory (export "memory") 1)
+      (data (i32.const 256) "wasm!")
+      (func (export "call_wide") (param $at i32) (result i64)
+        {stores}
+        i32.const 128 i32.const 256 i32.store          ;; the str: ptr at +64 ...
+        i32.const 132 i32.const 5 i32.store            ;; ... and length at +68
+        local.get $at call $wide))"""
+    params = ", ".join(f"a{i}: i32" for i in range(16))
+    mod = wasmimport.load(module.encode(), manifest={
+        "functions": {"call_wide": "(at: i32) -> i64"},
+        "imports": {"env": {"wide": {"python": "test_host:wide",
+                                      "signature": f"({params}, s: str) -> i64"}}}})
+    assert mod.call_wide(64) == sum(range(1, 17)) + 5000
+    with pytest.raises(wasmimport.Trap) as info:
+        mod.call_wide(66)
+    assert str(info.value) == "the guest passed its arguments at unaligned address 0x42"
+    if sys.version_info >= (3, 11):       # noted as any error raised on the host's side
+        assert "in wasm_module.call_wide()" in info.value.__notes__[0]

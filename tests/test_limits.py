@@ -146,8 +146,70 @@ def test_memory_cap_fails_memory_grow_inside_the_guest() -> None:
     assert mod.echo_str("x" * 100) == "x" * 100   # the allocator copes with a full memory
 
 
+HOARD = {"hoard": "(bytes: u32) -> u32", "try_hoard": "(bytes: u32) -> u32",
+         "release_hoard": "() -> None", "trap_unreachable": "() -> None"}
+
+
+def test_a_trap_after_the_memory_cap_refused_growth_is_limit_exceeded() -> None:
+    """The guest's allocator gets NULL and the guest traps on its own: the caller learns
+    that the cap did it, with the trap chained, and the module stays usable."""
+    if not has("limits-memory"):
+        with pytest.raises(wasmimport.WasmImportError, match=limit_refusal("memory")):
+            edges_with(HOARD, memory="2MiB")
+        return
+    mod = edges_with(HOARD, memory="2MiB")
+    for _ in range(3):
+        with pytest.raises(wasmimport.LimitExceeded) as info:
+            mod.hoard(3 << 20)                    # 3 MiB at once: past the cap
+        exc = info.value
+        assert exc.kind == "memory"
+        assert isinstance(exc, wasmimport.Trap)
+        message = str(exc).splitlines()[0]
+        assert message.startswith("edges.hoard(): the guest ran out of memory: it asked to "
+                                  "grow its memory to ")
+        asked = int(re.search(r"\((\d+) bytes\), past", message).group(1))  # type: ignore[union-attr]
+        assert asked > 3 << 20                    # what the allocator asked memory.grow for
+        assert message.endswith("past [limits] memory = 2 MiB (2097152 bytes)")
+        assert isinstance(exc.__cause__, wasmimport.Trap)
+        assert not isinstance(exc.__cause__, wasmimport.LimitExceeded)
+        assert exc.__cause__.kind == "unreachable"        # the guest's own trap
+        assert exc.frames == exc.__cause__.frames
+        assert mod.echo_str("still usable") == "still usable"
+    # a guest that handles NULL keeps working: memory.grow just returned -1
+    assert mod.try_hoard(3 << 20) == 0
+    assert mod.grow(64) == -1
+    # memory up to the cap is there; only going past it fails
+    pages = [mod.hoard(200_000) for _ in range(4)]
+    assert pages == sorted(pages) and pages[-1] <= 32
+    with pytest.raises(wasmimport.LimitExceeded, match="ran out of memory"):
+        for _ in range(20):
+            mod.hoard(200_000)
+    mod.release_hoard()
+    assert mod.hoard(200_000) <= 32               # freed memory is reused
+    # the refusal belongs to the call it happened in: a later, unrelated trap is a Trap
+    with pytest.raises(wasmimport.Trap) as later:
+        mod.trap_unreachable()
+    assert type(later.value) is wasmimport.Trap
+
+
+def test_a_trap_after_refused_growth_on_the_pure_fallback_is_the_trap(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the extension wasmtime's own store limiter holds the cap; it cannot say it
+    refused, so the guest's trap is reported as it is (docs/sandbox.md)."""
+    if not has("limits-memory"):
+        return      # refused at import, extension or not: test_limits_on_the_pure_fallback...
+    monkeypatch.setenv("WASMIMPORT_PURE", "1")
+    mod = edges_with(HOARD, memory="2MiB")
+    with pytest.raises(wasmimport.Trap) as info:
+        mod.hoard(3 << 20)
+    assert type(info.value) is wasmimport.Trap and info.value.kind == "unreachable"
+    assert mod.try_hoard(3 << 20) == 0
+    assert mod.echo_str("still usable") == "still usable"
+
+
 def test_memory_cap_below_the_initial_memory_fails_the_import() -> None:
-    failure = (r"edges\.wasm: instantiation failed" if has("limits-memory")
+    failure = (r"edges\.wasm: instantiation failed: the module's memory of 131072 bytes is "
+               r"larger than \[limits\] memory = 65536 bytes$" if has("limits-memory")
                else limit_refusal("memory"))      # (refused before it is tried)
     with pytest.raises(wasmimport.WasmImportError, match=failure):
         edges_with(memory="64KiB")

@@ -91,3 +91,75 @@ def test_exit_is_clean_with_calls_and_imports_in_flight(tmp_path: Path, path: st
     assert done.stderr == ""
     assert done.stdout == "bye\n"
     assert done.returncode == 0
+
+
+FINALIZERS = textwrap.dedent("""
+    import os, sys, threading, wasmimport
+    wasmimport.install()
+    sys.path.insert(0, sys.argv[1])
+    sys.path.insert(0, sys.argv[2])               # tests/: hostfns, for host callbacks
+    import edges                                  # found through the hook
+    assert edges.echo_i32(1) == 1                 # one call before: the store is in use
+    extension = sys.argv[3] == "compiled"
+    host = None
+    if extension:                                 # host functions need the extension
+        import hostfns
+        host = hostfns.module = wasmimport.load(sys.argv[4])
+
+    # (what __del__ uses is bound as defaults: shutdown may clear module globals first)
+    def calls(edges=edges, host=host):
+        # scalars, memory both ways, and (with the extension) a host callback
+        done = [edges.echo_i32(7) == 7, edges.echo_str("bye") == "bye"]
+        if host is not None:
+            done.append(host.sum_via_host(2, 3) == 5)
+        return done
+
+    class Handle:                                 # a C object freed from __del__
+        def __init__(self, where):
+            self.where = where
+
+        def __del__(self, write=os.write, calls=calls):
+            try:
+                ok = all(calls())
+            except Exception as exc:              # must be clear, never a crash
+                ok = f"{type(exc).__name__}: {exc}"
+            write(1, f"{self.where} {ok}\\n".encode())
+
+    class Cycle(Handle):
+        def __init__(self, where):
+            super().__init__(where)
+            self.me = self
+
+    alive = [Handle("global") for _ in range(100)]
+    cycles = [Cycle("cycle") for _ in range(100)]    # only the collector can free them
+    made = []
+    threading.Thread(target=lambda: made.extend(Handle("thread") for _ in range(100))).start()
+    holder = type(sys)("holder")                  # in another module's globals
+    holder.handles = [Cycle("module") for _ in range(100)]
+    sys.modules["holder"] = holder
+    print("ready", flush=True)
+""")
+
+
+@pytest.mark.parametrize("path", ["compiled", "pure"])
+def test_calls_from_finalizers_at_exit_work(tmp_path: Path, path: str) -> None:
+    """Objects alive at exit whose __del__ calls into a wasm module -- in globals, in
+    cycles, made in another thread, in another module -- with faulthandler on, as the
+    docs/drop-in.md pattern (a guest handle freed from __del__) leaves them."""
+    for suffix in (".wasm", ".wasm.toml"):
+        (tmp_path / f"edges{suffix}").write_bytes(
+            guest_path("edges").with_suffix(suffix).read_bytes())
+    script = tmp_path / "script.py"
+    script.write_text(FINALIZERS)
+    extension = path == "compiled" and has("host-functions")
+    env = {**os.environ, "WASMIMPORT_PURE": "0" if path == "compiled" else "1"}
+    done = subprocess.run([sys.executable, "-X", "faulthandler", str(script), str(tmp_path),
+                           str(Path(__file__).parent),
+                           "compiled" if extension else "pure", str(guest_path("host"))],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0] == "ready"
+    assert sorted(lines[1:]) == sorted(
+        f"{where} True" for where in ("global", "cycle", "thread", "module") for _ in range(100))

@@ -42,6 +42,8 @@ FEATURES = {
     "interrupt": "Ctrl-C stops a running call",
     "any-thread": "a module's functions can be called from any thread",
     "host-calls-at-exit": "a daemon thread may be inside a host function at interpreter exit",
+    "signal-free-traps": "traps raise no signal: any library may install signal handlers",
+    "subinterpreters": "modules import and run in subinterpreters (legacy and own-GIL)",
     "multi-memory": "modules with more than one memory (the multi-memory proposal)",
     "exceptions": "modules using wasm exception handling (exnref)",
 }
@@ -253,12 +255,18 @@ def _settings(manifest: Manifest) -> Iterator[tuple[str, str]]:
 
 def extension() -> Any:
     """``wasmimport._speedups`` (the compiled call path, host trampolines, the watchdog), or
-    None when it was not built."""
-    try:
-        from . import _speedups
-    except ImportError:
-        return None
-    return _speedups
+    None when it was not built.  Looked up once: a call made while the interpreter shuts
+    down (from a ``__del__``) can no longer import anything."""
+    if not _EXTENSION:
+        try:
+            from . import _speedups
+        except ImportError:
+            _speedups = None   # type: ignore[assignment]
+        _EXTENSION.append(_speedups)
+    return _EXTENSION[0]
+
+
+_EXTENSION: list[Any] = []
 
 
 def speedups() -> Any:
@@ -314,7 +322,14 @@ def get_backend(name: str | None = None) -> Backend:
         __import__(qualified)      # not importlib.import_module: importlib costs an import
         found = sys.modules[qualified]
     except ImportError as exc:
-        if newest is not None and sys.version_info[:2] > newest:
+        if "does not support loading in subinterpreters" in str(exc):
+            # Python 3.12's ctypes (which every engine binding uses) is single-phase
+            hint = ("an isolated subinterpreter (one with its own GIL) cannot load ctypes on "
+                    f"Python {sys.version_info[0]}.{sys.version_info[1]}: use Python 3.13 or "
+                    "newer, or a subinterpreter that shares the main interpreter's GIL")
+        elif "subinterpreter" in str(exc):
+            hint = "use the wasmtime backend in subinterpreters"
+        elif newest is not None and sys.version_info[:2] > newest:
             hint = (f"its engine publishes wheels only for Python {newest[0]}.{newest[1]} and "
                     f"older, and this is Python {sys.version_info[0]}.{sys.version_info[1]}: "
                     f"run under Python {newest[0]}.{newest[1]} (then {install}), or use the "

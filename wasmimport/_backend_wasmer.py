@@ -15,8 +15,11 @@ wasmer 1.1 lets a guest follow a symlink out of one.
 from __future__ import annotations
 
 import _thread
+import ctypes
+import faulthandler
 import os
 import re
+import signal
 import struct
 import sys
 import threading
@@ -36,6 +39,20 @@ if TYPE_CHECKING:
 
     from ._backend import RawFunction
     from ._manifest import Limits, Wasi
+
+
+def _in_subinterpreter() -> bool:
+    try:
+        import _xxsubinterpreters as interpreters  # type: ignore[import-not-found]
+    except ImportError:        # pragma: no cover - every CPython wasmer runs on has it
+        return False
+    return bool(interpreters.get_current() != interpreters.get_main())
+
+
+if _in_subinterpreter():
+    # (wasmer 1.1's pyo3 binding hangs compiling a module there)
+    raise ImportError("wasmer 1.1 cannot run in a subinterpreter")
+
 
 _TYPES = {"i32": wasmer.Type.I32, "i64": wasmer.Type.I64, "f32": wasmer.Type.F32,
           "f64": wasmer.Type.F64}
@@ -83,6 +100,45 @@ def _trap(exc: BaseException, label: str, instance: Instance) -> Trap:
                         None if function == "<unnamed>" else function,
                         int(index), int(offset, 16)))
     return Trap(f"{label}: wasm trap: {wording}", kind=kind, frames=instance.frames(raw))
+
+
+class _FaultHandlers:
+    """wasmer's handlers of the signals its traps arrive by, kept above faulthandler's.
+
+    wasmer 1.1 turns a trap into an exception in SIGSEGV/SIGILL/SIGFPE handlers it installs
+    with its first store, and cannot trap without them.  A handler installed over them
+    afterwards takes the next trap for a crash: ``faulthandler.enable()`` (pytest's, say)
+    prints "Fatal Python error" and the process dies.  So every call compares
+    ``faulthandler.is_enabled()`` with what it was at the last look, and when it changed
+    puts wasmer's handlers back on top (their ``struct sigaction`` copied as opaque bytes).
+    A handler some other library installs with sigaction or ``signal.signal`` is not seen
+    (docs/backends.md); the wasmtime backend needs no signal handler at all.
+    """
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGSEGV", "SIGILL", "SIGFPE", "SIGBUS")
+                    if hasattr(signal, name))
+    _SIZE = 512          # more than any platform's struct sigaction
+
+    def __init__(self) -> None:
+        self._sigaction: Any = ctypes.CDLL(None, use_errno=True).sigaction \
+            if hasattr(os, "fork") else None     # (POSIX; wasmer uses no signals elsewhere)
+        self._wasmer = [self._current(sig) for sig in self.SIGNALS] if self._sigaction else []
+        self.enabled = faulthandler.is_enabled()
+
+    def _current(self, sig: int) -> Any:
+        action = ctypes.create_string_buffer(self._SIZE)
+        self._sigaction(sig, None, action)
+        return action
+
+    def restack(self) -> None:
+        """faulthandler was enabled or disabled since the last call: wasmer's handlers go
+        back on top."""
+        self.enabled = faulthandler.is_enabled()
+        for sig, action in zip(self.SIGNALS, self._wasmer):
+            self._sigaction(sig, action, None)
+
+
+_FAULTS: list[_FaultHandlers] = []    # made with the process's first wasmer store
 
 
 class WasmerMemory(Memory):
@@ -220,10 +276,13 @@ class WasmerInstance(Instance):
         call = self.export(export, wasmer.Function, "function")
         acquire, release, fail = self.lock.acquire, self.lock.release, self.fail
         owner, ident = self.thread, threading.get_ident
+        faults, enabled = _FAULTS[0], faulthandler.is_enabled
 
         def raw(*args: Any) -> Any:
             if ident() != owner:
                 raise RuntimeError(self.wrong_thread(label))
+            if enabled() is not faults.enabled:
+                faults.restack()
             acquire()
             try:
                 return call(*args)
@@ -390,7 +449,10 @@ class WasmerBackend(Backend):
         "any-thread": "wasmer 1.1's objects are bound to the thread that made them",
         "host-calls-at-exit": "wasmer 1.1 aborts the process when the interpreter finalizes "
                               "while a thread is in a host function",
+        "signal-free-traps": "wasmer 1.1 traps through its signal handlers, which wasmimport "
+                             "keeps above faulthandler's but not above another library's",
         "multi-memory": "wasmer 1.1 does not implement the multi-memory proposal",
+        "subinterpreters": "wasmer 1.1 cannot run in a subinterpreter",
         "exceptions": "wasmer 1.1 does not implement wasm exception handling",
     }
 
@@ -409,6 +471,8 @@ class WasmerBackend(Backend):
         if store is None:
             store = self._local.store = wasmer.Store(
                 wasmer.engine.Universal(wasmer_compiler_cranelift.Compiler))
+            if not _FAULTS:
+                _FAULTS.append(_FaultHandlers())    # wasmer's handlers are installed now
         return store
 
     def for_limits(self, limits: Limits) -> Backend:

@@ -34,6 +34,7 @@ from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from ._backend import RawFunction
@@ -67,6 +68,20 @@ def _trap(raw: int, label: str, instance: Instance) -> Trap:
     return Trap(f"{label}: {reason}", kind=kind, frames=instance.frames(frames))
 
 
+def _out_of_memory(label: str, asked: int, cap: int, trap: Trap) -> LimitExceeded:
+    """The LimitExceeded for a call that trapped after the memory cap refused to grow."""
+    exc = LimitExceeded(f"{label}: the guest ran out of memory: it asked to grow its memory "
+                        f"to {_size(asked)}, past [limits] memory = {_size(cap)}", "memory",
+                        trap.frames)
+    exc.__cause__ = trap
+    return exc
+
+
+def _size(size: int) -> str:
+    """Bytes as a user reads them: 16 MiB (16777216 bytes)."""
+    return f"{size / (1 << 20):g} MiB ({size} bytes)"
+
+
 def _check(error: int | None, what: str = "") -> None:
     if error:
         message = " ".join(capi.error_message(error).split())
@@ -74,75 +89,105 @@ def _check(error: int | None, what: str = "") -> None:
 
 
 class WasmtimeMemory(Memory):
-    """A wasmtime linear memory seen through one fixed base address."""
+    """A wasmtime linear memory seen through one fixed base address.
+
+    On the compiled path its views come from the extension's Store, so a view keeps the
+    memory alive for as long as it is not released; the pure path's are ctypes arrays.
+    """
 
     def __init__(self, owner: WasmtimeInstance, extern: int):
         self._owner = owner            # keeps the store (and so the memory) alive
         self._ctx = owner.ctx
         self._extern = extern
         self._base: int = capi.nogil.wasmtime_memory_data(owner.ctx, extern) or 0
+        native = owner.native_store
+        self._handle = ctypes.string_at(extern, capi.EXTERN_SIZE - capi.EXTERN_UNION_OFFSET)
+        self._native_view = native.view if native is not None else None
 
     def size(self) -> int:
         size: int = capi.nogil.wasmtime_memory_data_size(self._ctx, self._extern)
         if size != self._known:
             # the view first: a thread that sees the new size must also see the new view
-            self._view = memoryview((ctypes.c_ubyte * size).from_address(self._base)).cast("B")
+            self._view = self._new_view(size)
             self._known = size
         return size
 
-    def view(self) -> memoryview:
-        array = (ctypes.c_ubyte * self.size()).from_address(self._base)
+    def _new_view(self, size: int) -> memoryview:
+        if self._native_view is not None:
+            view: memoryview = self._native_view(self._handle)
+            return view
+        array = (ctypes.c_ubyte * size).from_address(self._base)
         array._wasmimport_owner = self._owner   # type: ignore[attr-defined]
         return memoryview(array).cast("B")      # the view holds the array, which holds us
 
+    def view(self) -> memoryview:
+        return self._new_view(self.size())
+
 
 class WasmtimeInstance(Instance):
-    """One store holding one instance of a module."""
+    """One store holding one instance of a module.
 
-    def __init__(self, engine: int, compiled: WasmtimeCompiled, limits: Limits,
+    On the compiled path the extension's Store owns the engine store (and deletes it once
+    nothing can reach it any more); on the pure path this object does, in ``__del__``,
+    after which its functions raise ReferenceError instead of reaching a deleted store.
+    """
+
+    def __init__(self, backend: WasmtimeBackend, compiled: WasmtimeCompiled, limits: Limits,
                  host: list[tuple[str, str, FuncType, RawFunction]],
                  wasi: tuple[Wasi, str] | None):
         self.compiled = compiled       # the code must outlive the instance
         self.limits = limits
         self.wasi = wasi
         self._captured: dict[str, str] = {}    # stream -> file receiving it ("capture")
-        self._keep: list[Any] = []     # host environments and strings the store refers to
-        self.store: int = capi.nogil.wasmtime_store_new(engine, None, None)
-        self.ctx: int = capi.nogil.wasmtime_store_context(self.store)
-        if limits.memory is not None:
-            capi.nogil.wasmtime_store_limiter(self.store, limits.memory, -1, -1, -1, -1)
+        self._keep: list[Any] = []     # strings the store refers to
+        self._raw: list[dict[str, Any]] = []   # the pure path's raw callers' namespaces
+        self.store: int | None = None  # the engine store, when this object owns it (pure)
+        store: int = capi.nogil.wasmtime_store_new(backend.engine, None, None)
+        self.ctx: int = capi.nogil.wasmtime_store_context(store)
         native = speedups()
         if native is not None:
-            # the lock and the watchdog's state (Ctrl-C, timeout, fuel) of both call paths
+            # the store's owner, the lock and the watchdog's state (Ctrl-C, timeout, fuel)
             ticks = -(-int(limits.timeout * 1000) // native.TICK_MS) if limits.timeout \
                 else 0
             self.lock = self.native_store = native.Store(
-                ctx=self.ctx, call=capi.address(capi.gil.wasmtime_func_call_unchecked),
+                store=store, delete=capi.address(capi.nogil.wasmtime_store_delete),
+                engine=backend.native_engine, ctx=self.ctx,
+                call=capi.address(capi.gil.wasmtime_func_call_unchecked),
                 memory_data=capi.address(capi.nogil.wasmtime_memory_data),
                 memory_size=capi.address(capi.nogil.wasmtime_memory_data_size),
                 fail=WasmtimeInstance.raise_failure,
                 set_fuel=capi.address(capi.nogil.wasmtime_context_set_fuel),
                 error_new=capi.address(capi.nogil.wasmtime_error_new),
                 trap_new=capi.address(capi.nogil.wasmtime_trap_new),
-                timeout_ticks=ticks, fuel=limits.fuel or 0)
+                timeout_ticks=ticks, fuel=limits.fuel or 0,
+                memory_cap=limits.memory if backend.capped else 0)
             capi.nogil.wasmtime_store_epoch_deadline_callback(
-                self.store, native.DEADLINE_CALLBACK, id(self.native_store), None)
+                store, native.DEADLINE_CALLBACK, id(self.native_store), None)
             capi.nogil.wasmtime_context_set_epoch_deadline(self.ctx, 1)
         else:
+            self.store = store
             # no watchdog: epochs never end a call (limits that would need one are refused)
             capi.nogil.wasmtime_context_set_epoch_deadline(self.ctx, 1 << 62)
             self.lock = _thread.RLock()
+        if limits.memory is not None and not backend.capped:
+            capi.nogil.wasmtime_store_limiter(store, limits.memory, -1, -1, -1, -1)
         self._instance = (ctypes.c_ubyte * 16)()
         trap = c_void_p()
         if wasi is not None:
             self.set_wasi_args(None)
         if host and self.native_store is None:
             raise BackendError(needs_extension("[imports] (host functions)"))
-        if host or wasi is not None:
-            error = self._instantiate_with(engine, compiled, host, trap)
-        else:
-            error = capi.gil.wasmtime_instance_new(self.ctx, compiled.module, None, 0,
-                                                   self._instance, byref(trap))
+        if self.native_store is not None:
+            self.native_store.making_memories(True)   # the memories belong to this store
+        try:
+            if host or wasi is not None:
+                error = self._instantiate_with(backend.engine, compiled, host, trap)
+            else:
+                error = capi.gil.wasmtime_instance_new(self.ctx, compiled.module, None, 0,
+                                                       self._instance, byref(trap))
+        finally:
+            if self.native_store is not None:
+                self.native_store.making_memories(False)
         if trap.value:
             message, kind, _ = capi.trap_details(trap.value)
             raise BackendError(f"instantiation failed: the start function trapped ({kind}): "
@@ -151,9 +196,13 @@ class WasmtimeInstance(Instance):
         self._externs: dict[str, tuple[str, Any]] = {}
 
     def __del__(self, _delete: Any = capi.nogil.wasmtime_store_delete,
-                _unlink: Any = os.unlink) -> None:
-        if getattr(self, "store", None):
-            _delete(self.store)
+                _unlink: Any = os.unlink, _finalizing: Any = sys.is_finalizing) -> None:
+        store = getattr(self, "store", None)
+        if store and not _finalizing():   # at exit the process frees it: calls keep working
+            for namespace in self._raw:     # what might still call: raise, not crash
+                namespace["call"] = _finalized(namespace["label"])
+            self.store = None
+            _delete(store)
         for path in getattr(self, "_captured", {}).values():
             try:
                 _unlink(path)
@@ -177,10 +226,9 @@ class WasmtimeInstance(Instance):
                 _check(capi.nogil.wasmtime_linker_define_wasi(linker), "cannot provide WASI")
             native = extension()      # present: the Store above comes from it
             for module, name, functype, raw in host:
-                env = native.Host(store=self.native_store, raw=raw,
+                env = native.Host(store=self.native_store, raw=raw,   # the Store keeps it
                                   params=core_codes(functype.params),
                                   results=core_codes(functype.results))
-                self._keep.append(env)
                 ctype = capi.functype(functype.params, functype.results)
                 mod, item = module.encode("utf-8"), name.encode("utf-8")
                 error = capi.nogil.wasmtime_linker_define_func_unchecked(
@@ -236,6 +284,7 @@ class WasmtimeInstance(Instance):
         guard = self.native_store
         pending = guard.take_pending() if guard is not None else None
         stopped = guard.take_reason() if guard is not None else None
+        refused = guard.refused_growth() if guard is not None else None
         if trapped:
             exc = _trap(trapped, label, self)
             if error:
@@ -254,6 +303,9 @@ class WasmtimeInstance(Instance):
                                 f"timeout = {self.limits.timeout:g} s)", "timeout")
         elif stopped == "interrupt":
             exc = Trap(f"{label}: wasm call interrupted by SIGINT", "interrupt")
+        elif refused is not None and pending is None:
+            # the guest trapped after [limits] memory refused it memory during this call
+            exc = _out_of_memory(label, refused, self.limits.memory or 0, exc)
         # a nested call (wasm -> host -> wasm) leaves the outer frames' C stack alone
         if self.on_trap is not None and not (guard is not None and guard.host_depth):
             self.on_trap()
@@ -319,7 +371,7 @@ class WasmtimeInstance(Instance):
         namespace: dict[str, Any] = {
             "acquire": self.lock.acquire, "release": self.lock.release,
             "call": capi.call_nogil if release_gil else capi.call_gil, "fail": fail,
-            "trap": trap,
+            "trap": trap, "label": label,
             # the arguments as ready-made ctypes objects: ctypes converts nothing per call
             "args": (c_void_p(self.ctx), c_void_p(func), c_void_p(ctypes.addressof(buf)),
                      ctypes.c_size_t(slots), ctypes.byref(trap)),
@@ -331,8 +383,18 @@ class WasmtimeInstance(Instance):
             code = _raw_code_cache[functype] = compile(_raw_source(functype),
                                                        f"<wasmimport raw {functype}>", "exec")
         exec(code, namespace)
+        if self.native_store is None:
+            self._raw.append(namespace)
         result: RawFunction = namespace["raw"]
         return result
+
+
+def _finalized(label: str) -> Callable[..., Any]:
+    """What a pure-path raw caller calls once its instance's store is deleted."""
+    def call(*args: Any) -> None:
+        raise ReferenceError(f"{label}: called after its module's wasm instance was "
+                             "finalized (garbage collection or interpreter shutdown)")
+    return call
 
 
 def _raw_source(functype: FuncType) -> str:
@@ -369,46 +431,76 @@ class WasmtimeCompiled(CompiledModule):
 
     def instantiate(self, limits: Limits, host: list[tuple[str, str, FuncType, RawFunction]],
                     wasi: tuple[Wasi, str] | None = None) -> Instance:
-        return WasmtimeInstance(self.backend.engine, self, limits, host, wasi)
+        return WasmtimeInstance(self.backend, self, limits, host, wasi)
 
 
 class WasmtimeBackend(Backend):
-    """wasmtime, the default backend."""
+    """wasmtime, the default backend.
+
+    Limits that change the engine's configuration get sibling engines, made on demand and
+    shared: fuel metering changes the compiled code, and ``[limits] memory`` on the compiled
+    path has the extension make the engine's memories, so that a refused growth can be
+    reported as the limit it is (see "Memories" in ``_speedups.c``).
+    """
 
     name = "wasmtime"
 
-    def __init__(self, fuel: bool = False) -> None:
+    def __init__(self, fuel: bool = False, capped: bool = False,
+                 siblings: dict[tuple[bool, bool], WasmtimeBackend] | None = None) -> None:
+        native = extension()      # (an engine serves modules with and without it)
         config = capi.nogil.wasm_config_new()
         capi.nogil.wasmtime_config_memory_may_move_set(config, False)
         capi.nogil.wasmtime_config_epoch_interruption_set(config, True)
         capi.nogil.wasmtime_config_consume_fuel_set(config, fuel)
+        # traps are explicit checks in the compiled code, not signals: a trap stays a Trap
+        # whatever faulthandler (or any library) later does with SIGSEGV, SIGILL or SIGFPE
+        capi.nogil.wasmtime_config_signals_based_traps_set(config, False)
+        if capped:
+            # (copy-on-write memory images need wasmtime's own memories)
+            capi.nogil.wasmtime_config_memory_init_cow_set(config, False)
+            native.memory_creator(config,
+                                  capi.address(capi.nogil.wasmtime_config_host_memory_creator_set),
+                                  capi.address(capi.nogil.wasmtime_error_new))
         self.engine: int = capi.nogil.wasm_engine_new_with_config(config)   # owns the config
         self.fuel = fuel
+        self.capped = capped
         # every engine setting above, spelled out: a change must change the cache key
-        settings = f"memory_may_move=0,epoch=1,fuel={int(fuel)}"
+        settings = (f"memory_may_move=0,epoch=1,fuel={int(fuel)},signals_based_traps=0,"
+                    f"memory_creator={int(capped)},memory_init_cow={int(not capped)}")
         library = capi.library_path()
         self.version = _dist_version(library)
         self.cache_tag = (f"{self.name}-{self.version}-{os.stat(library).st_size}-"
                           f"{settings}-{sys.platform}-{capi.machine()}")
-        native = extension()      # (an engine serves modules with and without it)
+        # the extension's Engine owns the engine: watched while it lives, deleted with the
+        # last store made from it; without the extension nothing watches and __del__ deletes
+        self.native_engine: Any = None
         if native is not None:
             if not _WATCHING and hasattr(os, "register_at_fork"):
                 # fork() copies only the forking thread: the child needs its own watchdog
                 os.register_at_fork(after_in_child=native.restart_watchdog)
                 _WATCHING.append(True)
-            native.watch_engine(self.engine,
-                                capi.address(capi.nogil.wasmtime_engine_increment_epoch))
-        self._fuel_sibling: WasmtimeBackend | None = self if fuel else None
+            self.native_engine = native.Engine(
+                engine=self.engine,
+                increment_epoch=capi.address(capi.nogil.wasmtime_engine_increment_epoch),
+                delete=capi.address(capi.nogil.wasm_engine_delete))
+        self._siblings = {} if siblings is None else siblings
+        self._siblings[fuel, capped] = self
+
+    def __del__(self, _delete: Any = capi.nogil.wasm_engine_delete) -> None:
+        if getattr(self, "native_engine", True) is None:
+            _delete(self.engine)
 
     def for_limits(self, limits: Limits) -> Backend:
-        if (limits.timeout is not None or limits.fuel is not None) and speedups() is None:
+        native = speedups()
+        if (limits.timeout is not None or limits.fuel is not None) and native is None:
             setting = "timeout" if limits.timeout is not None else "fuel"
             raise BackendError(needs_extension(f"[limits] {setting}"))
-        if limits.fuel is None or self.fuel:
-            return self
-        if self._fuel_sibling is None:
-            self._fuel_sibling = WasmtimeBackend(fuel=True)
-        return self._fuel_sibling
+        # without the extension, wasmtime's store limiter holds the memory cap (silently)
+        key = (limits.fuel is not None, limits.memory is not None and native is not None)
+        sibling = self._siblings.get(key)
+        if sibling is None:
+            sibling = WasmtimeBackend(*key, siblings=self._siblings)
+        return sibling
 
     def compile(self, wasm: bytes) -> CompiledModule:
         module = c_void_p()

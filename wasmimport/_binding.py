@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import keyword
 
-from ._backend import core_codes
+from ._backend import core_codes, extension
 from ._compound import (
     EnumType,
     FlagsType,
@@ -165,8 +165,6 @@ def node_spec(t: WasmType) -> tuple[Any, ...]:
 def _compiled(label: str, plan: FunctionPlan, instance: Instance,
               guest: GuestABI | None) -> Callable[..., Any]:
     """The compiled call path: a ``_speedups.Function`` (see ``_speedups.c``)."""
-    from . import _speedups
-
     signature = plan.signature
     params = signature.params
     result = signature.result
@@ -176,7 +174,7 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
         spill = (record.align, record.size, record.offsets)
     binder = _generated(plan.name, params,
                         f"return ({''.join(p.name + ', ' for p in params)})", {})
-    fn: Callable[..., Any] = _speedups.Function(
+    fn: Callable[..., Any] = extension().Function(
         store=instance.native_store, owner=instance,
         func=instance.native_handle(plan.export, "func"), label=label,
         params=tuple((p.name, _type_spec(p.type),
@@ -197,11 +195,9 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
 
 def compiled_guest(instance: Instance, memory: str, exports: dict[str, str | None]) -> Any:
     """The compiled path's twin of GuestABI: engine handles of the memory and allocator."""
-    from . import _speedups
-
     handles = {key: instance.native_handle(export, "func") if export else None
                for key, export in exports.items()}
-    return _speedups.Guest(store=instance.native_store, owner=instance,
+    return extension().Guest(store=instance.native_store, owner=instance,
                            memory=instance.native_handle(memory, "memory"), **handles)
 
 

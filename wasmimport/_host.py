@@ -10,8 +10,8 @@ names: the callable is imported when the module is instantiated.
 
 from __future__ import annotations
 
-from ._compound import ResultType
-from ._errors import GuestError, WasmImportError
+from ._compound import ResultType, TupleType
+from ._errors import GuestError, Trap, WasmImportError
 from ._types import ScalarType
 
 TYPE_CHECKING = False
@@ -50,6 +50,7 @@ def raw_host_function(plan: ImportPlan, origin: str,
     fn = resolve(plan.python, where, origin)
     label = f"{plan.module}.{plan.name} ({plan.python})"
     params = tuple(p.type for p in plan.signature.params)
+    spill = TupleType(params) if plan.spilled else None     # >16 flat: a tuple in memory
     result = plan.signature.result
     convert = result.converter(f"{label} result") if result is not None else None
     # a GuestError the callable raises is the error case of a result
@@ -57,7 +58,7 @@ def raw_host_function(plan: ImportPlan, origin: str,
         if isinstance(result, ResultType) else None
     indirect = result is not None and len(result.flat) > 1
     if all(isinstance(t, ScalarType) and t.lifts_as_is for t in params) and not indirect \
-            and convert_error is None:
+            and convert_error is None and spill is None:
         # core values are the Python values: no memory, no lifting
         def direct(*core: Any) -> Any:
             value = fn(*core)
@@ -68,7 +69,11 @@ def raw_host_function(plan: ImportPlan, origin: str,
     def call(*core: Any) -> Any:
         abi = guest()
         values = iter(core)
-        args = [t.lift(abi, values) for t in params]   # type: ignore[arg-type]
+        if spill is not None:
+            assert abi is not None, "planning checks the guest's memory"
+            args = list(spill.load(abi, _aligned(next(values), spill.align)))
+        else:
+            args = [t.lift(abi, values) for t in params]   # type: ignore[arg-type]
         try:
             value = fn(*args)
         except GuestError as error:
@@ -87,3 +92,12 @@ def raw_host_function(plan: ImportPlan, origin: str,
         return None
     call.__qualname__ = call.__name__ = f"host {plan.module}.{plan.name}"
     return call
+
+
+def _aligned(ptr: int, align: int) -> int:
+    """The address of the arguments a guest stored in its memory, checked."""
+    ptr &= 0xFFFFFFFF
+    if ptr % align:
+        raise Trap(f"the guest passed its arguments at unaligned address {ptr:#x}",
+                   kind="unaligned_pointer")
+    return ptr

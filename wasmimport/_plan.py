@@ -11,7 +11,6 @@ import keyword
 
 from ._errors import ManifestError
 from ._manifest import (
-    MAX_FLAT_PARAMS,
     AbiOptions,
     FunctionEntry,
     ImportEntry,
@@ -54,27 +53,37 @@ class FunctionPlan:
 class ImportPlan:
     """One host function to provide: the wasm import, its typed signature, the callable."""
 
-    __slots__ = ("module", "name", "python", "functype", "signature")
+    __slots__ = ("module", "name", "python", "functype", "signature", "spilled")
 
     def __init__(self, module: str, name: str, python: str, functype: FuncType,
-                 signature: Signature):
+                 signature: Signature, spilled: bool = False):
         self.module = module
         self.name = name
         self.python = python
         self.functype = functype
         self.signature = signature
+        self.spilled = spilled       # the arguments arrive in memory, behind one pointer
+
+    @property
+    def needs_memory(self) -> bool:
+        """True when a call reads or writes guest memory (core values never do, however
+        many there are: only a typed signature's are spilled)."""
+        return self.signature.needs_memory() and (self.spilled or not self.signature.spills())
 
 
-def host_core(signature: Signature) -> FuncType:
+def host_core(signature: Signature, spilled: bool) -> FuncType:
     """The core type a wasm import must have to be provided with ``signature``.
 
-    Canonical ABI lowering into the guest: a result of more than one flat value is written
-    to memory at a pointer the guest passes as an extra last parameter.
+    Canonical ABI lowering into the host: with more than 16 flat parameters (``spilled``)
+    the guest stores them as a tuple in its memory and passes its address; a result of more
+    than one flat value is written to memory at a pointer the guest passes as an extra last
+    parameter.
     """
+    params = ("i32",) if spilled else signature.core_params()
     result = signature.result
     if result is not None and len(result.flat) > 1:
-        return FuncType((*signature.core_params(), "i32"), ())
-    return FuncType(signature.core_params(), result.flat if result is not None else ())
+        return FuncType((*params, "i32"), ())
+    return FuncType(params, result.flat if result is not None else ())
 
 
 class ModulePlan:
@@ -112,7 +121,7 @@ class ModulePlan:
         self.needs_allocator = any(f.signature.needs_allocator() for f in functions) or any(
             _host_allocates(i.signature) for i in imports)
         self.needs_guest = any(f.uses_guest for f in functions) or any(
-            i.signature.needs_memory() for i in imports)
+            i.needs_memory for i in imports)
         self._planned = {f.name: f for f in functions}
 
     def names(self) -> set[str]:
@@ -182,9 +191,11 @@ def _function_plan(entry: FunctionEntry, functype: FuncType, post: str | None) -
 
 
 def _import_plan(entry: ImportEntry, functype: FuncType) -> ImportPlan:
-    """The plan of an ``[imports]`` entry whose import has ``functype`` (checked)."""
-    return ImportPlan(entry.module, entry.name, entry.python, functype,
-                      entry.signature or core_signature(functype))
+    """The plan of an ``[imports]`` entry whose import has ``functype`` (checked): core
+    values as they are, however many; a typed signature past 16 flat values spills."""
+    signature = entry.signature or core_signature(functype)
+    return ImportPlan(entry.module, entry.name, entry.python, functype, signature,
+                      entry.signature is not None and signature.spills())
 
 
 def core_signature(functype: FuncType) -> Signature:
@@ -249,7 +260,7 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
     users = [(f"[functions] {f.name}", f.signature.needs_allocator()) for f in functions
              if f.uses_guest]
     users += [(f"[imports.{i.module}.{i.name}]", _host_allocates(i.signature)) for i in imports
-              if i.signature.needs_memory()]
+              if i.needs_memory]
     if users:
         _check_abi(info, abi, users, source, problems)
     if problems:
@@ -301,13 +312,10 @@ def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: st
                             "wasmimport cannot pass; give a signature")
             continue
         planned = _import_plan(entry, imp.functype)
-        signature = planned.signature
-        if signature.spills():
-            problems.append(f"{where}: more than {MAX_FLAT_PARAMS} flat parameters are not "
-                            "supported for host functions")
-        elif signature.multi or host_core(signature) != imp.functype:
+        signature, spilled = planned.signature, planned.spilled
+        if signature.multi or host_core(signature, spilled) != imp.functype:
             problems.append(f"{where}: signature {signature.text!r} needs the import to have "
-                            f"core type {host_core(signature)}, but its core type is "
+                            f"core type {host_core(signature, spilled)}, but its core type is "
                             f"{imp.functype}")
         else:
             plans.append(planned)

@@ -24,7 +24,9 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #if PY_VERSION_HEX < 0x030B0000
 #include <longintrepr.h>
@@ -32,8 +34,12 @@
 #ifdef _WIN32
 #include <windows.h>
 #define THREAD_ID() ((unsigned long)GetCurrentThreadId())
+#include <process.h>
+#define getpid _getpid
 #else
 #include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #define THREAD_ID() ((unsigned long)pthread_self())
 #endif
 
@@ -89,10 +95,106 @@ static const int64_t type_lo[T_COUNT] = {INT8_MIN, INT16_MIN, INT32_MIN, INT64_M
 static const int64_t type_hi[T_COUNT] = {INT8_MAX, INT16_MAX, INT32_MAX, INT64_MAX,
                                          UINT8_MAX, UINT16_MAX, UINT32_MAX, INT64_MAX};
 
+/* ================================================================= Module state */
+
+/*
+ * The extension keeps no Python object in C globals: its types are heap types made per
+ * module object, so every interpreter (subinterpreters with their own GIL included) has its
+ * own.  What is process-wide -- the watchdog thread and the engines it ticks -- touches no
+ * Python object and is guarded by its own lock (see "The watchdog").
+ */
+typedef struct {
+    PyTypeObject *Engine_Type;
+    PyTypeObject *Store_Type;
+    PyTypeObject *Region_Type;
+    PyTypeObject *Host_Type;
+    PyTypeObject *Guest_Type;
+    PyTypeObject *Function_Type;
+} ModuleState;
+
+static struct PyModuleDef speedups_module;
+
+/* The state of the module that made `type` (one of the extension's own types). */
+static inline ModuleState *type_state(PyTypeObject *type) {
+    return (ModuleState *)PyType_GetModuleState(type);
+}
+
+/* tp_dealloc's last step for an instance of a heap type: its type loses a reference. */
+static void free_instance(PyObject *self) {
+    PyTypeObject *type = Py_TYPE(self);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+static int watch(void *engine, void (*increment)(void *));
+static void unwatch(void *engine);
+
+/* ================================================================= Engine */
+
+/*
+ * An engine, owned: watched by the watchdog from creation and deleted when the last store
+ * made from it is gone (stores hold their engine), never from a finalizer that could run
+ * while something still uses it.
+ */
+typedef struct {
+    PyObject_HEAD
+    void *engine;
+    void (*delete_)(void *engine);
+} EngineObject;
+
+static PyObject *Engine_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"engine", "increment_epoch", "delete", NULL};
+    unsigned long long engine, increment, delete_;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$KKK:Engine", kwlist, &engine, &increment,
+                                     &delete_))
+        return NULL;
+    if (!engine || !increment || !delete_) {
+        PyErr_SetString(PyExc_ValueError, "Engine() needs engine, increment_epoch and delete");
+        return NULL;
+    }
+    EngineObject *e = (EngineObject *)type->tp_alloc(type, 0);
+    if (e == NULL)
+        return NULL;
+    if (watch((void *)(uintptr_t)engine, (void (*)(void *))(uintptr_t)increment) < 0) {
+        Py_DECREF(e);
+        return NULL;
+    }
+    e->engine = (void *)(uintptr_t)engine;
+    e->delete_ = (void (*)(void *))(uintptr_t)delete_;
+    return (PyObject *)e;
+}
+
+static void Engine_dealloc(EngineObject *e) {
+    if (e->engine) {
+        unwatch(e->engine);        /* the watchdog is done with it before it goes */
+        e->delete_(e->engine);
+    }
+    free_instance((PyObject *)e);
+}
+
+static PyType_Slot Engine_slots[] = {
+    {Py_tp_doc, "An engine, ticked by the watchdog while it lives; deleted with the last "
+                "store made from it."},
+    {Py_tp_new, Engine_new},
+    {Py_tp_dealloc, Engine_dealloc},
+    {0, NULL}
+};
+
+static PyType_Spec Engine_spec = {
+    "wasmimport._speedups.Engine", sizeof(EngineObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, Engine_slots
+};
+
 /* ================================================================= Store */
 
 /*
- * One engine store (one instance): how to call into it, and its lock.
+ * One engine store (one instance), owned: how to call into it, and its lock.
+ *
+ * The engine store is deleted in `Store_dealloc`, that is only once no object that can call
+ * into it or see its memory is left: Functions, Guests, Hosts and memory views hold the
+ * Store, and none of them lets go of it before it is freed itself (their tp_clear keeps
+ * it), so a call from a `__del__` while the garbage collector tears a module down -- at
+ * any time, interpreter shutdown included -- still finds its store alive.
  *
  * The lock is re-entrant and serialises every call into the store.  Its state (owner,
  * depth, waiters) is only read and written with the GIL held, so taking a free lock is a
@@ -109,6 +211,10 @@ typedef struct {
     call_fn call;
     memory_data_fn memory_data;
     memory_size_fn memory_size;
+    void *store;               /* the engine's store, deleted with this object */
+    void (*store_delete)(void *store);
+    PyObject *engine;          /* the Engine the store was made from: outlives it */
+    PyObject *hosts;           /* the Hosts the store's imports call: they outlive it too */
     PyObject *fail;            /* fail(owner, error, trap, label): raises the exception */
     PyThread_type_lock gate;
     unsigned long owner;
@@ -124,15 +230,20 @@ typedef struct {
     int reason;                /* why the callback stopped the call: STOP_* */
     void *(*set_fuel)(void *ctx, uint64_t fuel);
     void *(*error_new)(const char *message);
+    /* [limits] memory, for memories made by the extension's creator ("Memories" below) */
+    uint64_t memory_cap;       /* bytes per memory; 0: no cap */
+    uint64_t refused_serial;   /* the call during which the cap last refused to grow */
+    uint64_t refused_size;     /* the size in bytes that grow asked for */
     /* host functions (see "Host functions" below) */
     void *(*trap_new)(const char *message, size_t len);
     PyObject *pending;         /* what a host function raised, until the call fails with it */
     long host_depth;           /* host functions running now (wasm may call wasm again) */
+    /* the calling thread's state while a call runs with the GIL released (else NULL): the
+     * engine's callbacks take the GIL back through it, in whichever interpreter it is */
+    PyThreadState *released;
 } StoreObject;
 
 enum { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT };
-
-static PyTypeObject Store_Type;
 
 static inline int store_enter(StoreObject *s) {
     unsigned long me = THREAD_ID();
@@ -179,29 +290,37 @@ static inline void store_exit(StoreObject *s) {
 }
 
 static PyObject *Store_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"ctx", "call", "memory_data", "memory_size", "fail", "set_fuel",
-                             "error_new", "trap_new", "timeout_ticks", "fuel", NULL};
-    unsigned long long ctx = 0, call = 0, data = 0, size = 0, set_fuel = 0, error_new = 0;
-    unsigned long long trap_new = 0, timeout_ticks = 0, fuel = 0;
-    PyObject *fail = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$KKKKOKKKKK:Store", kwlist, &ctx, &call,
-                                     &data, &size, &fail, &set_fuel, &error_new, &trap_new,
-                                     &timeout_ticks, &fuel))
+    static char *kwlist[] = {"store", "delete", "engine", "ctx", "call", "memory_data",
+                             "memory_size", "fail", "set_fuel", "error_new", "trap_new",
+                             "timeout_ticks", "fuel", "memory_cap", NULL};
+    unsigned long long store = 0, delete_ = 0, ctx = 0, call = 0, data = 0, size = 0;
+    unsigned long long set_fuel = 0, error_new = 0, trap_new = 0, timeout_ticks = 0;
+    unsigned long long fuel = 0, memory_cap = 0;
+    PyObject *fail = NULL, *engine = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$KKOKKKKOKKKKKK:Store", kwlist, &store,
+                                     &delete_, &engine, &ctx, &call, &data, &size, &fail,
+                                     &set_fuel, &error_new, &trap_new, &timeout_ticks, &fuel,
+                                     &memory_cap))
         return NULL;
-    if (!ctx || !call || !data || !size || !set_fuel || !error_new || !trap_new || !fail) {
-        PyErr_SetString(PyExc_TypeError, "Store() needs ctx, call, memory_data, memory_size, "
-                        "fail, set_fuel, error_new and trap_new");
+    if (!store || !delete_ || !ctx || !call || !data || !size || !set_fuel || !error_new
+            || !trap_new || !fail || !engine) {
+        PyErr_SetString(PyExc_TypeError, "Store() needs store, delete, engine, ctx, call, "
+                        "memory_data, memory_size, fail, set_fuel, error_new and trap_new");
         return NULL;
     }
     StoreObject *s = (StoreObject *)type->tp_alloc(type, 0);
     if (s == NULL)
         return NULL;
+    s->hosts = PyList_New(0);
     s->gate = PyThread_allocate_lock();
-    if (s->gate == NULL) {
+    if (s->hosts == NULL || s->gate == NULL) {
         Py_DECREF(s);
         return PyErr_NoMemory();
     }
     PyThread_acquire_lock(s->gate, WAIT_LOCK);   /* held: waiters sleep on it */
+    s->store = (void *)(uintptr_t)store;         /* from here on, this object owns it */
+    s->store_delete = (void (*)(void *))(uintptr_t)delete_;
+    s->engine = Py_NewRef(engine);
     s->ctx = (void *)(uintptr_t)ctx;
     s->call = (call_fn)(uintptr_t)call;
     s->memory_data = (memory_data_fn)(uintptr_t)data;
@@ -211,12 +330,17 @@ static PyObject *Store_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     s->trap_new = (void *(*)(const char *, size_t))(uintptr_t)trap_new;
     s->timeout_ticks = timeout_ticks;
     s->fuel = fuel;
+    s->memory_cap = memory_cap;
     s->fail = Py_NewRef(fail);
     return (PyObject *)s;
 }
 
 static void Store_dealloc(StoreObject *s) {
     PyObject_GC_UnTrack(s);
+    if (s->store)
+        s->store_delete(s->store);   /* first: it may still point at the Hosts */
+    Py_CLEAR(s->hosts);
+    Py_CLEAR(s->engine);             /* after the store made from it */
     Py_CLEAR(s->fail);
     Py_CLEAR(s->pending);
     if (s->gate) {
@@ -224,17 +348,21 @@ static void Store_dealloc(StoreObject *s) {
             PyThread_release_lock(s->gate);
         PyThread_free_lock(s->gate);
     }
-    Py_TYPE(s)->tp_free((PyObject *)s);
+    free_instance((PyObject *)s);
 }
 
 static int Store_traverse(StoreObject *s, visitproc visit, void *arg) {
+    Py_VISIT(Py_TYPE(s));
+    Py_VISIT(s->engine);
+    Py_VISIT(s->hosts);
     Py_VISIT(s->fail);
     Py_VISIT(s->pending);
     return 0;
 }
 
+/* Only what a call leaves behind: the engine, the hosts and `fail` stay while the store does
+ * (a cycle through them is broken at the Python objects in it). */
 static int Store_clear(StoreObject *s) {
-    Py_CLEAR(s->fail);
     Py_CLEAR(s->pending);
     return 0;
 }
@@ -276,9 +404,20 @@ static PyObject *Store_take_pending(StoreObject *s, PyObject *unused) {
     return pending != NULL ? pending : Py_NewRef(Py_None);
 }
 
+/* The size a memory asked to grow to when [limits] memory refused it during the call now
+ * running (so that its trap is the limit's doing), else None. */
+static PyObject *Store_refused_growth(StoreObject *s, PyObject *unused) {
+    if (s->refused_size && s->refused_serial == s->serial && s->depth > 0)
+        return PyLong_FromUnsignedLongLong(s->refused_size);
+    Py_RETURN_NONE;
+}
+
 static PyObject *Store_get_host_depth(StoreObject *s, void *closure) {
     return PyLong_FromLong(s->host_depth);
 }
+
+static PyObject *Store_view(StoreObject *s, PyObject *handle);
+static PyObject *Store_making_memories(StoreObject *s, PyObject *making);
 
 static PyGetSetDef Store_getset[] = {
     {"host_depth", (getter)Store_get_host_depth, NULL,
@@ -291,6 +430,12 @@ static PyMethodDef Store_methods[] = {
      "Why the watchdog stopped the last call, or None (and forget it)."},
     {"take_pending", (PyCFunction)Store_take_pending, METH_NOARGS,
      "What a host function raised during the failed call, or None (and forget it)."},
+    {"refused_growth", (PyCFunction)Store_refused_growth, METH_NOARGS,
+     "The size [limits] memory refused a memory during the running call, or None."},
+    {"view", (PyCFunction)Store_view, METH_O,
+     "view(memory handle): a writable memoryview of a memory that keeps the store alive."},
+    {"making_memories", (PyCFunction)Store_making_memories, METH_O,
+     "making_memories(flag): memories made on this thread now belong to this store."},
     {"acquire", (PyCFunction)Store_acquire, METH_NOARGS, "Enter the store (re-entrant)."},
     {"release", (PyCFunction)Store_release, METH_NOARGS, "Leave the store."},
     {"__enter__", (PyCFunction)Store_acquire, METH_NOARGS, NULL},
@@ -298,19 +443,86 @@ static PyMethodDef Store_methods[] = {
     {NULL}
 };
 
-static PyTypeObject Store_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "wasmimport._speedups.Store",
-    .tp_basicsize = sizeof(StoreObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "An engine store: its C entry points and its re-entrant call lock.",
-    .tp_new = Store_new,
-    .tp_dealloc = (destructor)Store_dealloc,
-    .tp_traverse = (traverseproc)Store_traverse,
-    .tp_clear = (inquiry)Store_clear,
-    .tp_methods = Store_methods,
-    .tp_getset = Store_getset,
+static PyType_Slot Store_slots[] = {
+    {Py_tp_doc, "An engine store, owned: its C entry points and its re-entrant call lock."},
+    {Py_tp_new, Store_new},
+    {Py_tp_dealloc, Store_dealloc},
+    {Py_tp_traverse, Store_traverse},
+    {Py_tp_clear, Store_clear},
+    {Py_tp_methods, Store_methods},
+    {Py_tp_getset, Store_getset},
+    {0, NULL}
 };
+
+static PyType_Spec Store_spec = {
+    "wasmimport._speedups.Store", sizeof(StoreObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE, Store_slots
+};
+
+/* ---- memory views ---- */
+
+/*
+ * What a `memoryview` of a guest memory exports from: the store (which owns the memory) and
+ * the memory's handle.  It has no tp_clear, so a view the garbage collector has not yet
+ * released always has its memory; a released view raises ValueError, as any does.
+ */
+typedef struct {
+    PyObject_HEAD
+    StoreObject *store;
+    Handle memory;
+} RegionObject;
+
+static int Region_getbuffer(RegionObject *r, Py_buffer *view, int flags) {
+    StoreObject *s = r->store;
+    uint8_t *base = s->memory_data(s->ctx, &r->memory);
+    size_t size = s->memory_size(s->ctx, &r->memory);
+    return PyBuffer_FillInfo(view, (PyObject *)r, base, (Py_ssize_t)size, 0, flags);
+}
+
+static void Region_dealloc(RegionObject *r) {
+    PyObject_GC_UnTrack(r);
+    Py_CLEAR(r->store);
+    free_instance((PyObject *)r);
+}
+
+static int Region_traverse(RegionObject *r, visitproc visit, void *arg) {
+    Py_VISIT(Py_TYPE(r));
+    Py_VISIT(r->store);
+    return 0;
+}
+
+static PyType_Slot Region_slots[] = {
+    {Py_tp_doc, "A guest memory as a buffer; keeps its store alive."},
+    {Py_tp_dealloc, Region_dealloc},
+    {Py_tp_traverse, Region_traverse},
+    {Py_bf_getbuffer, Region_getbuffer},
+    {0, NULL}
+};
+
+static PyType_Spec Region_spec = {
+    "wasmimport._speedups.Region", sizeof(RegionObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE
+    | Py_TPFLAGS_DISALLOW_INSTANTIATION, Region_slots
+};
+
+static int read_handle(PyObject *obj, Handle *out, char *present, const char *what);
+
+static PyObject *Store_view(StoreObject *s, PyObject *handle) {
+    ModuleState *st = type_state(Py_TYPE(s));
+    RegionObject *r = PyObject_GC_New(RegionObject, st->Region_Type);
+    if (r == NULL)
+        return NULL;
+    r->store = (StoreObject *)Py_NewRef(s);
+    char present;
+    if (read_handle(handle, &r->memory, &present, "memory") < 0) {
+        Py_DECREF(r);
+        return NULL;
+    }
+    PyObject_GC_Track(r);
+    PyObject *view = PyMemoryView_FromObject((PyObject *)r);
+    Py_DECREF(r);
+    return view;
+}
 
 /* Call `func` with `vals`; on a trap or error raise through the store's `fail`. */
 static inline int store_call(StoreObject *s, PyObject *owner, const Handle *func, RawVal *vals,
@@ -318,9 +530,12 @@ static inline int store_call(StoreObject *s, PyObject *owner, const Handle *func
     void *trap = NULL;
     void *error;
     if (release_gil) {
-        Py_BEGIN_ALLOW_THREADS
+        PyThreadState *outer = s->released;    /* a release_gil call inside a host function */
+        s->released = PyEval_SaveThread();
         error = s->call(s->ctx, func, vals, nvals, &trap);
-        Py_END_ALLOW_THREADS
+        PyThreadState *me = s->released;
+        s->released = outer;
+        PyEval_RestoreThread(me);
     } else {
         error = s->call(s->ctx, func, vals, nvals, &trap);
     }
@@ -347,17 +562,33 @@ static inline int store_call(StoreObject *s, PyObject *owner, const Handle *func
  * handler recorded it; the callback takes it over and the failure path re-raises it), or
  * when the call has run for its time limit; otherwise the call goes on for another tick.
  * Idle stores cost nothing; a running call pays one callback per tick.
+ *
+ * The list of watched engines is process-wide (every interpreter's engines are ticked by
+ * the one thread): an Engine joins it when made and leaves it before it is deleted.  A spin
+ * lock guards it; it is held only for a few loads and stores, never while waiting.
  */
 
 #define TICK_MS 10
-#define MAX_ENGINES 16
 
-static struct {
+typedef struct {
     void *engine;
     void (*increment)(void *engine);
-} watched[MAX_ENGINES];
-static int nwatched;           /* only grows; written with the GIL held, read by the ticker */
+} Watched;
+
+static Watched *watched;       /* guarded by watch_spin, like the three below */
+static size_t nwatched, watched_cap;
 static int ticker_started;
+static long ticker_pid;        /* the process the ticker runs in (a fork's child has none) */
+static int watch_spin;
+
+static void watch_lock(void) {
+    while (__atomic_exchange_n(&watch_spin, 1, __ATOMIC_ACQUIRE))
+        ;
+}
+
+static void watch_unlock(void) {
+    __atomic_store_n(&watch_spin, 0, __ATOMIC_RELEASE);
+}
 
 static void ticker(void *unused) {
     PyThread_type_lock never = PyThread_allocate_lock();
@@ -367,42 +598,96 @@ static void ticker(void *unused) {
     for (;;) {
         /* a portable sleep: waiting for a lock nobody releases */
         PyThread_acquire_lock_timed(never, TICK_MS * 1000, 0);
-        int n = __atomic_load_n(&nwatched, __ATOMIC_ACQUIRE);
-        for (int k = 0; k < n; k++)
+        watch_lock();
+        for (size_t k = 0; k < nwatched; k++)
             watched[k].increment(watched[k].engine);
+        watch_unlock();
     }
 }
 
+/* Start the ticker unless it runs in this process already (watch_spin held). */
 static int start_ticker(void) {
-    if (PyThread_start_new_thread(ticker, NULL) == PYTHREAD_INVALID_THREAD_ID) {
-        PyErr_SetString(PyExc_RuntimeError, "wasmimport: cannot start the watchdog thread");
+    long pid = (long)getpid();
+    if (ticker_started && ticker_pid == pid)
+        return 0;
+    if (PyThread_start_new_thread(ticker, NULL) == PYTHREAD_INVALID_THREAD_ID)
         return -1;
-    }
     ticker_started = 1;
+    ticker_pid = pid;
     return 0;
 }
 
-/* In a child made by fork(), which has only the forking thread: start a new ticker. */
+static int watch(void *engine, void (*increment)(void *)) {
+    watch_lock();
+    if (nwatched == watched_cap) {
+        size_t cap = watched_cap ? watched_cap * 2 : 8;
+        Watched *grown = realloc(watched, cap * sizeof *grown);
+        if (grown == NULL) {
+            watch_unlock();
+            PyErr_NoMemory();
+            return -1;
+        }
+        watched = grown;
+        watched_cap = cap;
+    }
+    watched[nwatched].engine = engine;
+    watched[nwatched].increment = increment;
+    nwatched++;
+    int started = start_ticker();
+    watch_unlock();
+    if (started < 0) {
+        unwatch(engine);
+        PyErr_SetString(PyExc_RuntimeError, "wasmimport: cannot start the watchdog thread");
+        return -1;
+    }
+    return 0;
+}
+
+static void unwatch(void *engine) {
+    watch_lock();
+    for (size_t k = 0; k < nwatched; k++)
+        if (watched[k].engine == engine) {
+            watched[k] = watched[--nwatched];
+            break;
+        }
+    watch_unlock();
+}
+
+/* In a child made by fork(), which has only the forking thread: start a new ticker.  The
+ * spin lock may have been held by the parent's ticker at the fork; nobody else runs now. */
 static PyObject *restart_watchdog(PyObject *module, PyObject *unused) {
-    if (ticker_started && start_ticker() < 0)
+    __atomic_store_n(&watch_spin, 0, __ATOMIC_RELEASE);
+    watch_lock();
+    int started = ticker_started ? start_ticker() : 0;
+    watch_unlock();
+    if (started < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "wasmimport: cannot start the watchdog thread");
         return NULL;
+    }
     Py_RETURN_NONE;
 }
 
-static PyObject *watch_engine(PyObject *module, PyObject *args) {
-    unsigned long long engine, increment;
-    if (!PyArg_ParseTuple(args, "KK:watch_engine", &engine, &increment))
-        return NULL;
-    if (nwatched == MAX_ENGINES) {
-        PyErr_SetString(PyExc_RuntimeError, "wasmimport: too many engines to watch");
-        return NULL;
+static PyObject *watched_engines(PyObject *module, PyObject *unused) {
+    watch_lock();
+    size_t n = nwatched;
+    watch_unlock();
+    return PyLong_FromSize_t(n);
+}
+
+/* The caller's thread state, with the GIL, whether the call holds it or released it. */
+static inline PyThreadState *take_gil(StoreObject *s) {
+    PyThreadState *released = s->released;
+    if (released != NULL) {
+        s->released = NULL;            /* nested calls see the GIL held */
+        PyEval_RestoreThread(released);
     }
-    watched[nwatched].engine = (void *)(uintptr_t)engine;
-    watched[nwatched].increment = (void (*)(void *))(uintptr_t)increment;
-    __atomic_store_n(&nwatched, nwatched + 1, __ATOMIC_RELEASE);
-    if (!ticker_started && start_ticker() < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    return released;
+}
+
+/* Undo `take_gil`. */
+static inline void give_gil(StoreObject *s, PyThreadState *released) {
+    if (released != NULL)
+        s->released = PyEval_SaveThread();
 }
 
 /* wasmtime_store_epoch_deadline_callback's callback; `data` is the StoreObject. */
@@ -413,9 +698,9 @@ static void *deadline_callback(void *ctx, void *data, uint64_t *delta, uint8_t *
         s->ticks = 0;
     } else
         s->ticks++;
-    PyGILState_STATE gil = PyGILState_Ensure();   /* held already, unless release_gil */
-    int interrupted = PyOS_InterruptOccurred();
-    PyGILState_Release(gil);
+    PyThreadState *released = take_gil(s);
+    int interrupted = PyOS_InterruptOccurred();   /* only ever in the main interpreter */
+    give_gil(s, released);
     if (interrupted) {
         s->reason = STOP_INTERRUPT;
         return s->error_new("wasmimport: interrupted");
@@ -436,6 +721,172 @@ static PyObject *raise_interrupt(PyObject *module, PyObject *unused) {
     Py_RETURN_NONE;                        /* a handler that did not raise */
 }
 
+/* ================================================================= Memories */
+
+/*
+ * [limits] memory, reported as such.  wasmtime's own store limiter refuses a memory.grow
+ * past a cap without a word, so the trap a guest then ends in (its allocator's abort) would
+ * say nothing of the limit.  Engines for capped modules therefore make their linear memories
+ * here: reserved once (wasmtime's reservation, so they never move), made accessible as they
+ * grow, and refusing to grow past the cap of the store they belong to -- which notes the
+ * call and the size asked for, so that the call's failure can name both.  memory.grow
+ * still returns -1 to the guest, as with any memory that cannot grow.
+ */
+
+typedef struct {
+    uint8_t *base;
+    size_t size;               /* accessible bytes */
+    size_t usable;             /* reserved bytes it may grow to (without the guard) */
+    size_t mapped;             /* the whole mapping, guard included */
+    uint64_t cap;              /* the store's [limits] memory; 0: none */
+    StoreObject *store;        /* the store it belongs to (which outlives it), or NULL */
+} LinearMemory;
+
+/* wasmtime_linear_memory_t and wasmtime_memory_creator_t (wasmtime/config.h) */
+typedef struct {
+    void *env;
+    uint8_t *(*get_memory)(void *env, size_t *byte_size, size_t *byte_capacity);
+    void *(*grow_memory)(void *env, size_t new_size);
+    void (*finalizer)(void *env);
+} LinearMemoryCallbacks;
+
+typedef struct {
+    void *env;
+    void *(*new_memory)(void *env, const void *type, size_t minimum, size_t maximum,
+                        size_t reserved, size_t guard, LinearMemoryCallbacks *memory);
+    void (*finalizer)(void *env);
+} MemoryCreator;
+
+#ifdef _MSC_VER
+#define THREAD_LOCAL __declspec(thread)
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+
+static THREAD_LOCAL StoreObject *making;      /* the store instantiating on this thread */
+static void *(*creator_error)(const char *message);   /* wasmtime_error_new */
+
+/* making_memories(True / False): around an instantiation of this store. */
+static PyObject *Store_making_memories(StoreObject *s, PyObject *flag) {
+    making = PyObject_IsTrue(flag) ? s : NULL;
+    Py_RETURN_NONE;
+}
+
+static void *memory_error(const char *format, ...) {
+    char text[200];
+    va_list args;
+    va_start(args, format);
+    PyOS_vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    return creator_error(text);
+}
+
+static int protect_rw(uint8_t *at, size_t size) {
+    if (size == 0)
+        return 0;
+#ifdef _WIN32
+    return VirtualAlloc(at, size, MEM_COMMIT, PAGE_READWRITE) == NULL ? -1 : 0;
+#else
+    return mprotect(at, size, PROT_READ | PROT_WRITE);
+#endif
+}
+
+static uint8_t *memory_get(void *env, size_t *byte_size, size_t *byte_capacity) {
+    LinearMemory *m = env;
+    *byte_size = m->size;
+    *byte_capacity = m->usable;
+    return m->base;
+}
+
+static void *memory_grow(void *env, size_t new_size) {
+    LinearMemory *m = env;
+    if (new_size <= m->size)
+        return NULL;
+    if (m->cap && new_size > m->cap) {
+        if (m->store != NULL) {
+            m->store->refused_serial = m->store->serial;
+            m->store->refused_size = new_size;
+        }
+        return memory_error("wasmimport: growing a memory to %zu bytes is past [limits] "
+                            "memory = %llu bytes", new_size, (unsigned long long)m->cap);
+    }
+    if (new_size > m->usable)
+        return memory_error("wasmimport: a memory of %zu bytes is past its reservation of "
+                            "%llu bytes", new_size, (unsigned long long)m->usable);
+    if (protect_rw(m->base + m->size, new_size - m->size) < 0)
+        return memory_error("wasmimport: cannot map %zu more bytes of memory (errno %d)",
+                            new_size - m->size, errno);
+    m->size = new_size;
+    return NULL;
+}
+
+static void memory_free(void *env) {
+    LinearMemory *m = env;
+#ifdef _WIN32
+    VirtualFree(m->base, 0, MEM_RELEASE);
+#else
+    munmap(m->base, m->mapped);
+#endif
+    free(m);
+}
+
+static void *memory_new(void *env, const void *type, size_t minimum, size_t maximum,
+                        size_t reserved, size_t guard, LinearMemoryCallbacks *out) {
+    StoreObject *s = making;
+    uint64_t cap = s != NULL ? s->memory_cap : 0;
+    if (cap && minimum > cap)
+        return memory_error("the module's memory of %zu bytes is larger than [limits] "
+                            "memory = %llu bytes", minimum, (unsigned long long)cap);
+    /* never moving: all it may grow to is reserved now (wasm32: at most 4 GiB) */
+    size_t usable = reserved ? reserved : maximum != SIZE_MAX ? maximum : (size_t)1 << 32;
+    if (usable < minimum || usable > SIZE_MAX - guard)
+        return memory_error("wasmimport: cannot reserve %zu bytes for a memory of %zu",
+                            usable, minimum);
+    LinearMemory *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return memory_error("wasmimport: out of memory making a memory of %zu bytes",
+                            minimum);
+    m->mapped = usable + guard;
+#ifdef _WIN32
+    m->base = VirtualAlloc(NULL, m->mapped, MEM_RESERVE, PAGE_NOACCESS);
+    int reserved_ok = m->base != NULL;
+#else
+    m->base = mmap(NULL, m->mapped, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    int reserved_ok = m->base != MAP_FAILED;
+#endif
+    if (!reserved_ok || protect_rw(m->base, minimum) < 0) {
+        int error = errno;
+        size_t mapped = m->mapped;
+        if (reserved_ok)
+            memory_free(m);
+        else
+            free(m);
+        return memory_error("wasmimport: cannot reserve %zu bytes for a memory (errno %d)",
+                            mapped, error);
+    }
+    m->size = minimum;
+    m->usable = usable;
+    m->cap = cap;
+    m->store = s;
+    out->env = m;
+    out->get_memory = memory_get;
+    out->grow_memory = memory_grow;
+    out->finalizer = memory_free;
+    return NULL;
+}
+
+/* memory_creator(config_set, error_new): give an engine's config the creator above. */
+static PyObject *memory_creator(PyObject *module, PyObject *args) {
+    unsigned long long config, set, error_new;
+    if (!PyArg_ParseTuple(args, "KKK:memory_creator", &config, &set, &error_new))
+        return NULL;
+    creator_error = (void *(*)(const char *))(uintptr_t)error_new;
+    MemoryCreator creator = {NULL, memory_new, NULL};     /* the config copies it */
+    ((void (*)(void *, MemoryCreator *))(uintptr_t)set)((void *)(uintptr_t)config, &creator);
+    Py_RETURN_NONE;
+}
+
 /* ================================================================= Host functions */
 
 /*
@@ -448,65 +899,75 @@ static PyObject *raise_interrupt(PyObject *module, PyObject *unused) {
  * wasm call is ended with a trap; the store's failure handler then raises it as itself.
  * This is C, not a ctypes callback, because a ctypes callback cannot catch an exception
  * raised before its first line runs, and then returns garbage to the engine.
+ *
+ * A Host belongs to its store (which keeps it, and which it does not keep: no cycle the
+ * collector could not see through); only its callable goes in tp_clear, and a call that
+ * finds it gone raises instead of calling.
  */
 
-#define HOST_MAX_PARAMS 64
+#define HOST_STACK_PARAMS 16
 
 typedef struct {
     PyObject_HEAD
-    StoreObject *store;
+    StoreObject *store;        /* borrowed: the store owns this object */
     PyObject *raw;             /* core values in, core value (or None) out */
+    PyObject *name;            /* the raw function's name, for errors */
+    PyObject *params;          /* core kinds (str): i (i32), I (i64), f (f32), d (f64) */
+    const char *kinds;         /* the UTF-8 of `params` */
     Py_ssize_t nparams;
-    char params[HOST_MAX_PARAMS];  /* core kinds: i (i32), I (i64), f (f32), d (f64) */
     char result;               /* a core kind, or 0 for no result */
 } HostObject;
 
-static PyTypeObject Host_Type;
-
-static int core_kinds(PyObject *text, char *out, Py_ssize_t max, Py_ssize_t *n,
+static int core_kinds(PyObject *text, Py_ssize_t max, Py_ssize_t *n, const char **out,
                       const char *what) {
     Py_ssize_t len;
     const char *kinds = PyUnicode_AsUTF8AndSize(text, &len);
     if (kinds == NULL)
         return -1;
-    if (len > max || strspn(kinds, "iIfd") != (size_t)len) {
-        PyErr_Format(PyExc_ValueError, "Host() %s must be at most %zd of 'iIfd', not %R",
-                     what, max, text);
+    if ((max >= 0 && len > max) || strspn(kinds, "iIfd") != (size_t)len) {
+        PyErr_Format(PyExc_ValueError, "Host() %s must be a string of 'iIfd'%s, not %R",
+                     what, max >= 0 ? " (at most one)" : "", text);
         return -1;
     }
-    memcpy(out, kinds, len);
     *n = len;
+    *out = kinds;
     return 0;
 }
 
 static PyObject *Host_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"store", "raw", "params", "results", NULL};
     PyObject *store, *raw, *params, *results;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!OUU:Host", kwlist, &Store_Type, &store,
-                                     &raw, &params, &results))
+    ModuleState *st = type_state(type);
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!OUU:Host", kwlist, st->Store_Type,
+                                     &store, &raw, &params, &results))
         return NULL;
+    Py_ssize_t nresults;
+    const char *result;
     HostObject *h = (HostObject *)type->tp_alloc(type, 0);
     if (h == NULL)
         return NULL;
-    h->store = (StoreObject *)Py_NewRef(store);
+    h->store = (StoreObject *)store;
     h->raw = Py_NewRef(raw);
-    Py_ssize_t nresults;
-    if (core_kinds(params, h->params, HOST_MAX_PARAMS, &h->nparams, "params") < 0
-            || core_kinds(results, &h->result, 1, &nresults, "results") < 0) {
+    h->params = Py_NewRef(params);
+    h->name = PyObject_GetAttrString(raw, "__qualname__");
+    if (h->name == NULL
+            || core_kinds(params, -1, &h->nparams, &h->kinds, "params") < 0
+            || core_kinds(results, 1, &nresults, &result, "results") < 0
+            || PyList_Append(h->store->hosts, (PyObject *)h) < 0) {
         Py_DECREF(h);
         return NULL;
     }
+    h->result = nresults ? result[0] : 0;
     return (PyObject *)h;
 }
 
 static int Host_traverse(HostObject *h, visitproc visit, void *arg) {
-    Py_VISIT(h->store);
+    Py_VISIT(Py_TYPE(h));
     Py_VISIT(h->raw);
     return 0;
 }
 
 static int Host_clear(HostObject *h) {
-    Py_CLEAR(h->store);
     Py_CLEAR(h->raw);
     return 0;
 }
@@ -514,7 +975,9 @@ static int Host_clear(HostObject *h) {
 static void Host_dealloc(HostObject *h) {
     PyObject_GC_UnTrack(h);
     Host_clear(h);
-    Py_TYPE(h)->tp_free((PyObject *)h);
+    Py_CLEAR(h->name);
+    Py_CLEAR(h->params);
+    free_instance((PyObject *)h);
 }
 
 static PyObject *Host_get_address(HostObject *h, void *closure) {
@@ -523,21 +986,24 @@ static PyObject *Host_get_address(HostObject *h, void *closure) {
 
 static PyGetSetDef Host_getset[] = {
     {"address", (getter)Host_get_address, NULL,
-     "The environment pointer to register with the engine (keep the object alive).", NULL},
+     "The environment pointer to register with the engine (its store keeps the object).",
+     NULL},
     {NULL}
 };
 
-static PyTypeObject Host_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "wasmimport._speedups.Host",
-    .tp_basicsize = sizeof(HostObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "A host function's environment for the engine's call of host_trampoline.",
-    .tp_new = Host_new,
-    .tp_dealloc = (destructor)Host_dealloc,
-    .tp_traverse = (traverseproc)Host_traverse,
-    .tp_clear = (inquiry)Host_clear,
-    .tp_getset = Host_getset,
+static PyType_Slot Host_slots[] = {
+    {Py_tp_doc, "A host function's environment for the engine's call of host_trampoline."},
+    {Py_tp_new, Host_new},
+    {Py_tp_dealloc, Host_dealloc},
+    {Py_tp_traverse, Host_traverse},
+    {Py_tp_clear, Host_clear},
+    {Py_tp_getset, Host_getset},
+    {0, NULL}
+};
+
+static PyType_Spec Host_spec = {
+    "wasmimport._speedups.Host", sizeof(HostObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE, Host_slots
 };
 
 static PyObject *box_core(char kind, const RawVal *v) {
@@ -580,13 +1046,24 @@ static void *host_trampoline(void *env, void *caller, RawVal *vals, size_t nvals
     HostObject *h = env;
     StoreObject *s = h->store;
     void *trap = NULL;
-    PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject *args[HOST_MAX_PARAMS];
+    PyThreadState *released = take_gil(s);
+    PyObject *stack[HOST_STACK_PARAMS];
+    PyObject **args = stack;
     Py_ssize_t n = 0;
     PyObject *result = NULL;
     s->host_depth++;
+    if (h->raw == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "wasmimport: %U was called after the garbage "
+                     "collector took its module apart", h->name);
+        goto done;
+    }
+    if (h->nparams > HOST_STACK_PARAMS
+            && (args = PyMem_Malloc(sizeof(PyObject *) * h->nparams)) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
     for (; n < h->nparams; n++) {
-        args[n] = box_core(h->params[n], &vals[n]);
+        args[n] = box_core(h->kinds[n], &vals[n]);
         if (args[n] == NULL)
             goto done;
     }
@@ -597,6 +1074,8 @@ done:
     s->host_depth--;
     for (Py_ssize_t k = 0; k < n; k++)
         Py_DECREF(args[k]);
+    if (args != stack)
+        PyMem_Free(args);
     if (result == NULL) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
@@ -610,7 +1089,7 @@ done:
         trap = s->trap_new(message, sizeof message - 1);
     }
     Py_XDECREF(result);
-    PyGILState_Release(gil);
+    give_gil(s, released);
     return trap;
 }
 
@@ -632,8 +1111,6 @@ typedef struct {
     Handle free;               /* [abi] free: the host frees argument buffers */
     char has_realloc, has_alloc, has_free;
 } GuestObject;
-
-static PyTypeObject Guest_Type;
 
 static int read_handle(PyObject *obj, Handle *out, char *present, const char *what) {
     *present = 0;
@@ -658,8 +1135,9 @@ static int read_handle(PyObject *obj, Handle *out, char *present, const char *wh
 static PyObject *Guest_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"store", "owner", "memory", "realloc", "alloc", "free", NULL};
     PyObject *store, *owner, *memory, *realloc_, *alloc, *free_;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!OOOOO:Guest", kwlist, &Store_Type,
-                                     &store, &owner, &memory, &realloc_, &alloc, &free_))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$O!OOOOO:Guest", kwlist,
+                                     type_state(type)->Store_Type, &store, &owner, &memory,
+                                     &realloc_, &alloc, &free_))
         return NULL;
     GuestObject *g = (GuestObject *)type->tp_alloc(type, 0);
     if (g == NULL)
@@ -685,28 +1163,32 @@ static PyObject *Guest_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     return (PyObject *)g;
 }
 
+/* No tp_clear: what a Function's call needs stays while the Function does. */
 static void Guest_dealloc(GuestObject *g) {
     PyObject_GC_UnTrack(g);
     Py_CLEAR(g->store);
     Py_CLEAR(g->owner);
-    Py_TYPE(g)->tp_free((PyObject *)g);
+    free_instance((PyObject *)g);
 }
 
 static int Guest_traverse(GuestObject *g, visitproc visit, void *arg) {
+    Py_VISIT(Py_TYPE(g));
     Py_VISIT(g->store);
     Py_VISIT(g->owner);
     return 0;
 }
 
-static PyTypeObject Guest_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "wasmimport._speedups.Guest",
-    .tp_basicsize = sizeof(GuestObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "An instance's memory and allocator, for the compiled call path.",
-    .tp_new = Guest_new,
-    .tp_dealloc = (destructor)Guest_dealloc,
-    .tp_traverse = (traverseproc)Guest_traverse,
+static PyType_Slot Guest_slots[] = {
+    {Py_tp_doc, "An instance's memory and allocator, for the compiled call path."},
+    {Py_tp_new, Guest_new},
+    {Py_tp_dealloc, Guest_dealloc},
+    {Py_tp_traverse, Guest_traverse},
+    {0, NULL}
+};
+
+static PyType_Spec Guest_spec = {
+    "wasmimport._speedups.Guest", sizeof(GuestObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE, Guest_slots
 };
 
 /* True when [ptr, ptr + size) lies inside the memory (refreshing the size once). */
@@ -786,7 +1268,6 @@ typedef struct {
     PyObject *weakrefs;
 } FunctionObject;
 
-static PyTypeObject Function_Type;
 
 /* ---- argument conversion (no guest memory is touched here) ---- */
 
@@ -1497,13 +1978,14 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     PyObject *store, *owner, *func, *label, *params, *result, *core_results, *guest, *post;
     PyObject *spill, *binder, *lift, *alloc_failed, *alloc_label, *free_label, *signature;
     int release_gil;
+    ModuleState *st = type_state(type);
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwds, "$O!OOUO!OO!OOOpOOOOOO:Function", kwlist, &Store_Type, &store,
+            args, kwds, "$O!OOUO!OO!OOOpOOOOOO:Function", kwlist, st->Store_Type, &store,
             &owner, &func, &label, &PyTuple_Type, &params, &result, &PyUnicode_Type,
             &core_results, &guest, &post, &spill, &release_gil, &binder, &lift,
             &alloc_failed, &alloc_label, &free_label, &signature))
         return NULL;
-    if (guest != Py_None && !PyObject_TypeCheck(guest, &Guest_Type)) {
+    if (guest != Py_None && !PyObject_TypeCheck(guest, st->Guest_Type)) {
         PyErr_SetString(PyExc_TypeError, "guest must be a Guest or None");
         return NULL;
     }
@@ -1619,6 +2101,7 @@ error:
 }
 
 static int Function_traverse(FunctionObject *fn, visitproc visit, void *arg) {
+    Py_VISIT(Py_TYPE(fn));
     Py_VISIT(fn->store);
     Py_VISIT(fn->owner);
     Py_VISIT(fn->guest);
@@ -1634,17 +2117,11 @@ static int Function_traverse(FunctionObject *fn, visitproc visit, void *arg) {
     return 0;
 }
 
+/* Only the attribute dict: everything a call uses stays while the Function does, so a call
+ * from a `__del__` run while the collector takes a module apart still works (every cycle
+ * through a Function also runs through Python objects, which the collector clears). */
 static int Function_clear(FunctionObject *fn) {
-    Py_CLEAR(fn->store);
-    Py_CLEAR(fn->owner);
-    Py_CLEAR(fn->guest);
-    Py_CLEAR(fn->binder);
-    Py_CLEAR(fn->lift);
-    Py_CLEAR(fn->alloc_failed);
-    Py_CLEAR(fn->signature);
     Py_CLEAR(fn->dict);
-    for (int k = 0; fn->params && k < fn->nparams; k++)
-        Py_CLEAR(fn->params[k].convert);
     return 0;
 }
 
@@ -1652,12 +2129,20 @@ static void Function_dealloc(FunctionObject *fn) {
     PyObject_GC_UnTrack(fn);
     if (fn->weakrefs)
         PyObject_ClearWeakRefs((PyObject *)fn);
-    Function_clear(fn);
+    Py_CLEAR(fn->dict);
+    Py_CLEAR(fn->store);
+    Py_CLEAR(fn->owner);
+    Py_CLEAR(fn->guest);
+    Py_CLEAR(fn->binder);
+    Py_CLEAR(fn->lift);
+    Py_CLEAR(fn->alloc_failed);
+    Py_CLEAR(fn->signature);
     Py_CLEAR(fn->label);
     Py_CLEAR(fn->alloc_label);
     Py_CLEAR(fn->free_label);
     if (fn->params) {
         for (int k = 0; k < fn->nparams; k++) {
+            Py_CLEAR(fn->params[k].convert);
             Py_CLEAR(fn->params[k].name);
             node_free(fn->params[k].node);
         }
@@ -1666,7 +2151,7 @@ static void Function_dealloc(FunctionObject *fn) {
     node_free(fn->result_node);
     Py_CLEAR(fn->specs);          /* after the nodes, which borrow from them */
     Py_CLEAR(fn->result_spec);
-    Py_TYPE(fn)->tp_free((PyObject *)fn);
+    free_instance((PyObject *)fn);
 }
 
 static PyObject *Function_repr(FunctionObject *fn) {
@@ -1717,35 +2202,56 @@ static PyGetSetDef Function_getset[] = {
     {NULL}
 };
 
-static PyTypeObject Function_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "wasmimport._speedups.Function",
-    .tp_basicsize = sizeof(FunctionObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "A wasm export bound to a Python signature (the compiled call path).",
-    .tp_new = Function_new,
-    .tp_dealloc = (destructor)Function_dealloc,
-    .tp_traverse = (traverseproc)Function_traverse,
-    .tp_clear = (inquiry)Function_clear,
-    .tp_repr = (reprfunc)Function_repr,
-    .tp_call = PyVectorcall_Call,
-    .tp_vectorcall_offset = offsetof(FunctionObject, vectorcall),
-    .tp_dictoffset = offsetof(FunctionObject, dict),
-    .tp_weaklistoffset = offsetof(FunctionObject, weakrefs),
-    .tp_methods = Function_methods,
-    .tp_getset = Function_getset,
-    .tp_descr_get = Function_descr_get,
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h>
+#define Py_T_PYSSIZET T_PYSSIZET
+#define Py_READONLY READONLY
+#endif
+
+static PyMemberDef Function_members[] = {
+    {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(FunctionObject, vectorcall), Py_READONLY},
+    {"__dictoffset__", Py_T_PYSSIZET, offsetof(FunctionObject, dict), Py_READONLY},
+    {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(FunctionObject, weakrefs), Py_READONLY},
+    {NULL}
+};
+
+static PyType_Slot Function_slots[] = {
+    {Py_tp_doc, "A wasm export bound to a Python signature (the compiled call path)."},
+    {Py_tp_new, Function_new},
+    {Py_tp_dealloc, Function_dealloc},
+    {Py_tp_traverse, Function_traverse},
+    {Py_tp_clear, Function_clear},
+    {Py_tp_repr, Function_repr},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, Function_members},
+    {Py_tp_methods, Function_methods},
+    {Py_tp_getset, Function_getset},
+    {Py_tp_descr_get, Function_descr_get},
+    {0, NULL}
+};
+
+static PyType_Spec Function_spec = {
+    "wasmimport._speedups.Function", sizeof(FunctionObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL
+    | Py_TPFLAGS_IMMUTABLETYPE, Function_slots
 };
 
 /* ================================================================= module */
 
 static int speedups_exec(PyObject *module) {
-    PyTypeObject *types[] = {&Store_Type, &Host_Type, &Guest_Type, &Function_Type};
+    ModuleState *st = PyModule_GetState(module);
+    struct { PyTypeObject **slot; PyType_Spec *spec; } types[] = {
+        {&st->Engine_Type, &Engine_spec}, {&st->Store_Type, &Store_spec},
+        {&st->Region_Type, &Region_spec}, {&st->Host_Type, &Host_spec},
+        {&st->Guest_Type, &Guest_spec}, {&st->Function_Type, &Function_spec},
+    };
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
-        if (PyType_Ready(types[k]) < 0)
+        PyObject *type = PyType_FromModuleAndSpec(module, types[k].spec, NULL);
+        if (type == NULL)
             return -1;
-        const char *dot = strrchr(types[k]->tp_name, '.');
-        if (PyModule_AddObjectRef(module, dot + 1, (PyObject *)types[k]) < 0)
+        *types[k].slot = (PyTypeObject *)type;
+        const char *dot = strrchr(types[k].spec->name, '.');
+        if (PyModule_AddObjectRef(module, dot + 1, type) < 0)
             return -1;
     }
     PyObject *names = PyTuple_New(T_COUNT);
@@ -1761,37 +2267,70 @@ static int speedups_exec(PyObject *module) {
     }
     int r = PyModule_AddObjectRef(module, "TYPES", names);
     Py_DECREF(names);
-    if (r < 0)
+    if (r < 0 || PyModule_AddIntConstant(module, "TICK_MS", TICK_MS) < 0)
         return -1;
-    if (PyModule_AddIntConstant(module, "TICK_MS", TICK_MS) < 0)
-        return -1;
-    PyObject *callback = PyLong_FromVoidPtr((void *)(uintptr_t)deadline_callback);
-    if (callback == NULL)
-        return -1;
-    r = PyModule_AddObjectRef(module, "DEADLINE_CALLBACK", callback);
-    Py_DECREF(callback);
-    if (r < 0)
-        return -1;
-    PyObject *trampoline = PyLong_FromVoidPtr((void *)(uintptr_t)host_trampoline);
-    if (trampoline == NULL)
-        return -1;
-    r = PyModule_AddObjectRef(module, "HOST_TRAMPOLINE", trampoline);
-    Py_DECREF(trampoline);
-    return r;
+    struct { const char *name; void *address; } addresses[] = {
+        {"DEADLINE_CALLBACK", (void *)(uintptr_t)deadline_callback},
+        {"HOST_TRAMPOLINE", (void *)(uintptr_t)host_trampoline},
+    };
+    for (size_t k = 0; k < sizeof addresses / sizeof *addresses; k++) {
+        PyObject *address = PyLong_FromVoidPtr(addresses[k].address);
+        if (address == NULL)
+            return -1;
+        r = PyModule_AddObjectRef(module, addresses[k].name, address);
+        Py_DECREF(address);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int speedups_traverse(PyObject *module, visitproc visit, void *arg) {
+    ModuleState *st = PyModule_GetState(module);
+    Py_VISIT(st->Engine_Type);
+    Py_VISIT(st->Store_Type);
+    Py_VISIT(st->Region_Type);
+    Py_VISIT(st->Host_Type);
+    Py_VISIT(st->Guest_Type);
+    Py_VISIT(st->Function_Type);
+    return 0;
+}
+
+static int speedups_clear(PyObject *module) {
+    ModuleState *st = PyModule_GetState(module);
+    Py_CLEAR(st->Engine_Type);
+    Py_CLEAR(st->Store_Type);
+    Py_CLEAR(st->Region_Type);
+    Py_CLEAR(st->Host_Type);
+    Py_CLEAR(st->Guest_Type);
+    Py_CLEAR(st->Function_Type);
+    return 0;
+}
+
+static void speedups_free(void *module) {
+    speedups_clear((PyObject *)module);
 }
 
 static PyMethodDef speedups_methods[] = {
-    {"watch_engine", watch_engine, METH_VARARGS,
-     "watch_engine(engine, increment_epoch): tick this engine's epoch from the watchdog."},
     {"restart_watchdog", restart_watchdog, METH_NOARGS,
      "Start the watchdog thread again in a child process made by fork()."},
+    {"watched_engines", watched_engines, METH_NOARGS,
+     "How many engines (of every interpreter) the watchdog ticks now."},
     {"raise_interrupt", raise_interrupt, METH_NOARGS,
      "Run Python's SIGINT handler for a SIGINT the watchdog took over."},
+    {"memory_creator", memory_creator, METH_VARARGS,
+     "memory_creator(config, config_set, error_new): memories that report [limits] memory."},
     {NULL}
 };
 
+/* Multi-phase init with per-module state: safe in subinterpreters, each with its own GIL
+ * (the watchdog, the only process-wide part, has its own lock).  Not declared free-threading
+ * safe (Py_mod_gil): that cannot be tested here yet. */
 static PyModuleDef_Slot speedups_slots[] = {
     {Py_mod_exec, speedups_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
     {0, NULL}
 };
 
@@ -1799,9 +2338,12 @@ static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "wasmimport._speedups",
     .m_doc = "The compiled call path of wasmimport (see _speedups.c).",
-    .m_size = 0,
+    .m_size = sizeof(ModuleState),
     .m_methods = speedups_methods,
     .m_slots = speedups_slots,
+    .m_traverse = speedups_traverse,
+    .m_clear = speedups_clear,
+    .m_free = speedups_free,
 };
 
 PyMODINIT_FUNC PyInit__speedups(void) {

@@ -121,6 +121,9 @@ _declare(nogil, "wasm_config_new", _vp)
 _declare(nogil, "wasmtime_config_memory_may_move_set", None, _vp, c_bool)
 _declare(nogil, "wasmtime_config_epoch_interruption_set", None, _vp, c_bool)
 _declare(nogil, "wasmtime_config_consume_fuel_set", None, _vp, c_bool)
+_declare(nogil, "wasmtime_config_signals_based_traps_set", None, _vp, c_bool)
+_declare(nogil, "wasmtime_config_host_memory_creator_set", None, _vp, _vp)
+_declare(nogil, "wasmtime_config_memory_init_cow_set", None, _vp, c_bool)
 _declare(nogil, "wasmtime_engine_increment_epoch", None, _vp)
 _declare(nogil, "wasmtime_store_limiter", None, _vp, ctypes.c_int64, ctypes.c_int64,
          ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
@@ -153,6 +156,7 @@ def functype(params: tuple[str, ...], results: tuple[str, ...]) -> int:
     result: int = nogil.wasm_functype_new(ctypes.byref(vec(params)), ctypes.byref(vec(results)))
     return result
 _declare(nogil, "wasm_engine_new_with_config", _vp, _vp)
+_declare(nogil, "wasm_engine_delete", None, _vp)
 _declare(nogil, "wasmtime_module_new", _vp, _vp, c_char_p, c_size_t, POINTER(_vp))
 _declare(nogil, "wasmtime_module_delete", None, _vp)
 _declare(nogil, "wasmtime_module_validate", _vp, _vp, c_char_p, c_size_t)

@@ -26,6 +26,8 @@
  *   grow_and_echo   a result placed in memory grown during the call
  *   spin, racy_add  long calls, for the release_gil and per-instance locking tests
  *   forever         an endless loop, for time limits, fuel and Ctrl-C
+ *   hoard/try_hoard allocations kept until release_hoard: wi_xmalloc traps when memory runs
+ *                   out, try_hoard copes with NULL (for [limits] memory)
  */
 #include "wasmimport.h"
 
@@ -130,6 +132,31 @@ WI_EXPORT(mem_pages) uint32_t mem_pages(void) { return (uint32_t)__builtin_wasm_
 WI_EXPORT(grow) int32_t grow(uint32_t pages) {
     size_t old = __builtin_wasm_memory_grow(0, pages);
     return old == (size_t)-1 ? -1 : (int32_t)old;
+}
+
+/* Allocations kept until release_hoard(), to run memory out.  hoard() allocates as most C
+ * code does (wi_xmalloc: a trap when memory is exhausted); try_hoard() handles NULL and
+ * returns 0.  Both return the memory's size in pages after a successful allocation. */
+#define HOARD_SLOTS 64
+static void *hoarded[HOARD_SLOTS];
+static uint32_t nhoarded;
+
+static uint32_t keep(void *p) {
+    if (nhoarded < HOARD_SLOTS)
+        hoarded[nhoarded++] = p;
+    return (uint32_t)__builtin_wasm_memory_size(0);
+}
+
+WI_EXPORT(hoard) uint32_t hoard(uint32_t bytes) { return keep(wi_xmalloc(bytes)); }
+
+WI_EXPORT(try_hoard) uint32_t try_hoard(uint32_t bytes) {
+    void *p = wi_malloc(bytes);
+    return p == NULL ? 0 : keep(p);
+}
+
+WI_EXPORT(release_hoard) void release_hoard(void) {
+    while (nhoarded)
+        wi_free(hoarded[--nhoarded]);
 }
 
 /* ---- traps --------------------------------------------------------------------------- */

@@ -316,10 +316,11 @@ class _Hasher:
         clone._handle = _murmur._hasher_copy(self._handle)
         return clone
 
-    def __del__(self) -> None:
+    # (bound as a default: interpreter shutdown may clear this module's globals first)
+    def __del__(self, _free: Any = _murmur._hasher_free) -> None:
         handle = getattr(self, "_handle", None)
-        if handle is not None and not sys.is_finalizing():
-            _murmur._hasher_free(handle)
+        if handle is not None:
+            _free(handle)
 
 
 @final
