@@ -87,6 +87,7 @@ sys.path.insert(0, sys.argv[1])
 wasmimport.install()
 import many
 assert many.f7(1) == 8 and many.g() == 7 and many.add(2) == 5 and many.add() == 4
+assert wasmimport.load(many.__file__).add(3) == 6          # load() does as little
 print(" ".join(sorted(set(sys.argv[4:]) & (set(sys.modules) - before))))
 """
 # what a warm import does without (the stdlib modules issue 16 names, and others as costly)
