@@ -286,3 +286,19 @@ def test_bad_manifests_are_not_remembered(cache: Path) -> None:
         with pytest.raises(wasmimport.ManifestError, match="unknown type 'int'"):
             _manifest.parse_manifest('[functions]\nf = "(a: int) -> None"', "bad.toml")
     assert list(cache.glob("*.manifest")) == []
+
+
+def test_sha256_is_the_builtin_for_little_data_then_openssl(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from wasmimport import _digest
+    monkeypatch.setattr(_digest, "_openssl", None)
+    monkeypatch.setattr(_digest, "_hashed", 0)
+    monkeypatch.delitem(sys.modules, "_hashlib", raising=False)   # as before hashlib's import
+    small, large = b"x" * 1000, os.urandom(_digest.OPENSSL_AFTER)
+    assert _digest.sha256(small) == hashlib.sha256(small).digest()
+    assert _digest._openssl is None and _digest._hashed == 1000       # the builtin hashed it
+    assert _digest.sha256(large) == hashlib.sha256(large).digest()  # past the budget
+    assert _digest._openssl is hashlib.sha256 and _digest._hashed == 1000
+    assert _digest.sha256(small) == hashlib.sha256(small).digest()

@@ -1,11 +1,11 @@
 """SHA-256 for cache keys, without paying for OpenSSL's import when there is little to hash.
 
-hashlib's sha256 is OpenSSL's: fast (~0.5 ms for 0.75 MB on the project's machine), but
-importing it initialises OpenSSL, ~3 ms, as much as the rest of a small module's warm import.
-The interpreter's own ``_sha2`` (``_sha256`` before Python 3.12) imports in 0.3 ms and hashes
-about 7x slower.  So the builtin hashes until this process has given it 1 MiB, about where
-OpenSSL's import would have paid for itself; after that, or when hashlib is imported already,
-OpenSSL does.  Both give the same digest.
+hashlib's sha256 is OpenSSL's: fast (~0.6 ms per MB on the project's machine), but importing
+it initialises OpenSSL, ~3 ms, as much as the rest of a small module's warm import.  The
+interpreter's own ``_sha2`` (``_sha256`` before Python 3.12) imports in 0.3 ms and takes
+~4.4 ms per MB.  So the builtin hashes until this process has given it 3/4 MiB, where the two
+have cost the same, and OpenSSL from then on (at once when hashlib is imported already): never
+more than about twice the better choice made in hindsight.  Both give the same digest.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-OPENSSL_AFTER = 1 << 20     # bytes the builtin hashes before OpenSSL takes over
+OPENSSL_AFTER = 3 << 18     # bytes the builtin hashes before OpenSSL takes over
 
 
 def _builtin() -> Any:
