@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import wasmimport
-from conftest import GUESTS, ROOT, guest_path
+from conftest import GUESTS, ROOT, guest_path, has
 from wasmimport._wasmbin import read_module
 
 
@@ -191,6 +193,25 @@ def test_compile_fills_the_cache(tmp_path: Path) -> None:
     assert "entries:   3 compiled modules, 1 manifests, 3 plans\n" in info.stdout
     cleared = run("cache", "clear")
     assert "removed 7 entries" in cleared.stdout and list(cache.iterdir()) == []
+
+
+@pytest.mark.skipif(not has("limits-fuel"), reason="the backend refuses [limits] fuel")
+def test_compile_compiles_for_the_engine_settings_the_manifest_needs(
+        tmp_path: Path, compiled: None) -> None:
+    """Fuel metering compiles other code: compile must make that code, not the default."""
+    from conftest import tagged_wat, wat_binary
+    tree = tmp_path / "tree" / "pkg"
+    tree.mkdir(parents=True)
+    (tree / "a.wasm").write_bytes(wat_binary(tagged_wat(4)))
+    (tree / "a.wasm.toml").write_text("[limits]\nfuel = 1_000_000\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WASMIMPORT_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-m", "wasmimport", "compile", "-q", str(tree)],
+                          env=env, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    imported = subprocess.run([sys.executable, "-c", IMPORT_WITHOUT_WORK.replace(
+        "a.add(200, 55)", "a.bump()"), str(tree.parent)], env=env, capture_output=True,
+        text=True)
+    assert (imported.stdout, imported.stderr) == ("4 1\n", "")
 
 
 def test_stub_passes_mypy_strict(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ._loader import WasmLoader
 
 WASM_SUFFIXES = [".wasm", ".wat"]
-_STDLIB = frozenset(sys.stdlib_module_names)
+_STDLIB = sys.stdlib_module_names
 _PLAIN_DETAILS: "list[tuple[Any, list[str]]]" = [
     (_external.ExtensionFileLoader, _imp.extension_suffixes()),
     (_external.SourceFileLoader, _external.SOURCE_SUFFIXES),
@@ -151,7 +151,8 @@ def install(backend: "str | None" = None) -> None:
     global _backend
     if is_installed() and backend == _backend:
         return
-    uninstall()
+    if _hooks:
+        uninstall()
 
     def wasm_loader(fullname: str, path: str) -> "WasmLoader":
         from ._loader import WasmLoader
