@@ -33,8 +33,8 @@ FORMAT = 1
 # frames until the stack is gone.  wasmimport exports that global under this name and puts
 # back, after every trap, the value it had between calls.
 STACK_POINTER_EXPORT = "__wasmimport_stack_pointer"
-# How ``prepare`` changes a module, named in the key of its compiled code: bump it when the
-# binary ``prepare`` makes changes.
+# How ``prepare`` changes a module, named in the keys of its compiled code and of its facts:
+# bump it when the binary ``prepare`` makes changes.
 PREPARED = b"\0prepared: stack pointer export 1"
 
 
@@ -70,7 +70,8 @@ def module_facts(data: bytes, digest: bytes, origin: str, manifest: Manifest | N
         return (embedded, info.stack_pointer is not None, moved, plan.to_plain())
 
     given = b"embedded" if manifest is None else repr(to_plain(manifest)).encode()
-    source = b"\0".join((digest, backend.cache_tag.encode(), given))
+    # the stack pointer's move is a fact of the prepared binary: PREPARED is in the key too
+    source = b"\0".join((digest, PREPARED, backend.cache_tag.encode(), given))
     embedded, stack_pointer, moved, plan = _cache.remembered(
         f"plan-{FORMAT}", source, build, _cache.PLAN_SUFFIX)
     if embedded is not None:
