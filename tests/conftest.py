@@ -21,6 +21,7 @@ import pytest
 import wasmtime
 
 import wasmimport
+from wasmimport import _cache, _module
 from wasmimport._backend import FEATURES, Backend, get_backend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,13 +125,15 @@ def compiled(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def hook() -> Iterator[None]:
-    """The import hook installed for one test; modules it imported are forgotten after."""
+    """The import hook installed for one test; modules it imported are forgotten after
+    (except wasmimport's own, which it imports on first use: they are part of the process)."""
     before = set(sys.modules)
     wasmimport.install()
     yield
     wasmimport.uninstall()
     for name in set(sys.modules) - before:
-        del sys.modules[name]
+        if name.partition(".")[0] != "wasmimport":
+            del sys.modules[name]
 
 
 @pytest.fixture
@@ -138,3 +141,33 @@ def syspath(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh directory at the front of sys.path."""
     monkeypatch.syspath_prepend(str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty cache dir of our own, and nothing remembered in this process."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("WASMIMPORT_CACHE_DIR", str(directory))
+    monkeypatch.delenv("WASMIMPORT_CACHE", raising=False)
+    monkeypatch.setattr(_module, "_COMPILED", {})
+    monkeypatch.setattr(_cache, "_warned", set())
+    yield directory
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts real compilations (cache misses) in this process."""
+    backend = get_backend()
+    calls: list[int] = []
+    real = type(backend).compile
+
+    def counting(self, wasm):  # type: ignore[no-untyped-def]
+        calls.append(len(wasm))
+        return real(self, wasm)
+    monkeypatch.setattr(type(backend), "compile", counting)
+    return calls
+
+
+def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget compiled code held in this process, as a new process would."""
+    monkeypatch.setattr(_module, "_COMPILED", {})

@@ -79,6 +79,35 @@ def test_enable_installs_the_hook_at_start_up_and_disable_removes_it(tmp_path: P
         "already disabled: no wasmimport-hook.pth in ")
 
 
+MODULES = "import sys; print(' '.join(sorted(sys.modules)))"
+
+
+def test_an_enabled_start_up_imports_only_the_finder_until_a_wasm_file_is_found(
+        tmp_path: Path) -> None:
+    python, _, _ = fresh_env(tmp_path)
+    plain = run(python, "-c", MODULES, cwd=tmp_path).stdout.split()
+    assert run(python, "-m", "wasmimport", "enable", cwd=tmp_path).returncode == 0
+    enabled = run(python, "-c", MODULES, cwd=tmp_path).stdout.split()
+    assert set(enabled) - set(plain) == {"wasmimport", "wasmimport._finder"}
+    assert set(plain) - set(enabled) == set()
+    # importing Python modules (stdlib and not) loads nothing more of wasmimport
+    (tmp_path / "plainpy.py").write_text("VALUE = 1\n")
+    code = ("import json, plainpy, sys; from wasmimport import _finder; "
+            "assert _finder.is_installed(); "
+            "print(' '.join(m for m in sys.modules if m.startswith(('wasmimport', 'ctypes', "
+            "'_hashlib'))))")
+    done = run(python, "-c", code, cwd=tmp_path)
+    assert (done.stdout.split(), done.stderr) == (["wasmimport", "wasmimport._finder"], "")
+    # and a wasm file found brings in the rest
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    for suffix in (".wasm", ".wasm.toml"):
+        shutil.copy(guest_path("edges").with_suffix(suffix), mods / f"edges{suffix}")
+    (tmp_path / "use.py").write_text(USE + "print('wasmimport._loader' in sys.modules)\n")
+    used = run(python, "use.py", str(mods), cwd=tmp_path)
+    assert (used.returncode, used.stdout, used.stderr) == (0, "-4\nTrue\n", "")
+
+
 def test_enable_into_a_folder_it_cannot_write_says_what_to_do(tmp_path: Path) -> None:
     python, site_packages, _ = fresh_env(tmp_path)
     site_packages.chmod(0o555)

@@ -9,45 +9,14 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import wasmimport
-from conftest import ROOT, tagged_wat, wat_binary
-from wasmimport import _cache, _module
+from conftest import ROOT, fresh, tagged_wat, wat_binary
+from wasmimport import _cache, _facts
 from wasmimport._backend import get_backend
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty cache dir of our own, and nothing remembered in this process."""
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("WASMIMPORT_CACHE_DIR", str(directory))
-    monkeypatch.delenv("WASMIMPORT_CACHE", raising=False)
-    monkeypatch.setattr(_module, "_COMPILED", {})
-    monkeypatch.setattr(_cache, "_warned", set())
-    yield directory
-
-
-@pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts real compilations (cache misses) in this process."""
-    backend = get_backend()
-    calls: list[int] = []
-    real = type(backend).compile
-
-    def counting(self, wasm):  # type: ignore[no-untyped-def]
-        calls.append(len(wasm))
-        return real(self, wasm)
-    monkeypatch.setattr(type(backend), "compile", counting)
-    return calls
-
-
-def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Forget compiled code held in this process, as a new process would."""
-    monkeypatch.setattr(_module, "_COMPILED", {})
 
 
 def module_bytes(tag: int) -> bytes:
@@ -55,8 +24,9 @@ def module_bytes(tag: int) -> bytes:
 
 
 def only_entry(directory: Path) -> Path:
-    files = sorted(directory.iterdir())
-    assert len(files) == 1 and files[0].name.endswith(".cwasm"), files
+    """The one entry of compiled code in ``directory``."""
+    files = sorted(directory.glob("*.cwasm"))
+    assert len(files) == 1, files
     return files[0]
 
 
@@ -74,7 +44,7 @@ def test_first_import_writes_an_entry_the_next_one_uses(cache: Path, compiles: l
     fresh(monkeypatch)
     assert wasmimport.load(module_bytes(2)).which() == 2
     assert len(compiles) == 2          # other bytes, other entry
-    assert len(list(cache.iterdir())) == 2
+    assert len(list(cache.glob("*.cwasm"))) == 2
 
 
 def test_cache_disabled(cache: Path, compiles: list[int],
@@ -124,7 +94,7 @@ def damage_symlink(entry: Path) -> None:
 def test_damaged_entry_is_recompiled_and_replaced(cache: Path, compiles: list[int], damage,  # type: ignore[no-untyped-def]
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     wasmimport.load(module_bytes(3))
-    entry = only_entry(cache) if damage is not damage_symlink else next(cache.iterdir())
+    entry = only_entry(cache) if damage is not damage_symlink else next(cache.glob("*.cwasm"))
     good = entry.read_bytes()
     damage(entry)
     fresh(monkeypatch)
@@ -142,7 +112,7 @@ def test_foreign_entry_is_detected(cache: Path, compiles: list[int],
     wasmimport.load(module_bytes(4))
     entry_a = only_entry(cache)
     wasmimport.load(module_bytes(5))
-    entry_b = next(p for p in cache.iterdir() if p != entry_a)
+    entry_b = next(p for p in cache.glob("*.cwasm") if p != entry_a)
     shutil.copy(entry_a, entry_b)      # module 4's code under module 5's name
     fresh(monkeypatch)
     assert wasmimport.load(module_bytes(5)).which() == 5
@@ -252,7 +222,7 @@ def test_zip_and_read_only_folder_imports_are_cached(cache: Path, tmp_path: Path
     """
     result = run(code, tmp_path)
     assert result.stdout == "12 13\n", result.stderr
-    assert len(list(cache.iterdir())) == 2
+    assert len(list(cache.glob("*.cwasm"))) == 2
 
 
 def test_eight_processes_importing_at_once(cache: Path, tmp_path: Path) -> None:
@@ -269,8 +239,8 @@ def test_eight_processes_importing_at_once(cache: Path, tmp_path: Path) -> None:
     assert [p.returncode for p in procs] == [0] * 8, results
     assert all(out == "ok\n" and err == "" for out, err in results), results
     entry = only_entry(cache)          # one entry, no temporary files left behind
-    key = _cache.entry_key(get_backend(), __import__("hashlib").sha256(
-        (tmp_path / "racy.wasm").read_bytes()).digest())
+    digest = __import__("hashlib").sha256((tmp_path / "racy.wasm").read_bytes()).digest()
+    key = _cache.entry_key(get_backend(), digest + _facts.PREPARED)
     assert _cache._verified(str(entry), key)
 
 
@@ -316,3 +286,19 @@ def test_bad_manifests_are_not_remembered(cache: Path) -> None:
         with pytest.raises(wasmimport.ManifestError, match="unknown type 'int'"):
             _manifest.parse_manifest('[functions]\nf = "(a: int) -> None"', "bad.toml")
     assert list(cache.glob("*.manifest")) == []
+
+
+def test_sha256_is_the_builtin_for_little_data_then_openssl(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from wasmimport import _digest
+    monkeypatch.setattr(_digest, "_openssl", None)
+    monkeypatch.setattr(_digest, "_hashed", 0)
+    monkeypatch.delitem(sys.modules, "_hashlib", raising=False)   # as before hashlib's import
+    small, large = b"x" * 1000, os.urandom(_digest.OPENSSL_AFTER)
+    assert _digest.sha256(small) == hashlib.sha256(small).digest()
+    assert _digest._openssl is None and _digest._hashed == 1000       # the builtin hashed it
+    assert _digest.sha256(large) == hashlib.sha256(large).digest()  # past the budget
+    assert _digest._openssl is hashlib.sha256 and _digest._hashed == 1000
+    assert _digest.sha256(small) == hashlib.sha256(small).digest()

@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import wasmimport
-from conftest import GUESTS, ROOT, guest_path
+from conftest import GUESTS, ROOT, guest_path, has
 from wasmimport._wasmbin import read_module
 
 
@@ -71,6 +73,32 @@ def test_inspect_a_good_module() -> None:
     assert "imports (0):" in out and "problems: none" in out
     assert "func    echo_str" in out and "(i32, i32) -> (i32)" in out
     assert "  echo_str(s: str) -> str" in out and "memories: memory" in out
+    # the exports the ABI calls are listed as such, not as Python functions
+    functions, _, abi = out.partition("python functions:\n")[2].partition(
+        "abi (called by wasmimport, not in __all__):\n")
+    assert "cabi" not in functions
+    assert "  cabi_post_echo_str       (i32) -> ()  post-return of echo_str\n" in abi
+    assert "  cabi_realloc             (i32, i32, i32, i32) -> (i32)  [abi] realloc\n" in abi
+    reactor = cli("inspect", str(guest_path("wasi_reactor"))).stdout
+    assert "  _initialize   () -> ()  WASI reactor initialisation, run at import\n" in reactor
+
+
+def test_inspect_lists_the_abi_allocator_the_manifest_names_as_abi(tmp_path: Path) -> None:
+    from conftest import wat_binary
+    (tmp_path / "alloc.wasm").write_bytes(wat_binary("""(module (memory (export "memory") 1)
+        (func (export "my_alloc") (param i32) (result i32) i32.const 16)
+        (func (export "my_free") (param i32))
+        (func (export "cabi_other") (param i32))
+        (func (export "take") (param i32 i32)))"""))
+    (tmp_path / "alloc.wasm.toml").write_text(
+        '[abi]\nalloc = "my_alloc"\nfree = "my_free"\n[functions]\ntake = "(s: str) -> None"\n')
+    out = cli("inspect", str(tmp_path / "alloc.wasm")).stdout
+    assert out.split("python functions:\n")[1].split("memories:")[0] == (
+        "  take(s: str) -> None\n"
+        "abi (called by wasmimport, not in __all__):\n"
+        "  cabi_other  (i32) -> ()  Canonical ABI\n"
+        "  my_alloc    (i32) -> (i32)  [abi] alloc\n"
+        "  my_free     (i32) -> ()  [abi] free\n")
 
 
 def test_inspect_shows_declared_types_with_their_c_layout() -> None:
@@ -112,12 +140,26 @@ def test_inspect_embedded_and_corrupt(tmp_path: Path) -> None:
     assert result.returncode == 1 and "junk.wasm" in result.stdout
 
 
+IMPORT_WITHOUT_WORK = """
+import sys, wasmimport
+from wasmimport import _backend, _facts, _plan
+def refuse(*args):
+    raise AssertionError("not from the cache")
+_facts.read_module = _facts.plan_module = _backend.get_backend().compile = refuse
+sys.path.insert(0, sys.argv[1])
+wasmimport.install()
+from pkg import a
+print(a.which(), a.add(200, 55))
+"""
+
+
 def test_compile_fills_the_cache(tmp_path: Path) -> None:
     from conftest import tagged_wat, wat_binary
     cache = tmp_path / "cache"
     tree = tmp_path / "tree" / "pkg"
     tree.mkdir(parents=True)
     (tree / "a.wasm").write_bytes(wat_binary(tagged_wat(1)))
+    (tree / "a.wasm.toml").write_text('[functions]\nadd = "(a: u8, b: u8) -> u8"\n')
     (tree / "b.wat").write_text(tagged_wat(2))
     (tree / "notwasm.txt").write_text("x")
     wheel = tmp_path / "dist.whl"
@@ -133,18 +175,43 @@ def test_compile_fills_the_cache(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert sum(line.startswith("compiled ") for line in result.stdout.splitlines()) == 3
     assert "3 of 3 modules compiled" in result.stdout
-    assert len(list(cache.glob("*.cwasm"))) == 3
-    # importing afterwards hits the cache: nothing new is written
+    assert len(list(cache.glob("*.cwasm"))) == 3 and len(list(cache.glob("*.plan"))) == 3
+    # compiling again hits the cache: nothing new is written
     quiet = run("compile", "-q", str(tree / "a.wasm"))
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
     assert len(list(cache.glob("*.cwasm"))) == 3
+    # and so does importing, with the sidecar manifest: nothing is compiled, nor planned
+    imported = subprocess.run([sys.executable, "-c", IMPORT_WITHOUT_WORK, str(tree.parent)],
+                              env=env, capture_output=True, text=True)
+    assert (imported.stdout, imported.stderr) == ("1 255\n", "")
+    assert len(list(cache.glob("*"))) == 7       # 3 compiled, 3 plans, a.wasm.toml's manifest
     (tree / "bad.wasm").write_bytes(b"\0asm\x01\0\0\0\x05")
     failed = run("compile", str(tmp_path / "tree"))
     assert failed.returncode == 1 and "bad.wasm" in failed.stderr
     info = run("cache", "info")
-    assert f"directory: {cache}" in info.stdout and "3 compiled modules" in info.stdout
+    assert f"directory: {cache}" in info.stdout
+    assert "entries:   3 compiled modules, 1 manifests, 3 plans\n" in info.stdout
     cleared = run("cache", "clear")
-    assert "removed 3 entries" in cleared.stdout and list(cache.glob("*.cwasm")) == []
+    assert "removed 7 entries" in cleared.stdout and list(cache.iterdir()) == []
+
+
+@pytest.mark.skipif(not has("limits-fuel"), reason="the backend refuses [limits] fuel")
+def test_compile_compiles_for_the_engine_settings_the_manifest_needs(
+        tmp_path: Path, compiled: None) -> None:
+    """Fuel metering compiles other code: compile must make that code, not the default."""
+    from conftest import tagged_wat, wat_binary
+    tree = tmp_path / "tree" / "pkg"
+    tree.mkdir(parents=True)
+    (tree / "a.wasm").write_bytes(wat_binary(tagged_wat(4)))
+    (tree / "a.wasm.toml").write_text("[limits]\nfuel = 1_000_000\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WASMIMPORT_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-m", "wasmimport", "compile", "-q", str(tree)],
+                          env=env, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    imported = subprocess.run([sys.executable, "-c", IMPORT_WITHOUT_WORK.replace(
+        "a.add(200, 55)", "a.bump()"), str(tree.parent)], env=env, capture_output=True,
+        text=True)
+    assert (imported.stdout, imported.stderr) == ("4 1\n", "")
 
 
 def test_stub_passes_mypy_strict(tmp_path: Path) -> None:

@@ -147,7 +147,8 @@ def test_zip_reads_through_the_archive_not_the_filesystem(hook: None, tmp_path: 
 def test_a_zipapp_runs_its_wasm_from_inside_the_archive_and_caches_it(tmp_path: Path) -> None:
     """A `.pyz` made by `python -m zipapp` imports a package's wasm module through the zip
     loader: nothing is extracted (the cache holds only compiled entries), and the second
-    run loads the compiled code the first one cached."""
+    run loads the compiled code the first one cached.  The archive's table of contents is
+    the one zipimport read: ``zipfile`` is not imported."""
     app = tmp_path / "app"
     (app / "zapkg").mkdir(parents=True)
     (app / "zapkg" / "__init__.py").write_text("import wasmimport\nwasmimport.install()\n")
@@ -155,8 +156,8 @@ def test_a_zipapp_runs_its_wasm_from_inside_the_archive_and_caches_it(tmp_path: 
     (app / "zapkg" / "core.wasm.toml").write_text(
         guest_path("edges").with_suffix(".wasm.toml").read_text())
     (app / "__main__.py").write_text(
-        "from zapkg import core\nprint(core.echo_str('zipped ü'), core.echo_u64(2**64 - 1),"
-        " core.__file__)\n")
+        "import sys\nfrom zapkg import core\nprint(core.echo_str('zipped ü'), "
+        "core.echo_u64(2**64 - 1), core.__file__, 'zipfile' in sys.modules)\n")
     pyz = tmp_path / "app.pyz"
     subprocess.run([sys.executable, "-m", "zipapp", str(app), "-o", str(pyz)], check=True)
     cache = tmp_path / "cache"
@@ -167,9 +168,9 @@ def test_a_zipapp_runs_its_wasm_from_inside_the_archive_and_caches_it(tmp_path: 
         done = subprocess.run([sys.executable, str(pyz)], cwd=elsewhere, env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
-        assert done.stdout == f"zipped ü {2**64 - 1} {pyz / 'zapkg' / 'core.wasm'}\n"
+        assert done.stdout == f"zipped ü {2**64 - 1} {pyz / 'zapkg' / 'core.wasm'} False\n"
         entries = sorted(p.suffix for p in cache.rglob("*") if p.is_file())
-        assert entries == [".cwasm", ".manifest"], entries     # compiled code, no copies
+        assert entries == [".cwasm", ".manifest", ".plan"], entries     # no copies
     assert list(elsewhere.iterdir()) == []
 
 
@@ -208,6 +209,25 @@ def test_uninstall_removes_hook_and_install_is_idempotent(syspath: Path) -> None
     assert not wasmimport.is_installed()
     with pytest.raises(ModuleNotFoundError):
         import hooked  # type: ignore[import-not-found]  # noqa: F401
+
+
+def test_install_takes_over_folders_searched_before_it(syspath: Path) -> None:
+    """As at start-up with `enable`: sys.path's folders have plain finders (with their
+    listing) when install() runs, and wasm modules in them are found afterwards."""
+    write_module(syspath, "early", 31)
+    (syspath / "earlypy.py").write_text("VALUE = 1\n")
+    import earlypy  # type: ignore[import-not-found]  # noqa: F401
+    assert type(sys.path_importer_cache[str(syspath)]).__name__ == "FileFinder"
+    with pytest.raises(ModuleNotFoundError):
+        import early  # type: ignore[import-not-found]
+    wasmimport.install()
+    try:
+        import early  # type: ignore[import-not-found]
+        assert early.which() == 31
+    finally:
+        wasmimport.uninstall()
+        for name in ("early", "earlypy"):
+            sys.modules.pop(name, None)
 
 
 def test_python_modules_still_import_normally(hook: None, syspath: Path) -> None:

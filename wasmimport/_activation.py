@@ -3,8 +3,13 @@
 A package that imports a wasm module of another package cannot know whether anyone called
 ``wasmimport.install()``; ``python -m wasmimport enable`` makes the answer always yes for
 one environment, as ``site`` runs an ``import`` line of any ``.pth`` file in site-packages at
-interpreter start.  The line does nothing once wasmimport itself is uninstalled (pip does not
-remove a file it did not install), so a stale file never breaks start-up.
+interpreter start.
+
+The line runs in every interpreter of the environment, most of which never import a wasm
+module, so it imports only ``wasmimport._finder``, which installs path hooks made of what
+start-up has loaded anyway; the rest of wasmimport is imported when a wasm file is found.  It
+does nothing once wasmimport itself is uninstalled (pip does not remove a file it did not
+install), so a stale file never breaks start-up.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import sysconfig
 PTH_NAME = "wasmimport-hook.pth"
 PTH_TEXT = ("# written by `python -m wasmimport enable`; `python -m wasmimport disable` "
             "removes it\n"
-            "import importlib.util; importlib.util.find_spec('wasmimport') is None or "
-            "__import__('wasmimport').install()\n")
+            "import sys; exec('try:\\n from wasmimport import _finder\\nexcept ImportError:\\n"
+            " pass\\nelse:\\n _finder.install()')\n")
 
 
 def site_dir(user: bool = False) -> str:

@@ -8,11 +8,11 @@ and hands out *raw* functions (core wasm values in and out, traps raised as
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from abc import ABC, abstractmethod
 
+from ._errors import BackendError as BackendError  # re-exported: the backends raise it
 from ._errors import Trap, TrapFrame, WasmImportError
 from ._wasmbin import FuncType
 
@@ -47,10 +47,6 @@ FEATURES = {
     "multi-memory": "modules with more than one memory (the multi-memory proposal)",
     "exceptions": "modules using wasm exception handling (exnref)",
 }
-
-
-class BackendError(Exception):
-    """A backend could not compile or instantiate; the loader adds the file name."""
 
 
 class Memory(ABC):
@@ -322,7 +318,9 @@ def get_backend(name: str | None = None) -> Backend:
                               f"{', '.join(_NAMES)})")
     module, cls, install, newest = _NAMES[name]
     try:
-        found = importlib.import_module(f"{__package__}.{module}")
+        qualified = f"{__package__}.{module}"
+        __import__(qualified)      # not importlib.import_module: importlib costs an import
+        found = sys.modules[qualified]
     except ImportError as exc:
         if "does not support loading in subinterpreters" in str(exc):
             # Python 3.12's ctypes (which every engine binding uses) is single-phase

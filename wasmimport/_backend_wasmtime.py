@@ -15,7 +15,6 @@ import _thread
 import ctypes
 import os
 import sys
-import tempfile
 from ctypes import byref, c_void_p
 
 from . import _wasmtime_capi as capi
@@ -266,6 +265,7 @@ class WasmtimeInstance(Instance):
                 # a file, not a Python callback: wasmtime may write from its own threads,
                 # which must not need the GIL that the calling thread holds
                 if stream not in self._captured:
+                    import tempfile  # only here: importing it costs ~10 ms
                     fd, self._captured[stream] = tempfile.mkstemp(prefix=f"wasmimport-{stream}-")
                     os.close(fd)
                 to_file(config, os.fsencode(self._captured[stream]))

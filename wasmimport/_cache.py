@@ -5,40 +5,48 @@ milliseconds.  An entry is the backend's serialized artifact followed by a fixed
 
     artifact | key (32 bytes) | crc32 of artifact (4) | artifact length (8) | magic (8)
 
-The key is sha256(sha256(wasm) + backend name, version, engine settings, platform), so any
-change to those makes a new entry rather than a wrong hit.  Before an entry is used, the file
-must be a regular file owned by this user and writable by nobody else, in a directory that is
-the same, and its trailer, length and checksum must match: a truncated, corrupt, foreign or
-incompatible entry is recompiled and replaced, never loaded.  Writes go to a temporary file
-in the same directory, then ``os.replace``: concurrent importers see the old entry, the new
-one, or none, never a torn file.  Like ``__pycache__`` is to ``.pyc``, the cache is an
-optimisation only: every failure falls back to compiling in memory.
+The key is sha256(code + backend name, version, engine settings, platform), where ``code``
+names what is compiled (the digest of the module as given and how wasmimport prepares it),
+so any change to those makes a new entry rather than a wrong hit.  Before an entry is used,
+the file must be a regular file owned by this user and writable by nobody else, in a
+directory that is the same, and its trailer, length and checksum must match: a truncated,
+corrupt, foreign or incompatible entry is recompiled and replaced, never loaded.  Writes go
+to a temporary file in the same directory, then ``os.replace``: concurrent importers see the
+old entry, the new one, or none, never a torn file.  Like ``__pycache__`` is to ``.pyc``, the
+cache is an optimisation only: every failure falls back to compiling in memory.
+
+``remembered`` keeps plain data (``marshal``) in entries of the same form: validated
+manifests, and what an import worked out from a module and its manifest (``_facts``).
 """
 
 from __future__ import annotations
 
 import marshal
-import mmap
 import os
 import stat
 import struct
 import sys
-import warnings
 import zlib
 
-from ._backend import Backend, BackendError, CompiledModule
+from ._digest import sha256
+from ._errors import BackendError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import mmap
     from collections.abc import Callable, Iterator
     from typing import Any
+
+    from ._backend import Backend, CompiledModule
 
 CACHE_ENV = "WASMIMPORT_CACHE"
 CACHE_DIR_ENV = "WASMIMPORT_CACHE_DIR"
 SUFFIX = ".cwasm"
 MANIFEST_SUFFIX = ".manifest"
+PLAN_SUFFIX = ".plan"
 _MAGIC = b"wasmimp1"
 _TRAILER = struct.Struct("<32sIQ8s")
+_MAP_FROM = 1 << 20    # entries this large are mapped to be checked, smaller ones read
 _DISABLED = {"0", "false", "no", "off"}
 
 
@@ -52,6 +60,7 @@ _warned: set[str] = set()
 
 def _warn_once(message: str) -> None:
     if message not in _warned:
+        import warnings
         _warned.add(message)
         warnings.warn(message, CacheWarning, stacklevel=2)
 
@@ -110,33 +119,73 @@ def usable_dir(create: bool = True) -> str | None:
     return path
 
 
-def entry_key(backend: Backend, wasm_digest: bytes) -> bytes:
-    """The 32-byte cache key of a module's code for one backend configuration."""
-    import hashlib
-    return hashlib.sha256(wasm_digest + b"\0" + backend.cache_tag.encode()).digest()
+def entry_key(backend: Backend, code: bytes) -> bytes:
+    """The 32-byte cache key of compiled ``code`` (see the module docstring) for one backend
+    configuration."""
+    return sha256(code + b"\0" + backend.cache_tag.encode())
 
 
 def entry_path(directory: str, key: bytes, backend: Backend) -> str:
     return os.path.join(directory, f"{key.hex()}-{backend.name}{SUFFIX}")
 
 
-def _verified(path: str, key: bytes) -> bool:
-    """True when the file at ``path`` is an intact, trusted entry for ``key``."""
+def _open_trusted(path: str) -> tuple[int, int] | None:
+    """(an open descriptor, the size) of a trusted regular file large enough to be an entry."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)
     except OSError:
+        return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or _trusted(st) or st.st_size < _TRAILER.size:
+        os.close(fd)
+        return None
+    return fd, st.st_size
+
+
+def _intact(data: bytes | mmap.mmap, key: bytes) -> bool:
+    """True when ``data`` (a whole entry) carries ``key`` and its payload's checksum."""
+    size = len(data)
+    stored_key, crc, length, magic = _TRAILER.unpack_from(data, size - _TRAILER.size)
+    if magic != _MAGIC or stored_key != key or length != size - _TRAILER.size:
         return False
+    with memoryview(data) as view, view[:length] as payload:
+        return bool(zlib.crc32(payload) == crc)
+
+
+def _verified(path: str, key: bytes) -> bool:
+    """True when the file at ``path`` is an intact, trusted entry for ``key``."""
+    opened = _open_trusted(path)
+    if opened is None:
+        return False
+    fd, size = opened
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or _trusted(st) or st.st_size < _TRAILER.size:
-            return False
+        if size < _MAP_FROM:
+            return _intact_read(fd, size, key) is not None
+        import mmap
         with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
-            stored_key, crc, length, magic = _TRAILER.unpack_from(data, st.st_size - _TRAILER.size)
-            if magic != _MAGIC or stored_key != key or length != st.st_size - _TRAILER.size:
-                return False
-            with memoryview(data) as view, view[:length] as payload:
-                return bool(zlib.crc32(payload) == crc)
+            return _intact(data, key)
+    finally:
+        os.close(fd)
+
+
+def _intact_read(fd: int, size: int, key: bytes) -> bytes | None:
+    """The payload of the entry open as ``fd``, read, if it is intact; else None."""
+    try:
+        data = os.read(fd, size + 1)      # one read; a file that changed meanwhile fails below
+    except OSError:
+        return None
+    return data[:-_TRAILER.size] if len(data) == size and _intact(data, key) else None
+
+
+def _read_verified(path: str, key: bytes) -> bytes | None:
+    """The payload of the intact, trusted entry for ``key`` at ``path``, or None."""
+    opened = _open_trusted(path)
+    if opened is None:
+        return None
+    fd, size = opened
+    try:
+        return _intact_read(fd, size, key)
     finally:
         os.close(fd)
 
@@ -185,45 +234,50 @@ def store(backend: Backend, key: bytes, compiled: CompiledModule) -> None:
         _write(directory, entry_path(directory, key, backend), key, artifact)
 
 
-def load_or_compile(backend: Backend, wasm: bytes, digest: bytes) -> CompiledModule:
-    """Compiled code for ``wasm`` (whose sha256 is ``digest``): cached, or compiled and cached.
+def load_or_compile(backend: Backend, code: bytes,
+                    wasm: Callable[[], bytes]) -> CompiledModule:
+    """Compiled code for ``code`` (see ``entry_key``): cached, or ``wasm()`` -- the binary to
+    compile, asked for only on a miss -- compiled and cached.
 
     Raises BackendError when the module does not compile.
     """
     if not enabled():
-        return backend.compile(wasm)
-    key = entry_key(backend, digest)
+        return backend.compile(wasm())
+    key = entry_key(backend, code)
     compiled = load(backend, key)
     if compiled is None:
-        compiled = backend.compile(wasm)
+        compiled = backend.compile(wasm())
         store(backend, key, compiled)
     return compiled
 
 
-def remembered(kind: str, text: str, build: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
-    """``build()`` for ``text``, remembered on disk as ``marshal`` data across processes.
+def remembered(kind: str, source: bytes, build: Callable[[], tuple[Any, ...]],
+               suffix: str) -> tuple[Any, ...]:
+    """``build()`` for ``source``, remembered on disk as ``marshal`` data across processes.
 
-    Used for manifests: parsing one needs tomllib and ast, ~30 ms of imports, more than the
-    rest of a warm import together.  The result is a tuple of builtins keyed by the text, the
-    Python version and ``kind`` (which names the data's format); it sits behind the same
-    checks as compiled code.  Anything that goes wrong (including data marshal cannot hold)
-    just means calling ``build()``.
+    For work whose result is a function of ``source`` alone and costs more than reading it
+    back: parsing a manifest (tomllib and ast cost ~30 ms of imports), planning a module
+    (``_facts``).  The result is a tuple of builtins keyed by ``source``, the Python version
+    and ``kind`` (which names the data's format), in a file ending in ``suffix``; it sits
+    behind the same checks as compiled code.  Anything that goes wrong (including data
+    marshal cannot hold) just means calling ``build()``; what ``build()`` raises propagates
+    and nothing is remembered.
     """
     if not enabled():
         return build()
-    import hashlib
     tag = f"{kind}-{sys.implementation.cache_tag}-{marshal.version}\0"
-    key = hashlib.sha256(tag.encode() + text.encode("utf-8", "surrogatepass")).digest()
-    name = f"{key.hex()}{MANIFEST_SUFFIX}"
+    key = sha256(tag.encode() + source)
+    name = f"{key.hex()}{suffix}"
     directory = usable_dir(create=False)
-    if directory is not None and _verified(os.path.join(directory, name), key):
-        try:
-            with open(os.path.join(directory, name), "rb") as f:
-                data = marshal.loads(f.read()[:-_TRAILER.size])
+    if directory is not None:
+        payload = _read_verified(os.path.join(directory, name), key)
+        if payload is not None:
+            try:
+                data = marshal.loads(payload)
+            except (EOFError, ValueError, TypeError):
+                data = None
             if isinstance(data, tuple):
                 return data
-        except (OSError, EOFError, ValueError, TypeError):
-            pass
     data = build()
     directory = usable_dir()
     if directory is not None:
@@ -240,6 +294,7 @@ def entries(directory: str) -> Iterator[os.DirEntry[str]]:
     try:
         with os.scandir(directory) as it:
             yield from (e for e in it
-                        if e.name.endswith((SUFFIX, MANIFEST_SUFFIX, ".tmp")) and e.is_file())
+                        if e.name.endswith((SUFFIX, MANIFEST_SUFFIX, PLAN_SUFFIX, ".tmp"))
+                        and e.is_file())
     except FileNotFoundError:
         return

@@ -11,8 +11,9 @@ from collections.abc import Iterator, Sequence
 from . import __version__, _activation, _cache, get_include, is_installed
 from ._backend import get_backend
 from ._errors import WasmImportError
+from ._finder import WASM_SUFFIXES
 from ._inspect import describe, report
-from ._loader import WASM_SUFFIXES
+from ._loader import SIDECAR_SUFFIX
 from ._manifest import EMBEDDED_SECTION, parse_manifest
 from ._module import compile_only
 from ._plan import plan_module
@@ -123,8 +124,9 @@ def _stub(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sources(paths: Sequence[str]) -> Iterator[tuple[str, bytes | OSError]]:
-    """(name, bytes or the error reading them) of every wasm module under ``paths``.
+def _sources(paths: Sequence[str]) -> Iterator[tuple[str, bytes | OSError, bytes | None]]:
+    """(name, bytes or the error reading them, its sidecar manifest's bytes or None) of every
+    wasm module under ``paths``.
 
     Directories are walked; zip archives (wheels, .pyz) are read entry by entry.
     """
@@ -137,15 +139,23 @@ def _sources(paths: Sequence[str]) -> Iterator[tuple[str, bytes | OSError]]:
                         yield from _sources([os.path.join(folder, name)])
         elif zipfile.is_zipfile(path) and not path.endswith(tuple(WASM_SUFFIXES)):
             with zipfile.ZipFile(path) as archive:
-                for name in sorted(archive.namelist()):
+                names = set(archive.namelist())
+                for name in sorted(names):
                     if name.endswith(tuple(WASM_SUFFIXES)):
-                        yield os.path.join(path, name), archive.read(name)
+                        sidecar = name + SIDECAR_SUFFIX
+                        yield (os.path.join(path, name), archive.read(name),
+                               archive.read(sidecar) if sidecar in names else None)
         else:
             try:
                 with open(path, "rb") as f:
-                    yield path, f.read()
+                    data: bytes | OSError = f.read()
             except OSError as exc:
-                yield path, exc
+                data = exc
+            try:
+                with open(path + SIDECAR_SUFFIX, "rb") as f:
+                    yield path, data, f.read()
+            except FileNotFoundError:
+                yield path, data, None
 
 
 def _progress(done: int, total: int, name: str) -> None:
@@ -165,13 +175,15 @@ def _compile(args: argparse.Namespace) -> int:
     sources = list(_sources(args.paths))
     bar = sys.stderr.isatty() and not args.quiet
     failed = 0
-    for done, (name, data) in enumerate(sources, 1):
+    for done, (name, data, sidecar) in enumerate(sources, 1):
         if bar:
             _progress(done - 1, len(sources), name)
         try:
             if isinstance(data, OSError):
                 raise data
-            compile_only(data, name, backend)
+            manifest = None if sidecar is None else parse_manifest(sidecar,
+                                                                   name + SIDECAR_SUFFIX)
+            compile_only(data, name, manifest, backend)
         except (OSError, WasmImportError) as exc:
             failed += 1
             print(("\n" if bar else "") + f"error: {exc}", file=sys.stderr)
@@ -187,6 +199,10 @@ def _compile(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+_KINDS = ((_cache.SUFFIX, "compiled modules"), (_cache.MANIFEST_SUFFIX, "manifests"),
+          (_cache.PLAN_SUFFIX, "plans"), (".tmp", "temporary files"))
+
+
 def _cache_info(args: argparse.Namespace) -> int:
     directory = _cache.cache_dir()
     print(f"directory: {directory}")
@@ -196,14 +212,12 @@ def _cache_info(args: argparse.Namespace) -> int:
         return 0
     if _cache.usable_dir(create=False) is None:
         print("trusted:   no (see the warning above); entries are ignored")
-    counts: dict[str, int] = {}
+    counts = dict.fromkeys((kind for _, kind in _KINDS), 0)
     size = 0
     for entry in _cache.entries(directory):
-        kind = "compiled modules" if entry.name.endswith(_cache.SUFFIX) else \
-            "manifests" if entry.name.endswith(_cache.MANIFEST_SUFFIX) else "temporary files"
-        counts[kind] = counts.get(kind, 0) + 1
+        counts[next(kind for suffix, kind in _KINDS if entry.name.endswith(suffix))] += 1
         size += entry.stat().st_size
-    listing = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "none"
+    listing = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "none"
     print(f"entries:   {listing}")
     print(f"size:      {size / 1e6:.1f} MB")
     return 0

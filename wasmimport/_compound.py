@@ -14,8 +14,8 @@ for enums, the bits for flags.
 from __future__ import annotations
 
 import struct
+from _collections_abc import Mapping  # collections.abc's own; that imports collections (2 ms)
 from abc import abstractmethod
-from collections.abc import Mapping
 
 from ._errors import GuestError, Trap
 from ._types import WasmType, _type_name, signed32

@@ -8,6 +8,14 @@ keep working exactly as they do for C extension modules.  Failures inside a call
 from __future__ import annotations
 
 
+class BackendError(Exception):
+    """A backend could not compile or instantiate; the loader adds the file name.
+
+    Internal: the loader turns it into a WasmImportError.  It lives here, with the other
+    exceptions, so that the cache can catch it without importing the backend interface.
+    """
+
+
 class WasmImportError(ImportError):
     """A wasm module could not be loaded: bad binary, missing import, unusable export."""
 

@@ -10,29 +10,37 @@ inside one directory ``x.so`` > ``x.wasm`` > ``x.wat`` > ``x.py`` — exactly as
 One deliberate difference: a top-level name from the standard library
 (``sys.stdlib_module_names``) is never served by a wasm file, so a ``.wasm`` lying in the
 current directory can never shadow the standard library.
+
+``python -m wasmimport enable`` imports this module at every interpreter start, so it imports
+nothing that start-up has not loaded already: the loader (and everything that builds a
+module) is imported when a wasm file is actually found.  The import machinery's classes come
+from ``_frozen_importlib_external``, which ``importlib.machinery`` re-exports: importing that
+package imports ``warnings`` too, about a millisecond of start-up on Python 3.10-3.12.  (The
+annotations are quoted for the same reason: ``from __future__ import annotations`` is an
+import as well.)
 """
 
-from __future__ import annotations
-
-import importlib
-import importlib.machinery
+import _frozen_importlib as _bootstrap
+import _frozen_importlib_external as _external
+import _imp
 import os
 import sys
 import zipimport
 
-from ._loader import WASM_SUFFIXES, WasmLoader
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from importlib.machinery import ModuleSpec
     from typing import Any
 
-_STDLIB = frozenset(sys.stdlib_module_names)
-_M = importlib.machinery
-_PLAIN_DETAILS: list[tuple[Any, list[str]]] = [
-    (_M.ExtensionFileLoader, _M.EXTENSION_SUFFIXES),
-    (_M.SourceFileLoader, _M.SOURCE_SUFFIXES),
-    (_M.SourcelessFileLoader, _M.BYTECODE_SUFFIXES),
+    from ._loader import WasmLoader
+
+WASM_SUFFIXES = [".wasm", ".wat"]
+_STDLIB = sys.stdlib_module_names
+_PLAIN_DETAILS: "list[tuple[Any, list[str]]]" = [
+    (_external.ExtensionFileLoader, _imp.extension_suffixes()),
+    (_external.SourceFileLoader, _external.SOURCE_SUFFIXES),
+    (_external.SourcelessFileLoader, _external.BYTECODE_SUFFIXES),
 ]
 
 
@@ -40,21 +48,21 @@ def _is_stdlib(fullname: str) -> bool:
     return "." not in fullname and fullname in _STDLIB
 
 
-class WasmFileFinder(importlib.machinery.FileFinder):
+class WasmFileFinder(_external.FileFinder):
     """A FileFinder that also knows wasm suffixes, and never shadows the stdlib with them."""
 
-    def find_spec(self, fullname: str, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(self, fullname: str, target: "Any" = None) -> "ModuleSpec | None":
         spec = super().find_spec(fullname, target)
-        if spec is not None and isinstance(spec.loader, WasmLoader) and _is_stdlib(fullname):
-            return importlib.machinery.FileFinder(self.path, *_PLAIN_DETAILS).find_spec(
-                fullname, target)
+        if spec is not None and _is_stdlib(fullname) and spec.origin is not None \
+                and spec.origin.endswith(tuple(WASM_SUFFIXES)):
+            return _external.FileFinder(self.path, *_PLAIN_DETAILS).find_spec(fullname, target)
         return spec
 
 
 class WasmZipFinder:
     """Finds wasm modules inside a zip archive; defers everything else to zipimporter."""
 
-    def __init__(self, path: str, backend: str | None):
+    def __init__(self, path: str, backend: "str | None"):
         self._zip = zipimport.zipimporter(path)   # ZipImportError (an ImportError) if not a zip
         self._backend = backend
         self._names: frozenset[str] | None = None
@@ -62,29 +70,40 @@ class WasmZipFinder:
     def __repr__(self) -> str:
         return f"<WasmZipFinder {self._zip.archive!r} prefix {self._zip.prefix!r}>"
 
-    def _entries(self) -> frozenset[str]:
+    def _has(self, inner: str) -> bool:
+        """Whether the archive holds ``inner`` (a path inside it, ``os.sep``-separated).
+
+        zipimporter has read the archive's table of contents already (keys use ``os.sep``);
+        it keeps it privately (``_get_files()`` from Python 3.13, ``_files`` before), so
+        ``zipfile`` reads it again only where neither is there.
+        """
+        files = getattr(self._zip, "_get_files", None)
+        toc = files() if files is not None else getattr(self._zip, "_files", None)
+        if isinstance(toc, dict):
+            return inner in toc
         if self._names is None:
             import zipfile
             with zipfile.ZipFile(self._zip.archive) as archive:
-                self._names = frozenset(archive.namelist())
-        return self._names
+                self._names = frozenset(name.replace("/", os.sep)
+                                        for name in archive.namelist())
+        return inner in self._names
 
-    def find_spec(self, fullname: str, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(self, fullname: str, target: "Any" = None) -> "ModuleSpec | None":
         spec = self._zip.find_spec(fullname, target)
         if spec is not None and spec.loader is not None and spec.submodule_search_locations:
             return spec   # a regular package directory wins, as on the filesystem
         if _is_stdlib(fullname):
             return spec
         tail = fullname.rpartition(".")[2]
-        prefix = self._zip.prefix.replace(os.sep, "/")
         for suffix in WASM_SUFFIXES:
-            inner = prefix + tail + suffix
-            if inner in self._entries():
-                path = os.path.join(self._zip.archive, *inner.split("/"))
+            inner = self._zip.prefix + tail + suffix
+            if self._has(inner):
+                from ._loader import WasmLoader
+                path = os.path.join(self._zip.archive, inner)
                 loader = WasmLoader(fullname, path, archive=self._zip, backend=self._backend)
-                spec = importlib.machinery.ModuleSpec(fullname, loader, origin=path)
-                spec.has_location = True
-                return spec
+                found = _bootstrap.ModuleSpec(fullname, loader, origin=path)
+                found.has_location = True
+                return found
         return spec
 
     def invalidate_caches(self) -> None:
@@ -92,19 +111,38 @@ class WasmZipFinder:
         self._zip.invalidate_caches()
 
 
-_hooks: list[Callable[[str], Any]] = []
-_backend: str | None = None
+_hooks: "list[Callable[[str], Any]]" = []
+_backend: "str | None" = None
 
 
-def _forget_finders(kinds: tuple[type, ...]) -> None:
-    """Drop cached path finders of ``kinds`` so the next import re-runs the path hooks."""
+def _forget_finders(kinds: "tuple[type, ...]") -> None:
+    """Drop cached path finders of ``kinds`` so the next import re-runs the path hooks.
+
+    Nothing else: ``importlib.invalidate_caches()`` would import ``importlib.metadata`` on
+    Python 3.13, tens of milliseconds at every start-up of an enabled environment.
+    """
     for key, finder in list(sys.path_importer_cache.items()):
         if isinstance(finder, kinds):
             del sys.path_importer_cache[key]
-    importlib.invalidate_caches()
 
 
-def install(backend: str | None = None) -> None:
+def _replacement(finder: "_external.FileFinder",
+                 hook: "Callable[[str], Any]") -> "WasmFileFinder | None":
+    """A WasmFileFinder for ``finder``'s directory (None if it is gone) that starts with the
+    directory listing ``finder`` read (FileFinder's private cache, renewed as usual when the
+    directory changes): at start-up the standard library's folders are listed already, and
+    listing them again would cost an enabled environment's every start ~0.4 ms."""
+    try:
+        new: WasmFileFinder = hook(finder.path)
+    except ImportError:
+        return None
+    for cached in ("_path_mtime", "_path_cache", "_relaxed_path_cache"):
+        if hasattr(finder, cached):
+            setattr(new, cached, getattr(finder, cached))
+    return new
+
+
+def install(backend: "str | None" = None) -> None:
     """Make ``import name`` find ``name.wasm``/``name.wat`` along sys.path.  Idempotent.
 
     ``backend`` picks the engine (default: ``$WASMIMPORT_BACKEND`` or wasmtime); calling
@@ -113,19 +151,25 @@ def install(backend: str | None = None) -> None:
     global _backend
     if is_installed() and backend == _backend:
         return
-    uninstall()
+    if _hooks:
+        uninstall()
 
-    def wasm_loader(fullname: str, path: str) -> WasmLoader:
+    def wasm_loader(fullname: str, path: str) -> "WasmLoader":
+        from ._loader import WasmLoader
         return WasmLoader(fullname, path, backend=backend)
 
     def zip_hook(path: str) -> WasmZipFinder:
         return WasmZipFinder(path, backend)
 
     details = [_PLAIN_DETAILS[0], (wasm_loader, WASM_SUFFIXES), *_PLAIN_DETAILS[1:]]
-    _hooks[:] = [zip_hook, WasmFileFinder.path_hook(*details)]
+    directory_hook = WasmFileFinder.path_hook(*details)
+    _hooks[:] = [zip_hook, directory_hook]
     sys.path_hooks[0:0] = _hooks
     _backend = backend
-    _forget_finders((importlib.machinery.FileFinder, zipimport.zipimporter))
+    _forget_finders((zipimport.zipimporter,))
+    for key, finder in list(sys.path_importer_cache.items()):
+        if isinstance(finder, _external.FileFinder):
+            sys.path_importer_cache[key] = _replacement(finder, directory_hook)
 
 
 def uninstall() -> None:

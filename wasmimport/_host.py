@@ -10,8 +10,6 @@ names: the callable is imported when the module is instantiated.
 
 from __future__ import annotations
 
-import importlib
-
 from ._compound import ResultType, TupleType
 from ._errors import GuestError, Trap, WasmImportError
 from ._types import ScalarType
@@ -26,6 +24,8 @@ if TYPE_CHECKING:
 
 def resolve(spec: str, where: str, origin: str) -> Callable[..., Any]:
     """The callable named ``package.module:attribute``; ImportError if it is not there."""
+    import importlib
+
     module_name, _, attribute = spec.partition(":")
     try:
         target: Any = importlib.import_module(module_name)

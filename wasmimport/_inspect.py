@@ -11,9 +11,9 @@ import os
 from ._backend import BackendError, get_backend
 from ._compound import EnumType, FlagsType, RecordType
 from ._errors import ManifestError, WasmImportError
+from ._facts import prepare, read_manifest
 from ._loader import SIDECAR_SUFFIX
 from ._manifest import Manifest, parse_manifest
-from ._module import prepare, read_manifest
 from ._plan import ModulePlan, plan_module
 
 TYPE_CHECKING = False
@@ -85,14 +85,25 @@ def report(found: Description) -> str:
         lines += [f"  {e.kind:7} {e.name:{width}}  {e.functype or ''}".rstrip()
                   for e in info.exports]
     if plan is not None:
+        names = sorted(plan.names(), key=lambda n: (n not in plan.public, n))
+        # exports the manifest does not list and the ABI calls (allocator, post-returns...)
+        abi = {name: role for name in names
+               if name in plan.core_exports and (role := plan.abi_role(name)) is not None}
         lines.append("python functions:")
-        for name in sorted(plan.names(), key=lambda n: (n not in plan.public, n)):
+        for name in names:
             planned = plan.lookup(name)
             assert planned is not None
+            if name in abi:
+                continue
             where = "" if planned.export == name else f"  [export {planned.export!r}]"
             if planned.release_gil:
                 where += "  [releases the GIL]"
             lines.append(f"  {name}{planned.signature.text}{where}")
+        if abi:
+            lines.append("abi (called by wasmimport, not in __all__):")
+            width = max(len(name) for name in abi)
+            lines += [f"  {name:{width}}  {plan.functypes[plan.core_exports[name]]}  {role}"
+                      for name, role in sorted(abi.items())]
         if plan.memories:
             lines.append(f"memories: {', '.join(plan.memories)}")
         if plan.types.declared:

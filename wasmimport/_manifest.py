@@ -217,7 +217,8 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
                                 f"{exc.start})") from None
     def build() -> tuple[Any, ...]:
         return to_plain(manifest_from_mapping(_toml(text, source), source))
-    form = _cache.remembered(f"manifest-{PLAIN_FORMAT}", text, build)
+    form = _cache.remembered(f"manifest-{PLAIN_FORMAT}", text.encode("utf-8", "surrogatepass"),
+                             build, _cache.MANIFEST_SUFFIX)
     return from_plain(form, source)
 
 

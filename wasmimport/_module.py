@@ -1,48 +1,41 @@
 """From wasm bytes and a manifest to a populated Python module.
 
-Data flows one way: bytes -> (ModuleInfo, Manifest) -> plan (``_plan``: every check that can
-fail because of the files, before any guest code runs) -> compiled module (``_cache``) ->
-instance -> functions.  Functions are created the first time they are looked up, so an import
-costs the same for a module with ten exports as for one with ten thousand.
+Data flows one way: bytes -> facts (``_facts``: the plan, every check that can fail because
+of the files, before any guest code runs; remembered in the cache) -> compiled module
+(``_cache``) -> instance -> functions.  Functions are created the first time they are looked
+up, so an import costs the same for a module with ten exports as for one with ten thousand.
 """
 
 from __future__ import annotations
 
 import _weakref
-import hashlib
 import os
 
 from . import _cache
-from ._backend import BackendError
 from ._binding import compiled_guest, make_function
-from ._errors import ManifestError, Trap, WasiExit, WasmImportError
-from ._guest import GuestABI
-from ._host import raw_host_function
-from ._manifest import EMBEDDED_SECTION, Limits, parse_manifest
-from ._plan import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE, plan_module
-from ._wasmbin import WasmFormatError, is_wasm_binary, read_module, with_export
+from ._digest import sha256
+from ._errors import BackendError, Trap, WasiExit, WasmImportError
+from ._facts import PREPARED, STACK_POINTER_EXPORT, module_facts, prepare
+from ._manifest import Limits
+from ._plan import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import types
+    from collections.abc import Callable
     from typing import Any
 
     from ._backend import Backend, CompiledModule, Instance, Memory
+    from ._facts import Facts
+    from ._guest import GuestABI
     from ._manifest import Manifest
     from ._plan import FunctionPlan, ModulePlan
-    from ._wasmbin import ModuleInfo
-
-# C guests keep their stack in linear memory below the mutable global ``__stack_pointer``.
-# A trap skips the epilogues that would restore it, so each trap would leak the trapped
-# frames until the stack is gone.  wasmimport exports that global under this name and puts
-# back, after every trap, the value it had between calls.
-STACK_POINTER_EXPORT = "__wasmimport_stack_pointer"
 
 
 class ModuleState:
     """Kept on the module as ``__wasmimport__``: what it was built from, for introspection."""
 
-    __slots__ = ("origin", "backend", "manifest", "info", "compiled", "instance", "memories")
+    __slots__ = ("origin", "backend", "manifest", "plan", "compiled", "instance", "memories")
 
     @property
     def stdout(self) -> bytes:
@@ -54,30 +47,32 @@ class ModuleState:
         """What the guest wrote to stderr, with ``[wasi] stderr = "capture"``."""
         return self.instance.captured("stderr")
 
-    def __init__(self, origin: str, backend: str, manifest: Manifest | None, info: ModuleInfo,
+    def __init__(self, origin: str, backend: str, manifest: Manifest | None, plan: ModulePlan,
                  compiled: CompiledModule, instance: Instance):
         self.origin = origin
         self.backend = backend
         self.manifest = manifest
-        self.info = info
+        self.plan = plan
         self.compiled = compiled
         self.instance = instance
         self.memories: dict[str, Memory] = {}
 
 
-# compiled code alive in this process, by (backend cache tag, wasm digest); weak references,
-# so code no module uses any more is freed (``_weakref``: the weakref module costs an import)
+# compiled code alive in this process, by (backend cache tag, module digest); weak
+# references, so code no module uses any more is freed (``_weakref``: the weakref module
+# costs an import)
 _COMPILED: dict[tuple[str, bytes], _weakref.ReferenceType[CompiledModule]] = {}
 
 
-def _compile(backend: Backend, wasm: bytes, origin: str) -> CompiledModule:
-    """Compiled code for ``wasm``: from this process, from the disk cache, or compiled."""
-    digest = hashlib.sha256(wasm).digest()
+def _compile(backend: Backend, digest: bytes, wasm: Callable[[], bytes],
+             origin: str) -> CompiledModule:
+    """Compiled code for the module whose digest is ``digest``: from this process, from the
+    disk cache, or compiled from ``wasm()`` (its prepared binary, made only then)."""
     ref = _COMPILED.get((backend.cache_tag, digest))
     compiled = ref() if ref is not None else None
     if compiled is None:
         try:
-            compiled = _cache.load_or_compile(backend, wasm, digest)
+            compiled = _cache.load_or_compile(backend, digest + PREPARED, wasm)
         except BackendError as exc:
             raise WasmImportError(f"{origin}: not a valid wasm module: {exc}", path=origin) \
                 from None
@@ -85,78 +80,46 @@ def _compile(backend: Backend, wasm: bytes, origin: str) -> CompiledModule:
     return compiled
 
 
-def read_manifest(info: ModuleInfo, origin: str) -> Manifest | None:
-    """The manifest embedded in the module's ``wasmimport`` custom section, if any."""
-    embedded = info.custom(EMBEDDED_SECTION)
-    if len(embedded) > 1:
-        raise ManifestError(f"{origin}: has {len(embedded)} {EMBEDDED_SECTION!r} custom "
-                            "sections; expected at most one")
-    if embedded:
-        return parse_manifest(embedded[0], f"{origin} (embedded manifest)")
-    return None
-
-
-def prepare(data: bytes, origin: str, backend: Backend
-            ) -> tuple[bytes, ModuleInfo, tuple[int, int]]:
-    """The binary to compile for ``data`` (wasm or wat), what it exports, and how its code
-    moved: (offset, bytes) -- what lies at or after ``offset`` in the binary lay ``bytes``
-    earlier in the module as given.
-
-    The binary is the module plus an export of its C stack pointer, when it has one; the
-    import hook and ``python -m wasmimport compile`` both compile exactly these bytes.
-    """
-    if is_wasm_binary(data):
-        wasm = data
-    else:
-        try:
-            wasm = backend.wat2wasm(data.decode("utf-8"))
-        except (UnicodeDecodeError, BackendError) as exc:
-            raise WasmImportError(f"{origin}: neither a wasm binary nor valid wasm text: "
-                                  f"{exc}", path=origin) from None
+def _planned_and_compiled(data: bytes, origin: str, manifest: Manifest | None,
+                          backend: Backend) -> tuple[Facts, Backend, CompiledModule]:
+    """The facts of ``data``, the engine configuration its manifest needs, and its code:
+    everything an import does before it instantiates, checks included."""
+    digest = sha256(data)
+    facts, wasm = module_facts(data, digest, origin, manifest, backend)
     try:
-        info = read_module(wasm)
-    except WasmFormatError as exc:
-        try:
-            backend.validate(wasm)   # the engine's diagnosis is the more precise one
-        except BackendError as invalid:
-            raise WasmImportError(f"{origin}: not a valid wasm module: {invalid}",
-                                  path=origin) from None
+        configured = backend.configured(facts.manifest)
+    except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
-    moved = (0, 0)
-    if info.stack_pointer is not None:
-        exported, boundary = with_export(wasm, STACK_POINTER_EXPORT, "global",
-                                         info.stack_pointer)
-        wasm, moved = exported, (boundary, len(exported) - len(wasm))
-    return wasm, info, moved
+
+    def binary() -> bytes:     # on a miss of the compile cache only
+        return wasm if wasm is not None else prepare(data, origin, backend)[0]
+    return facts, configured, _compile(configured, digest, binary, origin)
 
 
-def compile_only(data: bytes, origin: str, backend: Backend) -> None:
-    """Compile ``data`` into the cache without instantiating it."""
-    wasm, _, _ = prepare(data, origin, backend)
-    _compile(backend, wasm, origin)
+def compile_only(data: bytes, origin: str, manifest: Manifest | None,
+                 backend: Backend) -> None:
+    """Plan ``data`` with ``manifest`` (None: the embedded one) and compile it into the
+    cache, as an import does, without instantiating it."""
+    _planned_and_compiled(data, origin, manifest, backend)
 
 
 def build_module(module: types.ModuleType, data: bytes, origin: str,
                  manifest: Manifest | None, backend: Backend) -> None:
     """Compile, validate, instantiate and bind ``data`` into ``module``."""
-    wasm, info, moved = prepare(data, origin, backend)
-    if manifest is None:
-        manifest = read_manifest(info, origin)
-    plan = plan_module(info, manifest, origin)
+    facts, backend, compiled = _planned_and_compiled(data, origin, manifest, backend)
+    plan, manifest = facts.plan, facts.manifest
     limits = manifest.limits if manifest is not None else Limits()
-    try:
-        backend = backend.configured(manifest)
-    except BackendError as exc:
-        raise WasmImportError(f"{origin}: {exc}", path=origin) from None
-    compiled = _compile(backend, wasm, origin)
     if plan.missing:
         missing = "\n".join(f"  {item}" for item in plan.missing)
         raise WasmImportError(f"{origin}: the module imports what its manifest does not "
                               f"provide:\n{missing}", path=origin)
     # host functions need the instance's memory, which exists only after instantiation
     abi: list[GuestABI | None] = [None]
-    host = [(i.module, i.name, i.functype, raw_host_function(i, origin, lambda: abi[0]))
-            for i in plan.imports]
+    host = []
+    if plan.imports:       # (the modules that serve them are imported only for them)
+        from ._host import raw_host_function
+        host = [(i.module, i.name, i.functype, raw_host_function(i, origin, lambda: abi[0]))
+                for i in plan.imports]
     wasi = None
     if manifest is not None and manifest.wasi is not None:
         folder = os.path.dirname(origin)
@@ -165,10 +128,10 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
         instance = compiled.instantiate(limits, host, wasi)
     except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
-    instance.moved = moved
+    instance.moved = facts.moved
     abi[0] = guest = _guest(module.__name__, plan, instance)
-    state = ModuleState(origin, backend.name, manifest, info, compiled, instance)
-    _initialize(module.__name__, plan, state)
+    state = ModuleState(origin, backend.name, manifest, plan, compiled, instance)
+    _initialize(module.__name__, facts, state)
     _populate(module, plan, state, guest)
     if wasi is not None and plan.command:
         module.main = _main(module.__name__, instance)  # type: ignore[attr-defined]
@@ -192,16 +155,16 @@ def _main(name: str, instance: Instance) -> Any:
     return main
 
 
-def _initialize(name: str, plan: ModulePlan, state: ModuleState) -> None:
+def _initialize(name: str, facts: Facts, state: ModuleState) -> None:
     """Run the reactor's ``_initialize``, then note the C stack pointer's resting value."""
     instance = state.instance
-    if plan.initialize:
+    if facts.plan.initialize:
         try:
             instance.function("_initialize", INIT_TYPE, f"{name}._initialize()")()
         except Trap as exc:
             raise WasmImportError(f"{state.origin}: _initialize trapped: {exc}",
                                   name=name, path=state.origin) from None
-    if state.info.stack_pointer is not None:
+    if facts.stack_pointer:
         top = instance.get_global(STACK_POINTER_EXPORT)
         instance.on_trap = lambda: instance.set_global(STACK_POINTER_EXPORT, top)
 
@@ -210,6 +173,7 @@ def _guest(name: str, plan: ModulePlan, instance: Instance) -> GuestABI | None:
     """The ABI context (memory, allocator) if any function needs one."""
     if not plan.needs_guest:
         return None
+    from ._guest import GuestABI
     abi = plan.abi
     allocating = plan.needs_allocator
     exports = {"realloc": abi.realloc if allocating and not abi.alloc else None,
@@ -238,8 +202,8 @@ def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,
     name = module.__name__
     instance = state.instance
     namespace = module.__dict__
-    for stale in plan.names():        # importlib.reload(): forget the old instance's functions
-        namespace.pop(stale, None)
+    for stale in [key for key in namespace if plan.has(key)]:
+        del namespace[stale]          # importlib.reload(): forget the old instance's functions
     state.memories = memories = {m: instance.memory(m) for m in plan.memories}
     for type_name, cls in plan.types.classes().items():   # records, enums, flags
         cls.__module__ = name

@@ -22,6 +22,10 @@ from ._typeparse import TypeSpace
 from ._types import CORE_TYPES, SCALARS
 from ._wasmbin import FuncType, ModuleInfo
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 REALLOC_TYPE = FuncType(("i32", "i32", "i32", "i32"), ("i32",))
 ALLOC_TYPE = FuncType(("i32",), ("i32",))
 FREE_TYPE = FuncType(("i32",), ())
@@ -85,54 +89,113 @@ def host_core(signature: Signature, spilled: bool) -> FuncType:
 class ModulePlan:
     """Everything needed to populate a module, validated.
 
-    ``functions`` are the manifest's entries; exports the manifest does not list are kept as
-    ``core_exports`` (name -> export, core type, post-return) and get their FunctionPlan on
-    first ``lookup``, so modules with thousands of exports import quickly.
+    ``functions`` are the manifest's entries.  Exports the manifest does not list are kept
+    as ``core_exports`` (name -> index into ``functypes``; ``posts`` names the post-return
+    export of those that have one) and get their FunctionPlan on first ``lookup``: a module's
+    thousands of exports cost a dictionary, not thousands of objects, and the dictionary is
+    what ``to_plain`` remembers.
     """
 
-    __slots__ = ("doc", "abi", "functions", "core_exports", "memories", "public",
-                 "needs_allocator", "needs_guest", "initialize", "command", "imports",
-                 "missing", "types",
-                 "_planned")
+    __slots__ = ("doc", "abi", "functions", "core_exports", "functypes", "posts", "memories",
+                 "public", "needs_allocator", "needs_guest", "initialize", "command",
+                 "imports", "missing", "types", "_planned")
 
-    def __init__(self, doc: str | None, abi: AbiOptions, functions: tuple[FunctionPlan, ...],
-                 core_exports: dict[str, tuple[FuncType, str | None]],
-                 memories: tuple[str, ...], info: ModuleInfo,
-                 imports: tuple[ImportPlan, ...] = (), missing: tuple[str, ...] = (),
-                 types: TypeSpace | None = None):
-        self.types = types or TypeSpace()    # [types]: their classes go on the module
+    def __init__(self, manifest: Manifest | None, functions: tuple[FunctionPlan, ...],
+                 core_exports: dict[str, int], functypes: tuple[FuncType, ...],
+                 posts: dict[str, str], memories: tuple[str, ...], public: tuple[str, ...],
+                 initialize: bool, command: bool, imports: tuple[ImportPlan, ...] = (),
+                 missing: tuple[str, ...] = ()):
+        self.doc = manifest.doc if manifest else None
+        self.abi = manifest.abi if manifest else AbiOptions()
+        self.types = manifest.types if manifest else TypeSpace()  # [types]: their classes
         self.imports = imports       # host functions the manifest provides
         self.missing = missing       # "module.name: type" of each import nobody provides
-        self.doc = doc
-        self.abi = abi
         self.functions = functions
         self.core_exports = core_exports
+        self.functypes = functypes
+        self.posts = posts
         self.memories = memories
-        self.public = tuple(name for name in (*(f.name for f in functions), *core_exports)
-                            if _is_public(name) and name not in (abi.alloc, abi.free)) \
-            + tuple(self.types.declared)
+        self.public = public         # __all__
+        self.initialize = initialize     # a reactor's _initialize, run at import
+        self.command = command           # a command's _start, run by main()
         self.needs_allocator = any(f.signature.needs_allocator() for f in functions) or any(
             _host_allocates(i.signature) for i in imports)
         self.needs_guest = any(f.uses_guest for f in functions) or any(
             i.needs_memory for i in imports)
-        init = info.export("_initialize")
-        self.initialize = init is not None and init.functype == INIT_TYPE
-        start = info.export("_start")
-        self.command = start is not None and start.functype == INIT_TYPE
         self._planned = {f.name: f for f in functions}
 
     def names(self) -> set[str]:
         """Every function name the module has."""
         return {*self._planned, *self.core_exports}
 
+    def has(self, name: str) -> bool:
+        """Whether the module has a function called ``name``."""
+        return name in self._planned or name in self.core_exports
+
     def lookup(self, name: str) -> FunctionPlan | None:
         """The plan of the function called ``name`` (an export's name when unlisted)."""
         planned = self._planned.get(name)
         if planned is None and name in self.core_exports:
-            functype, post = self.core_exports[name]
-            planned = self._planned[name] = FunctionPlan(name, name, functype,
-                                                         core_signature(functype), None, post)
+            functype = self.functypes[self.core_exports[name]]
+            planned = self._planned[name] = FunctionPlan(
+                name, name, functype, core_signature(functype), None, self.posts.get(name))
         return planned
+
+    def abi_role(self, name: str) -> str | None:
+        """What the export called ``name`` is for when the ABI, not the module's own code,
+        calls it (allocators, post-return functions, WASI entry points); else None."""
+        abi = self.abi
+        for key, export in (("realloc", abi.realloc), ("alloc", abi.alloc), ("free", abi.free)):
+            if name == export:
+                return f"[abi] {key}"
+        if name.startswith("cabi_post_"):
+            return f"post-return of {name[len('cabi_post_'):]}"
+        if name.startswith("cabi_"):
+            return "Canonical ABI"
+        if name == "_initialize" and self.initialize:
+            return "WASI reactor initialisation, run at import"
+        if name == "_start" and self.command:
+            return "WASI command entry point, run by main()"
+        return None
+
+    def to_plain(self) -> tuple[Any, ...]:
+        """The plan as builtins (``marshal`` can store it), without what the manifest says:
+        ``from_plain`` takes the manifest again."""
+        index = {functype: i for i, functype in enumerate(self.functypes)}
+        return (tuple((t.params, t.results) for t in self.functypes),
+                tuple((index[f.functype], f.post) for f in self.functions),
+                self.core_exports, self.posts, self.memories, self.public, self.initialize,
+                self.command, tuple((i.module, i.name, index[i.functype]) for i in self.imports),
+                self.missing)
+
+    @classmethod
+    def from_plain(cls, form: tuple[Any, ...], manifest: Manifest | None) -> ModulePlan:
+        """The plan ``to_plain`` flattened, for the same module and an equal manifest."""
+        (functypes, functions, core_exports, posts, memories, public, initialize, command,
+         imports, missing) = form
+        types = tuple(FuncType(params, results) for params, results in functypes)
+        entries = {(e.module, e.name): e for e in manifest.imports} if manifest else {}
+        return cls(manifest,
+                   tuple(_function_plan(entry, types[t], post) for entry, (t, post) in
+                         zip(manifest.functions if manifest else (), functions)),
+                   core_exports, types, posts, memories, public, initialize, command,
+                   tuple(_import_plan(entries[module, name], types[t])
+                         for module, name, t in imports), missing)
+
+
+def _function_plan(entry: FunctionEntry, functype: FuncType, post: str | None) -> FunctionPlan:
+    """The plan of a manifest entry whose export has ``functype`` (checked)."""
+    return FunctionPlan(entry.name, entry.export, functype,
+                        entry.signature or core_signature(functype), entry.doc, post,
+                        entry.release_gil)
+
+
+def _import_plan(entry: ImportEntry, functype: FuncType) -> ImportPlan:
+    """The plan of an ``[imports]`` entry whose import has ``functype`` (checked): core
+    values as they are, however many; a typed signature past 16 flat values spills."""
+    signature = entry.signature or core_signature(functype)
+    return ImportPlan(entry.module, entry.name, entry.python, functype, signature,
+                      entry.signature is not None and signature.spills())
 
 
 def core_signature(functype: FuncType) -> Signature:
@@ -169,7 +232,6 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
     source = manifest.source if manifest else origin
     abi = manifest.abi if manifest else AbiOptions()
     functions: list[FunctionPlan] = []
-    core_exports: dict[str, tuple[FuncType, str | None]] = {}
     for entry in manifest.functions if manifest else ():
         planned = _entry_plan(info, entry, f"{source}: [functions] {entry.name}", problems)
         if planned is not None:
@@ -179,12 +241,17 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
     taken = {e.name for e in entries}        # Python names the manifest claims
     if manifest:
         taken.update(manifest.types.declared)
+    functypes: dict[FuncType, int] = {}      # each distinct core type once
+    core_exports: dict[str, int] = {}
+    posts: dict[str, str] = {}
     for export in info.exports:
         if export.functype is None or export.name in bound or export.name in taken \
                 or _is_dunder(export.name) or not _core_callable(export.functype):
             continue
-        core_exports[export.name] = (export.functype, _post(info, export.name, export.functype,
-                                                            origin, problems))
+        core_exports[export.name] = functypes.setdefault(export.functype, len(functypes))
+        post = _post(info, export.name, export.functype, origin, problems)
+        if post is not None:
+            posts[export.name] = post
         taken.add(export.name)
     memories = tuple(e.name for e in info.exports
                      if e.kind == "memory" and e.name not in taken and not _is_dunder(e.name))
@@ -200,9 +267,16 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
         error = ManifestError("\n".join(problems), path=origin)
         error.problems = tuple(problems)
         raise error
-    return ModulePlan(manifest.doc if manifest else None, abi, tuple(functions), core_exports,
-                      memories, info, imports, missing,
-                      manifest.types if manifest else None)
+    for used in [*(f.functype for f in functions), *(i.functype for i in imports)]:
+        functypes.setdefault(used, len(functypes))
+    public = tuple(name for name in (*(f.name for f in functions), *core_exports)
+                   if _is_public(name) and name not in (abi.alloc, abi.free))
+    if manifest:
+        public += tuple(manifest.types.declared)
+    init, start = info.export("_initialize"), info.export("_start")
+    return ModulePlan(manifest, tuple(functions), core_exports, tuple(functypes), posts,
+                      memories, public, init is not None and init.functype == INIT_TYPE,
+                      start is not None and start.functype == INIT_TYPE, imports, missing)
 
 
 def _host_allocates(signature: Signature) -> bool:
@@ -233,21 +307,18 @@ def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: st
             problems.append(f"{where}: the module imports a {imp.kind}; only functions can "
                             "be provided")
             continue
-        signature = entry.signature
-        if signature is None:       # core values as they are, however many
-            if not _core_callable(imp.functype):
-                problems.append(f"{where}: core type {imp.functype} uses value types "
-                                "wasmimport cannot pass; give a signature")
-                continue
-            signature = core_signature(imp.functype)
-        spilled = entry.signature is not None and signature.spills()
+        if entry.signature is None and not _core_callable(imp.functype):
+            problems.append(f"{where}: core type {imp.functype} uses value types "
+                            "wasmimport cannot pass; give a signature")
+            continue
+        planned = _import_plan(entry, imp.functype)
+        signature, spilled = planned.signature, planned.spilled
         if signature.multi or host_core(signature, spilled) != imp.functype:
             problems.append(f"{where}: signature {signature.text!r} needs the import to have "
                             f"core type {host_core(signature, spilled)}, but its core type is "
                             f"{imp.functype}")
         else:
-            plans.append(ImportPlan(imp.module, imp.name, entry.python, imp.functype,
-                                    signature, spilled))
+            plans.append(planned)
     for module, name in declared:
         problems.append(f"{source}: [imports.{module}.{name}]: the module does not import "
                         f"{module}.{name}")
@@ -274,15 +345,13 @@ def _entry_plan(info: ModuleInfo, entry: FunctionEntry, where: str,
             problems.append(f"{where}: core type {export.functype} uses value types wasmimport "
                             "cannot pass (only i32, i64, f32, f64)")
             return None
-        signature = core_signature(export.functype)
     elif expected_core(signature) != export.functype:
         problems.append(f"{where}: signature {signature.text!r} needs the export "
                         f"{entry.export!r} to have core type {expected_core(signature)}, but "
                         f"its core type is {export.functype}")
         return None
-    return FunctionPlan(entry.name, entry.export, export.functype, signature, entry.doc,
-                        _post(info, entry.export, export.functype, where, problems),
-                        entry.release_gil)
+    return _function_plan(entry, export.functype,
+                          _post(info, entry.export, export.functype, where, problems))
 
 
 def _post(info: ModuleInfo, export: str, functype: FuncType, where: str,

@@ -9,10 +9,9 @@ areas and spilled parameters.  Layout follows the Component Model's CanonicalABI
 
 from __future__ import annotations
 
-import math
-import operator
 import struct
 import sys
+from _operator import index  # operator's own (builtin); importing operator costs 0.3 ms
 from abc import ABC, abstractmethod
 
 from ._errors import Trap
@@ -150,7 +149,6 @@ class IntType(ScalarType):
 
     def converter(self, label: str) -> Converter:
         lo, hi, name = self.lo, self.hi, self.name
-        index = operator.index
         mask, sign = self._core_mask, self._core_sign
         wraps = not self.signed and self.hi >= sign   # u32/u64 may need two's complement
 
@@ -185,6 +183,7 @@ class IntType(ScalarType):
 # the smallest double that rounds to infinity as an f32 (FLT_MAX plus half an ulp)
 _F32_OVERFLOW = 2.0**128 - 2.0**103
 _FLT_MAX = 2.0**128 - 2.0**104
+_INF = float("inf")      # not math.inf: math is one more import
 
 
 class FloatType(ScalarType):
@@ -206,8 +205,7 @@ class FloatType(ScalarType):
 
     def converter(self, label: str) -> Converter:
         name = self.name
-        limit = _F32_OVERFLOW if name == "f32" else math.inf
-        isfinite = math.isfinite
+        limit = _F32_OVERFLOW if name == "f32" else _INF
 
         def convert(value: Any) -> float:
             if value.__class__ is not float:
@@ -218,7 +216,7 @@ class FloatType(ScalarType):
                     value = float(value)
                 except OverflowError:
                     raise OverflowError(f"{label} is too large to convert to {name}") from None
-            if not -limit < value < limit and isfinite(value):
+            if not -limit < value < limit and value - value == 0.0:    # and finite
                 raise OverflowError(f"{label} is out of range for {name}: {value!r}")
             return value  # type: ignore[no-any-return]
         return convert

@@ -15,8 +15,8 @@ for compiling, which takes long and touches no Python object.
 
 from __future__ import annotations
 
+import _frozen_importlib_external
 import ctypes
-import importlib.machinery
 import os
 import sys
 from ctypes import POINTER, c_bool, c_char_p, c_size_t, c_uint8, c_uint32, c_void_p
@@ -42,7 +42,8 @@ def machine() -> str:
 
 def library_path() -> str:
     """Where the installed wasmtime wheel keeps its shared library."""
-    spec = importlib.machinery.PathFinder.find_spec("wasmtime")   # without importing it
+    # without importing it; importlib.machinery's PathFinder, whose package costs an import
+    spec = _frozen_importlib_external.PathFinder.find_spec("wasmtime")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("the wasmtime package is not installed: pip install 'wasmtime>=50,<51'")
     system = "android" if hasattr(sys, "getandroidapilevel") else sys.platform
