@@ -86,6 +86,7 @@ bench: setup toolchain wasm
 	.bench-venv/bin/python benchmarks/bench_mmh3.py
 	$(PY) benchmarks/bench_import.py --python .bench-venv/bin/python
 	.bench-venv/bin/python benchmarks/bench_limits.py
+	.bench-venv/bin/python benchmarks/bench_traps.py
 	rm -rf .bench-venv-3.10
 	$(call pyenv_python,3.10) -m venv .bench-venv-3.10
 	.bench-venv-3.10/bin/python -m pip install -q '.[wasmer]'
