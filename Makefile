@@ -11,9 +11,15 @@ OTHER_PYTHONS := 3.10 3.12 3.13
 PYENV_ROOT ?= $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
 pyenv_python = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python))),\
 	$(error CPython $(1) is not installed under $(PYENV_ROOT): run `pyenv install $(1)`))
+# CPython 3.14 and 3.15 come from Debian sid, in a root made once by tools/sid.sh (needs
+# root) and cached here; `make test SID_PYTHONS=` leaves them out.
+SID_ROOT ?= .cache/sid
+SID_PYTHONS ?= 3.14 3.15
+# Any other interpreter the suite should run on: make test EXTRA_PYTHONS="/opt/py/bin/python3"
+EXTRA_PYTHONS ?=
 
-.PHONY: all setup toolchain wasm samples real-modules mmh3-suite test demo lint bench clean \
-	pythons
+.PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
+	lint bench clean pythons sid-root test-sid test-extra bench-sid
 
 all: test
 
@@ -44,9 +50,12 @@ wasm: toolchain setup
 	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY))
 	for s in $(WASM_PKGS); do $(MAKE) -C sample_pkgs/$$s wasm PYTHON=$(abspath $(PY)) || exit 1; done
 
-# Install the sample packages for real (a wheel each, not editable) into every venv.
-samples: setup pythons wasm
-	for py in $(PY) $(foreach v,$(OTHER_PYTHONS),.venv-$(v)/bin/python); do \
+# Install the sample packages for real (a wheel each, not editable): into the development
+# venv (enough for the demo), and for the tests into every other venv too.
+samples: setup wasm
+	$(PY) -m pip install -q --force-reinstall --no-deps $(addprefix ./sample_pkgs/,$(SAMPLES))
+samples-everywhere: samples pythons
+	for py in $(foreach v,$(OTHER_PYTHONS),.venv-$(v)/bin/python); do \
 	  $$py -m pip install -q --force-reinstall --no-deps $(addprefix ./sample_pkgs/,$(SAMPLES)) \
 	  || exit 1; done
 
@@ -62,13 +71,37 @@ real-modules: setup
 mmh3-suite: setup wasm
 	$(PY) tools/mmh3_suite.py
 
-test: samples real-modules lint mmh3-suite
+test: samples-everywhere real-modules lint mmh3-suite
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && export WASMIMPORT_CACHE_DIR=$$cache && \
 	$(PY) -m pytest && \
 	WASMIMPORT_PURE=1 $(PY) -m pytest && \
 	.venv-3.12/bin/python -m pytest && \
 	.venv-3.13/bin/python -m pytest && \
 	WASMIMPORT_BACKEND=wasmer .venv-3.10/bin/python -m pytest
+	$(if $(SID_PYTHONS),$(MAKE) test-sid)
+	$(if $(EXTRA_PYTHONS),$(MAKE) test-extra)
+
+# The Debian sid root (tools/sid.sh): CPython 3.14 and 3.15 with their -venv and -dev
+# packages, and the wasm toolchain installed by tools/ensure-toolchain.sh.
+sid-root:
+	tools/sid.sh $(SID_ROOT) root
+
+# In the sid root: the whole suite and mmh3's on each of SID_PYTHONS (tools/suite.sh, on a
+# copy of this checkout, one compile cache for both), then `make demo` from a clean copy of
+# HEAD with sid's own python3 and toolchain.
+test-sid: sid-root wasm real-modules
+	tools/sid.sh $(SID_ROOT) sync .
+	tools/sid.sh $(SID_ROOT) run rm -rf /tmp/wasmimport-test-cache
+	for v in $(SID_PYTHONS); do \
+	  WASMIMPORT_CACHE_DIR=/tmp/wasmimport-test-cache tools/sid.sh $(SID_ROOT) run \
+	    tools/suite.sh /usr/bin/python$$v /opt/wasmimport-venv-$$v || exit 1; done
+	tools/sid.sh $(SID_ROOT) run rm -rf /tmp/wasmimport-test-cache
+	tools/sid.sh $(SID_ROOT) demo .
+
+# EXTRA_PYTHONS: the whole suite and mmh3's on each, in .venv-extra-N (tools/suite.sh).
+test-extra: wasm real-modules
+	n=0; for py in $(EXTRA_PYTHONS); do n=$$((n + 1)); \
+	  tools/suite.sh $$py .venv-extra-$$n || exit 1; done
 
 demo: samples
 	$(PY) examples/demo.py
@@ -92,9 +125,22 @@ bench: setup toolchain wasm
 	.bench-venv-3.10/bin/python -m pip install -q '.[wasmer]'
 	.bench-venv-3.10/bin/python benchmarks/bench_call.py
 	$(PY) benchmarks/bench_import.py --python .bench-venv-3.10/bin/python --backend wasmer
+	$(if $(SID_PYTHONS),$(MAKE) bench-sid)
+
+# bench_call and bench_import on each of SID_PYTHONS, in the sid root, against a normal
+# install there (their native references are built there, for that interpreter).
+bench-sid: sid-root
+	tools/sid.sh $(SID_ROOT) sync .
+	for v in $(SID_PYTHONS); do \
+	  tools/sid.sh $(SID_ROOT) run sh -ec "rm -rf /opt/wasmimport-bench-$$v; \
+	    python$$v -m venv /opt/wasmimport-bench-$$v; \
+	    /opt/wasmimport-bench-$$v/bin/python -m pip install -q .; \
+	    /opt/wasmimport-bench-$$v/bin/python benchmarks/bench_call.py; \
+	    /opt/wasmimport-bench-$$v/bin/python benchmarks/bench_import.py \
+	      --python /opt/wasmimport-bench-$$v/bin/python" || exit 1; done
 
 clean:
 	$(MAKE) -C tests/guests clean
 	for s in $(WASM_PKGS); do $(MAKE) -C sample_pkgs/$$s clean; done
-	rm -rf build *.egg-info .bench-venv .bench-venv-3.10 .venv-mmh3 \
+	rm -rf build *.egg-info .bench-venv .bench-venv-3.10 .venv-mmh3 .venv-extra-* \
 	  $(foreach v,$(OTHER_PYTHONS),.venv-$(v))

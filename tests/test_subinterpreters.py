@@ -147,7 +147,8 @@ CYCLES = """
             cycle(kind)
         gc.collect()
         grown, (vm2, fds2) = _speedups.watched_engines() - engines, vm_and_fds()
-        print(f"{kind}: engines {grown}, address space {(vm2 - vm) >> 30} GiB, fds {fds2 - fds}",
+        grown_vm = max(vm2 - vm, 0) >> 30
+        print(f"{kind}: engines {grown}, address space {grown_vm} GiB, fds {fds2 - fds}",
               flush=True)
 """
 

@@ -512,10 +512,10 @@ class WasmtimeBackend(Backend):
 
     def serialize(self, compiled: CompiledModule) -> bytes:
         assert isinstance(compiled, WasmtimeCompiled)
-        vec = capi.ByteVec()
+        vec = capi.Vec()
         _check(capi.nogil.wasmtime_module_serialize(compiled.module, byref(vec)),
                "serialization failed")
-        return vec.take()
+        return capi.take(vec)
 
     def deserialize_file(self, path: str) -> CompiledModule:
         module = c_void_p()
@@ -526,8 +526,8 @@ class WasmtimeBackend(Backend):
 
     def wat2wasm(self, text: str) -> bytes:
         source = text.encode("utf-8")
-        vec = capi.ByteVec()
+        vec = capi.Vec()
         error = capi.nogil.wasmtime_wat2wasm(source, len(source), byref(vec))
         if error:
             raise BackendError(capi.error_message(error).strip())
-        return vec.take()
+        return capi.take(vec)

@@ -56,22 +56,18 @@ def library_path() -> str:
     return path
 
 
-class ByteVec(ctypes.Structure):
-    """``wasm_byte_vec_t`` (also ``wasm_name_t``, ``wasm_message_t``)."""
-
-    _fields_ = [("size", c_size_t), ("data", POINTER(c_uint8))]
-
-    def take(self) -> bytes:
-        """The contents as bytes; frees the vector."""
-        data = ctypes.string_at(self.data, self.size) if self.size else b""
-        nogil.wasm_byte_vec_delete(ctypes.byref(self))
-        return data
+# wasm_byte_vec_t (also wasm_name_t, wasm_message_t) and wasm_frame_vec_t: {size, data}, as
+# two pointer-sized words -- an array type, not a ctypes.Structure, whose first definition
+# imports warnings on Python 3.14 (ctypes._layout), a millisecond of every warm import.
+Vec = c_size_t * 2
 
 
-class FrameVec(ctypes.Structure):
-    """``wasm_frame_vec_t``."""
-
-    _fields_ = [("size", c_size_t), ("data", POINTER(c_void_p))]
+def take(vec: Any) -> bytes:
+    """The contents of a ``wasm_byte_vec_t`` as bytes; frees the vector."""
+    size, data = vec
+    value = ctypes.string_at(data, size) if size else b""
+    nogil.wasm_byte_vec_delete(ctypes.byref(vec))
+    return value
 
 
 # wasmtime_extern_t: uint8 kind, then the union at offset 8 (its members start with a u64).
@@ -147,10 +143,10 @@ VALKINDS = {"i32": 0, "i64": 1, "f32": 2, "f64": 3}
 
 def functype(params: tuple[str, ...], results: tuple[str, ...]) -> int:
     """A new ``wasm_functype_t`` (the caller deletes it)."""
-    def vec(kinds: tuple[str, ...]) -> FrameVec:
+    def vec(kinds: tuple[str, ...]) -> Any:
         types = (c_void_p * max(len(kinds), 1))(*[nogil.wasm_valtype_new(VALKINDS[k])
                                                    for k in kinds])
-        out = FrameVec()                  # the same {size, data} layout
+        out = Vec()                       # a wasm_valtype_vec_t
         nogil.wasm_valtype_vec_new(ctypes.byref(out), len(kinds), types)   # owns the types
         return out
     result: int = nogil.wasm_functype_new(ctypes.byref(vec(params)), ctypes.byref(vec(results)))
@@ -160,9 +156,9 @@ _declare(nogil, "wasm_engine_delete", None, _vp)
 _declare(nogil, "wasmtime_module_new", _vp, _vp, c_char_p, c_size_t, POINTER(_vp))
 _declare(nogil, "wasmtime_module_delete", None, _vp)
 _declare(nogil, "wasmtime_module_validate", _vp, _vp, c_char_p, c_size_t)
-_declare(nogil, "wasmtime_module_serialize", _vp, _vp, POINTER(ByteVec))
+_declare(nogil, "wasmtime_module_serialize", _vp, _vp, _vp)
 _declare(nogil, "wasmtime_module_deserialize_file", _vp, _vp, c_char_p, POINTER(_vp))
-_declare(nogil, "wasm_byte_vec_delete", None, POINTER(ByteVec))
+_declare(nogil, "wasm_byte_vec_delete", None, _vp)
 _declare(nogil, "wasmtime_store_new", _vp, _vp, _vp, _vp)
 _declare(nogil, "wasmtime_store_context", _vp, _vp)
 _declare(nogil, "wasmtime_store_delete", None, _vp)
@@ -172,9 +168,9 @@ _declare(nogil, "wasmtime_memory_data", _vp, _vp, _vp)
 _declare(nogil, "wasmtime_memory_data_size", c_size_t, _vp, _vp)
 _declare(nogil, "wasmtime_global_get", None, _vp, _vp, _vp)
 _declare(nogil, "wasmtime_global_set", _vp, _vp, _vp, _vp)
-_declare(nogil, "wasmtime_error_message", None, _vp, POINTER(ByteVec))
+_declare(nogil, "wasmtime_error_message", None, _vp, _vp)
 _declare(nogil, "wasmtime_error_delete", None, _vp)
-_declare(nogil, "wasmtime_error_wasm_trace", None, _vp, POINTER(FrameVec))
+_declare(nogil, "wasmtime_error_wasm_trace", None, _vp, _vp)
 _declare(nogil, "wasmtime_error_exit_status", c_bool, _vp, POINTER(ctypes.c_int))
 _declare(nogil, "wasi_config_new", _vp)
 _declare(nogil, "wasi_config_set_argv", c_bool, _vp, c_size_t, _vp)
@@ -199,16 +195,16 @@ def exit_status(error: int) -> int | None:
 def strings(values: list[str] | tuple[str, ...]) -> Any:
     """A ``const char *[]`` of UTF-8 strings (keep it alive while it is used)."""
     return (c_char_p * max(len(values), 1))(*[v.encode("utf-8") for v in values])
-_declare(nogil, "wasm_trap_message", None, _vp, POINTER(ByteVec))
+_declare(nogil, "wasm_trap_message", None, _vp, _vp)
 _declare(nogil, "wasmtime_trap_code", c_bool, _vp, POINTER(c_uint8))
-_declare(nogil, "wasm_trap_trace", None, _vp, POINTER(FrameVec))
+_declare(nogil, "wasm_trap_trace", None, _vp, _vp)
 _declare(nogil, "wasm_trap_delete", None, _vp)
-_declare(nogil, "wasm_frame_vec_delete", None, POINTER(FrameVec))
+_declare(nogil, "wasm_frame_vec_delete", None, _vp)
 _declare(nogil, "wasm_frame_func_index", c_uint32, _vp)
 _declare(nogil, "wasm_frame_module_offset", c_size_t, _vp)
-_declare(nogil, "wasmtime_frame_func_name", POINTER(ByteVec), _vp)
-_declare(nogil, "wasmtime_frame_module_name", POINTER(ByteVec), _vp)
-_declare(nogil, "wasmtime_wat2wasm", _vp, c_char_p, c_size_t, POINTER(ByteVec))
+_declare(nogil, "wasmtime_frame_func_name", _vp, _vp)
+_declare(nogil, "wasmtime_frame_module_name", _vp, _vp)
+_declare(nogil, "wasmtime_wat2wasm", _vp, c_char_p, c_size_t, _vp)
 
 
 def address(function: Any) -> int:
@@ -218,16 +214,18 @@ def address(function: Any) -> int:
 
 def error_message(error: int) -> str:
     """The message of a ``wasmtime_error_t *``; frees the error."""
-    vec = ByteVec()
+    vec = Vec()
     nogil.wasmtime_error_message(error, ctypes.byref(vec))
     nogil.wasmtime_error_delete(error)
-    return vec.take().decode("utf-8", "replace")
+    return take(vec).decode("utf-8", "replace")
 
 
-def _name(vec: ctypes._Pointer[ByteVec]) -> str | None:
-    if not vec:
+def _name(name: int | None) -> str | None:
+    """A borrowed ``wasm_name_t *`` as text (None for NULL)."""
+    if not name:
         return None
-    return ctypes.string_at(vec.contents.data, vec.contents.size).decode("utf-8", "replace")
+    size, data = Vec.from_address(name)
+    return ctypes.string_at(data, size).decode("utf-8", "replace")
 
 
 Frame = tuple[str | None, str | None, int, int]     # module, function, index, offset
@@ -235,14 +233,14 @@ Frame = tuple[str | None, str | None, int, int]     # module, function, index, o
 
 def trap_details(trap: int) -> tuple[str, str | None, list[Frame]]:
     """(message, kind, frames as (module, function, index, offset)) of a trap; frees it."""
-    vec = ByteVec()
+    vec = Vec()
     nogil.wasm_trap_message(trap, ctypes.byref(vec))
-    message = vec.take().rstrip(b"\0").decode("utf-8", "replace")
+    message = take(vec).rstrip(b"\0").decode("utf-8", "replace")
     code = c_uint8()
     kind = None
     if nogil.wasmtime_trap_code(trap, ctypes.byref(code)):
         kind = TRAP_KINDS[code.value] if code.value < len(TRAP_KINDS) else f"code_{code.value}"
-    frames_vec = FrameVec()
+    frames_vec = Vec()
     nogil.wasm_trap_trace(trap, ctypes.byref(frames_vec))
     frames = _frames(frames_vec)        # before the trap goes: the frames borrow from it
     nogil.wasm_trap_delete(trap)
@@ -251,17 +249,17 @@ def trap_details(trap: int) -> tuple[str, str | None, list[Frame]]:
 
 def error_details(error: int) -> tuple[str, list[Frame]]:
     """(message, wasm frames) of a ``wasmtime_error_t *`` (from a host callback); frees it."""
-    frames_vec = FrameVec()
+    frames_vec = Vec()
     nogil.wasmtime_error_wasm_trace(error, ctypes.byref(frames_vec))
     frames = _frames(frames_vec)
     return error_message(error), frames
 
 
-def _frames(frames_vec: FrameVec) -> list[Frame]:
+def _frames(frames_vec: Any) -> list[Frame]:
     """The frames of a ``wasm_frame_vec_t``; frees it."""
+    size, data = frames_vec
     frames = []
-    for i in range(frames_vec.size):
-        frame = frames_vec.data[i]
+    for frame in (c_void_p * size).from_address(data) if size else ():
         frames.append((_name(nogil.wasmtime_frame_module_name(frame)),
                        _name(nogil.wasmtime_frame_func_name(frame)),
                        nogil.wasm_frame_func_index(frame),
