@@ -33,8 +33,9 @@ from bench_call import (
 )
 
 import wasmimport
-from wasmimport import _backend, _backend_wasmtime
-from wasmimport import _wasmtime_capi as capi
+from wasmimport import backends
+from wasmimport.backends import _wasmtime
+from wasmimport.backends import _wasmtime_capi as capi
 
 KERNELS = HERE / "kernels"
 # (call, argument, what it is): each kernel call does milliseconds of work
@@ -51,12 +52,12 @@ def signals_backend() -> None:
     setter = capi.nogil.wasmtime_config_signals_based_traps_set
     capi.nogil.wasmtime_config_signals_based_traps_set = lambda config, enabled: None
     try:
-        backend = _backend_wasmtime.WasmtimeBackend()
+        backend = _wasmtime.WasmtimeBackend()
     finally:
         capi.nogil.wasmtime_config_signals_based_traps_set = setter
     backend.cache_tag = backend.cache_tag.replace("signals_based_traps=0",
                                                   "signals_based_traps=default")
-    _backend._BACKENDS[SIGNALS] = backend
+    backends._BACKENDS[SIGNALS] = backend
 
 
 def load(wasm: Path, manifest: Path, backend: str | None) -> ModuleType:

@@ -22,7 +22,7 @@ import wasmtime
 
 import wasmimport
 from wasmimport import _cache, _module
-from wasmimport._backend import FEATURES, Backend, get_backend
+from wasmimport.backends import FEATURES, Backend, get_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 GUESTS = ROOT / "tests" / "guests"
@@ -46,7 +46,7 @@ BACKEND: Backend = get_backend()   # this run's engine ($WASMIMPORT_BACKEND, or 
 
 
 def has(feature: str) -> bool:
-    """Whether this run's backend offers ``feature`` (one of wasmimport._backend.FEATURES)."""
+    """Whether this run's backend offers ``feature`` (one of wasmimport.backends.FEATURES)."""
     assert feature in FEATURES, feature
     return feature in get_backend().features
 

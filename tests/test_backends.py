@@ -19,8 +19,8 @@ from test_call_paths import assert_same_outcomes
 
 import wasmimport
 from conftest import ROOT, guest_path
-from wasmimport._backend import get_backend
 from wasmimport._cache import SUFFIX
+from wasmimport.backends import get_backend
 
 ENGINES = ("wasmtime", "wasmer")
 

@@ -16,7 +16,7 @@ import pytest
 import wasmimport
 from conftest import ROOT, fresh, tagged_wat, wat_binary
 from wasmimport import _cache, _facts
-from wasmimport._backend import get_backend
+from wasmimport.backends import get_backend
 
 
 def module_bytes(tag: int) -> bytes:

@@ -141,10 +141,10 @@ def test_inspect_embedded_and_corrupt(tmp_path: Path) -> None:
 
 IMPORT_WITHOUT_WORK = """
 import sys, wasmimport
-from wasmimport import _backend, _facts, _plan
+from wasmimport import _facts, _plan, backends
 def refuse(*args):
     raise AssertionError("not from the cache")
-_facts.read_module = _facts.plan_module = _backend.get_backend().compile = refuse
+_facts.read_module = _facts.plan_module = backends.get_backend().compile = refuse
 sys.path.insert(0, sys.argv[1])
 wasmimport.install()
 from pkg import a

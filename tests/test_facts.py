@@ -18,7 +18,7 @@ import pytest
 import wasmimport
 from conftest import ROOT, fresh, guest_path, wat_binary
 from wasmimport import _facts, _manifest
-from wasmimport._backend import get_backend
+from wasmimport.backends import get_backend
 
 
 def many_exports(count: int) -> bytes:
@@ -74,7 +74,7 @@ def test_a_warm_import_of_thousands_of_exports_neither_reads_the_binary_nor_plan
 WARM_IMPORT = """
 import sys
 if sys.argv[2] == "warm" and sys.argv[3] != "wasmtime":
-    from wasmimport._backend import get_backend
+    from wasmimport.backends import get_backend
     get_backend()          # wasmer's package and backend module import what they import
 before = set(sys.modules)
 import wasmimport

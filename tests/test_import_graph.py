@@ -12,6 +12,7 @@ import ast
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -28,7 +29,7 @@ def _runtime_imports(tree: ast.AST) -> list[ast.ImportFrom]:
             for child in node.orelse:
                 visit(child)
             return
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
             found.append(node)
         for child in ast.iter_child_nodes(node):
             visit(child)
@@ -36,19 +37,32 @@ def _runtime_imports(tree: ast.AST) -> list[ast.ImportFrom]:
     return found
 
 
+def _dotted(path: Path) -> str:
+    """A module's name inside the package: ``_cache``, ``backends``, ``backends._wasmtime``
+    (``""`` for the package itself)."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def import_graph() -> dict[str, set[str]]:
-    """Module -> the package modules it imports ("__init__" for the package itself)."""
-    sources = {path.stem for path in PACKAGE.glob("*.py")}
-    modules = sources | {path.stem for path in PACKAGE.glob("*.pyi")}   # the C extension too
+    """Module -> the package modules it imports ("" for the package itself), subpackages
+    included, relative imports of any level resolved."""
+    sources = {_dotted(path): path for path in PACKAGE.rglob("*.py")}
+    modules = set(sources) | {_dotted(path) for path in PACKAGE.rglob("*.pyi")}  # C, too
     graph: dict[str, set[str]] = {}
-    for name in sources:
-        tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
+    for name, path in sources.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
         edges = graph[name] = set()
         for node in _runtime_imports(tree):
+            base = package.split(".") if package else []
+            base = base[:len(base) - (node.level - 1)]
+            target = ".".join([*base, *([node.module] if node.module else [])])
             if node.module is not None:
-                edges.add(node.module)
-            else:                       # from . import x: a module, or the package's name
-                edges.update(alias.name if alias.name in modules else "__init__"
+                edges.add(target)
+            else:               # from . import x: a module, or a name of the package
+                edges.update(f"{target}.{alias.name}".lstrip(".")
+                             if f"{target}.{alias.name}".lstrip(".") in modules else target
                              for alias in node.names)
         edges &= modules
         edges.discard(name)
@@ -76,8 +90,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_sees_lazy_imports_and_skips_type_checking_ones() -> None:
     graph = import_graph()
-    assert "_manifest" in graph["_backend"]          # inside Backend.configured
-    assert "_backend" not in graph["_cache"]         # only under TYPE_CHECKING there
+    assert "_manifest" in graph["backends._base"]    # inside Backend.configured
+    assert "backends" not in graph["_cache"]         # only under TYPE_CHECKING there
+    assert {"_errors", "backends._base", "backends._wasmtime_capi"} <= graph["backends._wasmtime"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
 
 

@@ -234,8 +234,8 @@ def test_limits_on_the_pure_fallback_are_refused(monkeypatch: pytest.MonkeyPatch
 
 
 def test_limits_without_the_extension_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wasmimport import _backend
-    monkeypatch.setattr(_backend, "extension", lambda: None)
+    from wasmimport import _extension
+    monkeypatch.setattr(_extension, "extension", lambda: None)
     with pytest.raises(wasmimport.WasmImportError,
                        match=r"\[limits\] timeout needs wasmimport's compiled extension "
                              r"\(wasmimport\._speedups\), and it is not built: reinstall "

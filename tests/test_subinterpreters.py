@@ -242,7 +242,7 @@ def test_engines_are_unwatched_when_they_go(compiled: None) -> None:
     """Engines come and go (one per interpreter, per limit sibling...): the watchdog's list
     follows them, with no fixed size."""
     from wasmimport import _speedups
-    from wasmimport._backend_wasmtime import WasmtimeBackend
+    from wasmimport.backends._wasmtime import WasmtimeBackend
 
     gc.collect()
     before = _speedups.watched_engines()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import keyword
 
-from ._backend import core_codes, extension
 from ._compound import (
     EnumType,
     FlagsType,
@@ -28,6 +27,7 @@ from ._compound import (
     VariantType,
 )
 from ._errors import GuestError, Trap
+from ._extension import core_codes, extension
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
 from ._types import BUFFER, BYTES, CSTR, SCALARS, STR, ListType, ScalarType
 from ._wasmbin import FuncType
@@ -37,10 +37,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from ._backend import Instance, RawFunction
     from ._guest import GuestABI
     from ._plan import FunctionPlan
     from ._types import WasmType
+    from .backends import Instance, RawFunction
 
 _code_cache: dict[str, Any] = {}    # generated source -> code: functions of one shape share it
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
-    from ._backend import Backend, CompiledModule
+    from .backends import Backend, CompiledModule
 
 CACHE_ENV = "WASMIMPORT_CACHE"
 CACHE_DIR_ENV = "WASMIMPORT_CACHE_DIR"

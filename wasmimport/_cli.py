@@ -9,7 +9,6 @@ import zipfile
 from collections.abc import Iterator, Sequence
 
 from . import __version__, _activation, _cache, get_include, is_installed
-from ._backend import get_backend
 from ._errors import WasmImportError
 from ._finder import WASM_SUFFIXES
 from ._inspect import describe, report
@@ -19,6 +18,7 @@ from ._module import compile_only
 from ._plan import plan_module
 from ._stub import render_stub
 from ._wasmbin import WasmFormatError, read_module, with_custom_section
+from .backends import get_backend
 
 
 def _enable(args: argparse.Namespace) -> int:

@@ -21,9 +21,9 @@ from ._wasmbin import WasmFormatError, is_wasm_binary, read_module, with_export
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._backend import Backend
     from ._manifest import Manifest
     from ._wasmbin import ModuleInfo
+    from .backends import Backend
 
 # Bump when the remembered form, or anything planning decides, changes: it is in the key.
 FORMAT = 1

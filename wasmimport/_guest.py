@@ -13,7 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._backend import Memory, RawFunction
+    from .backends import Memory, RawFunction
 
 
 class GuestABI:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 
-from ._backend import BackendError, get_backend
 from ._compound import EnumType, FlagsType, RecordType
 from ._errors import ManifestError, WasmImportError
 from ._facts import prepare, read_manifest
 from ._loader import SIDECAR_SUFFIX
 from ._manifest import Manifest, parse_manifest
 from ._plan import ModulePlan, plan_module
+from .backends import BackendError, get_backend
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

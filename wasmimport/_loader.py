@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 
-from ._backend import get_backend
 from ._errors import WasmImportError
 from ._manifest import Manifest, manifest_from_mapping, parse_manifest
 from ._module import build_module
+from .backends import get_backend
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

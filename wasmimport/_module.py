@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from ._backend import Backend, CompiledModule, Instance, Memory
     from ._facts import Facts
     from ._guest import GuestABI
     from ._manifest import Manifest
     from ._plan import FunctionPlan, ModulePlan
+    from .backends import Backend, CompiledModule, Instance, Memory
 
 
 class ModuleState:

@@ -1,4 +1,4 @@
-"""The interface every wasm engine implements, and how one is chosen.
+"""The interface every wasm engine implements.
 
 The rest of wasmimport talks only to these classes; nothing outside a backend module asks
 which engine is in use.  A backend compiles bytes to a ``CompiledModule``, instantiates it,
@@ -8,13 +8,11 @@ and hands out *raw* functions (core wasm values in and out, traps raised as
 
 from __future__ import annotations
 
-import os
-import sys
 from abc import ABC, abstractmethod
 
-from ._errors import BackendError as BackendError  # re-exported: the backends raise it
-from ._errors import Trap, TrapFrame, WasmImportError
-from ._wasmbin import FuncType
+from .._errors import BackendError as BackendError  # re-exported: the backends raise it
+from .._errors import Trap, TrapFrame
+from .._wasmbin import FuncType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,10 +20,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from typing import Any
 
-    from ._manifest import Limits, Manifest, Wasi
+    from .._manifest import Limits, Manifest, Wasi
 
     RawFunction = Callable[..., Any]
-
 
 # What a backend may offer (``Backend.features``), for docs and tests; the backends check
 # their own settings.
@@ -198,7 +195,7 @@ class Backend(ABC):
         """The engine configuration for a module with this manifest; raises BackendError
         naming the first setting it cannot honour (never ignores one)."""
         if manifest is None:
-            from ._manifest import Limits
+            from .._manifest import Limits
             return self.for_limits(Limits())
         for feature, setting in _settings(manifest):
             why = self.limitations.get(feature)
@@ -251,92 +248,3 @@ def _settings(manifest: Manifest) -> Iterator[tuple[str, str]]:
             yield "wasi-preopens", f"[wasi] preopens {guest!r}"
             if not writable:
                 yield "wasi-readonly", f'[wasi] preopens {guest!r}: mode = "ro"'
-
-
-def extension() -> Any:
-    """``wasmimport._speedups`` (the compiled call path, host trampolines, the watchdog), or
-    None when it was not built.  Looked up once: a call made while the interpreter shuts
-    down (from a ``__del__``) can no longer import anything."""
-    if not _EXTENSION:
-        try:
-            from . import _speedups
-        except ImportError:
-            _speedups = None   # type: ignore[assignment]
-        _EXTENSION.append(_speedups)
-    return _EXTENSION[0]
-
-
-_EXTENSION: list[Any] = []
-
-
-def speedups() -> Any:
-    """The extension for a module being built now: None when it is not built, or when
-    ``WASMIMPORT_PURE`` (anything but ``0`` or empty) asks to run as if it were not -- the
-    pure-Python fallback, exactly as a machine without a C compiler runs it.  Read each
-    time a module is built, so one process can hold modules of both kinds."""
-    if os.environ.get("WASMIMPORT_PURE", "0") not in ("", "0"):
-        return None
-    return extension()
-
-
-_CORE_CODES = {"i32": "i", "i64": "I", "f32": "f", "f64": "d"}
-
-
-def core_codes(kinds: tuple[str, ...]) -> str:
-    """Core value types as ``_speedups`` spells them: one letter each (i, I, f, d)."""
-    return "".join(_CORE_CODES[kind] for kind in kinds)
-
-
-def needs_extension(what: str) -> str:
-    """The message refusing ``what`` on the pure-Python fallback."""
-    why = ("WASMIMPORT_PURE is set" if extension() is not None
-           else "it is not built: reinstall wasmimport on a machine with a C compiler")
-    return f"{what} needs wasmimport's compiled extension (wasmimport._speedups), and {why}"
-
-
-_BACKENDS: dict[str, Backend] = {}
-# name -> (module, class, how to install its engine, the newest Python the engine supports)
-_NAMES: dict[str, tuple[str, str, str, tuple[int, int] | None]] = {
-    "wasmtime": ("_backend_wasmtime", "WasmtimeBackend", "pip install wasmtime", None),
-    "wasmer": ("_backend_wasmer", "WasmerBackend", "pip install 'wasmimport[wasmer]'",
-               (3, 10)),
-}
-
-
-def get_backend(name: str | None = None) -> Backend:
-    """The backend called ``name`` (default: ``$WASMIMPORT_BACKEND`` or wasmtime).
-
-    Raises WasmImportError (an ImportError) when there is no such backend, or when its
-    engine is not installed or cannot run on this Python, saying what to do.
-    """
-    name = name or os.environ.get("WASMIMPORT_BACKEND") or "wasmtime"
-    known = _BACKENDS.get(name)
-    if known is not None:
-        return known
-    if name not in _NAMES:
-        raise WasmImportError(f"unknown wasmimport backend {name!r} (available: "
-                              f"{', '.join(_NAMES)})")
-    module, cls, install, newest = _NAMES[name]
-    try:
-        qualified = f"{__package__}.{module}"
-        __import__(qualified)      # not importlib.import_module: importlib costs an import
-        found = sys.modules[qualified]
-    except ImportError as exc:
-        if "does not support loading in subinterpreters" in str(exc):
-            # Python 3.12's ctypes (which every engine binding uses) is single-phase
-            hint = ("an isolated subinterpreter (one with its own GIL) cannot load ctypes on "
-                    f"Python {sys.version_info[0]}.{sys.version_info[1]}: use Python 3.13 or "
-                    "newer, or a subinterpreter that shares the main interpreter's GIL")
-        elif "subinterpreter" in str(exc):
-            hint = "use the wasmtime backend in subinterpreters"
-        elif newest is not None and sys.version_info[:2] > newest:
-            hint = (f"its engine publishes wheels only for Python {newest[0]}.{newest[1]} and "
-                    f"older, and this is Python {sys.version_info[0]}.{sys.version_info[1]}: "
-                    f"run under Python {newest[0]}.{newest[1]} (then {install}), or use the "
-                    "wasmtime backend")
-        else:
-            hint = f"install it: {install}"
-        raise WasmImportError(f"the {name} backend is not available ({exc}); {hint}") from exc
-    backend: Backend = getattr(found, cls)()
-    _BACKENDS[name] = backend
-    return backend

@@ -17,28 +17,19 @@ import os
 import sys
 from ctypes import byref, c_void_p
 
+from .._errors import LimitExceeded, Trap, WasiExit
+from .._extension import core_codes, extension, needs_extension, speedups
+from .._wasmbin import FuncType
 from . import _wasmtime_capi as capi
-from ._backend import (
-    Backend,
-    BackendError,
-    CompiledModule,
-    Instance,
-    Memory,
-    core_codes,
-    extension,
-    needs_extension,
-    speedups,
-)
-from ._errors import LimitExceeded, Trap, WasiExit
-from ._wasmbin import FuncType
+from ._base import Backend, BackendError, CompiledModule, Instance, Memory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from ._backend import RawFunction
-    from ._manifest import Limits, Wasi
+    from .._manifest import Limits, Wasi
+    from ._base import RawFunction
 
 # the memoryview over the val_raw array used for each core type, and its stride in items
 # per 16-byte slot

@@ -28,17 +28,17 @@ import wasmer
 import wasmer_compiler_cranelift
 from wasmer import wasi as wasmer_wasi
 
-from ._backend import Backend, BackendError, CompiledModule, Instance, Memory
-from ._errors import Trap, WasiExit
-from ._wasmbin import FuncType
+from .._errors import Trap, WasiExit
+from .._wasmbin import FuncType
+from ._base import Backend, BackendError, CompiledModule, Instance, Memory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from ._backend import RawFunction
-    from ._manifest import Limits, Wasi
+    from .._manifest import Limits, Wasi
+    from ._base import RawFunction
 
 
 def _in_subinterpreter() -> bool:
