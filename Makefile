@@ -19,7 +19,7 @@ SID_PYTHONS ?= 3.14 3.15
 EXTRA_PYTHONS ?=
 
 .PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
-	lint bench clean pythons sid-root test-sid test-extra bench-sid
+	lint bench clean pythons sid-root test-sid test-extra bench-sid dist
 
 all: test
 
@@ -106,6 +106,13 @@ test-extra: wasm real-modules
 demo: samples
 	$(PY) examples/demo.py
 
+# What there is to publish, in dist/ (tools/dist.py): the sdist, the platform wheel (with the
+# compiled _speedups) and the pure py3-none-any wheel (for micropip in Pyodide), both built
+# from the sdist; the sample packages' wheels in dist/samples/.
+dist: setup wasm
+	rm -rf dist
+	$(PY) tools/dist.py dist
+
 lint: setup
 	$(PY) -m mypy
 	$(PY) -m ruff check wasmimport tests benchmarks examples sample_pkgs tools
@@ -142,5 +149,5 @@ bench-sid: sid-root
 clean:
 	$(MAKE) -C tests/guests clean
 	for s in $(WASM_PKGS); do $(MAKE) -C sample_pkgs/$$s clean; done
-	rm -rf build *.egg-info .bench-venv .bench-venv-3.10 .venv-mmh3 .venv-extra-* \
+	rm -rf build dist *.egg-info .bench-venv .bench-venv-3.10 .venv-mmh3 .venv-extra-* \
 	  $(foreach v,$(OTHER_PYTHONS),.venv-$(v))
