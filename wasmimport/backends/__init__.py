@@ -1,8 +1,7 @@
 """The wasm engines behind one interface (``_base``), and how one is chosen.
 
-One module per engine: ``_wasmtime`` (libwasmtime's C API through ctypes, the default),
-``_wasmer`` (the wasmer package, CPython 3.10) and ``_js`` (the JavaScript engine's
-WebAssembly, on Pyodide).  Each is imported only when chosen.
+One module per engine: ``_wasmtime`` (libwasmtime's C API through ctypes, the default) and
+``_wasmer`` (the wasmer package, CPython 3.10).  Each is imported only when chosen.
 """
 
 from __future__ import annotations
