@@ -48,6 +48,17 @@ def _is_stdlib(fullname: str) -> bool:
     return "." not in fullname and fullname in _STDLIB
 
 
+def _toc(importer: "zipimport.zipimporter") -> "dict[str, Any] | None":
+    """The table of contents zipimporter read from the archive (keys use ``os.sep``).
+
+    It keeps it privately (``_get_files()`` from Python 3.13, ``_files`` before): None where
+    neither is there.
+    """
+    files = getattr(importer, "_get_files", None)
+    toc = files() if files is not None else getattr(importer, "_files", None)
+    return toc if isinstance(toc, dict) else None
+
+
 class WasmFileFinder(_external.FileFinder):
     """A FileFinder that also knows wasm suffixes, and never shadows the stdlib with them."""
 
@@ -71,15 +82,10 @@ class WasmZipFinder:
         return f"<WasmZipFinder {self._zip.archive!r} prefix {self._zip.prefix!r}>"
 
     def _has(self, inner: str) -> bool:
-        """Whether the archive holds ``inner`` (a path inside it, ``os.sep``-separated).
-
-        zipimporter has read the archive's table of contents already (keys use ``os.sep``);
-        it keeps it privately (``_get_files()`` from Python 3.13, ``_files`` before), so
-        ``zipfile`` reads it again only where neither is there.
-        """
-        files = getattr(self._zip, "_get_files", None)
-        toc = files() if files is not None else getattr(self._zip, "_files", None)
-        if isinstance(toc, dict):
+        """Whether the archive holds ``inner`` (a path inside it, ``os.sep``-separated):
+        from zipimporter's table of contents, or ``zipfile``'s reading where there is none."""
+        toc = _toc(self._zip)
+        if toc is not None:
             return inner in toc
         if self._names is None:
             import zipfile
