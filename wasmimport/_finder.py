@@ -7,9 +7,11 @@ extension-module suffixes, and zip archives get a finder wrapping ``zipimporter`
 first ``sys.path`` entry holding the name wins, a package directory beats a module file, and
 inside one directory ``x.so`` > ``x.wasm`` > ``x.wat`` > ``x.py`` — exactly as for extensions.
 
-One deliberate difference: a top-level name from the standard library
-(``sys.stdlib_module_names``) is never served by a wasm file, so a ``.wasm`` lying in the
-current directory can never shadow the standard library.
+One deliberate difference: a module of the standard library (one whose top-level package is
+in ``sys.stdlib_module_names``) is never served by a wasm file, so a ``.wasm`` lying in the
+current directory can never shadow the standard library.  Where the standard library is itself
+a zip (Pyodide, Windows' embeddable Python, frozen apps), its modules are found by zipimport
+alone, and so are whatever ``zipfile`` imports while the zip finder reads an archive with it.
 
 ``python -m wasmimport enable`` imports this module at every interpreter start, so it imports
 nothing that start-up has not loaded already: the loader (and everything that builds a
@@ -23,6 +25,7 @@ import as well.)
 import _frozen_importlib as _bootstrap
 import _frozen_importlib_external as _external
 import _imp
+import _thread
 import os
 import sys
 import zipimport
@@ -44,8 +47,27 @@ _PLAIN_DETAILS: "list[tuple[Any, list[str]]]" = [
 ]
 
 
+# Threads reading an archive with zipfile (WasmZipFinder._has): what they import meanwhile
+# (zipfile itself, a codec, an audit hook's module) is left to zipimport, else it could start
+# the same reading again, without end (zipimport likewise decompresses nothing while it
+# imports zlib).
+_reading: "set[int]" = set()
+
+
 def _is_stdlib(fullname: str) -> bool:
-    return "." not in fullname and fullname in _STDLIB
+    """Whether ``fullname`` is in the standard library: its top-level package is."""
+    return fullname.partition(".")[0] in _STDLIB
+
+
+def _toc(importer: "zipimport.zipimporter") -> "dict[str, Any] | None":
+    """The table of contents zipimporter read from the archive (keys use ``os.sep``).
+
+    It keeps it privately (``_get_files()`` from Python 3.13, ``_files`` before): None where
+    neither is there.
+    """
+    files = getattr(importer, "_get_files", None)
+    toc = files() if files is not None else getattr(importer, "_files", None)
+    return toc if isinstance(toc, dict) else None
 
 
 class WasmFileFinder(_external.FileFinder):
@@ -71,29 +93,28 @@ class WasmZipFinder:
         return f"<WasmZipFinder {self._zip.archive!r} prefix {self._zip.prefix!r}>"
 
     def _has(self, inner: str) -> bool:
-        """Whether the archive holds ``inner`` (a path inside it, ``os.sep``-separated).
-
-        zipimporter has read the archive's table of contents already (keys use ``os.sep``);
-        it keeps it privately (``_get_files()`` from Python 3.13, ``_files`` before), so
-        ``zipfile`` reads it again only where neither is there.
-        """
-        files = getattr(self._zip, "_get_files", None)
-        toc = files() if files is not None else getattr(self._zip, "_files", None)
-        if isinstance(toc, dict):
+        """Whether the archive holds ``inner`` (a path inside it, ``os.sep``-separated):
+        from zipimporter's table of contents, or ``zipfile``'s reading where there is none."""
+        toc = _toc(self._zip)
+        if toc is not None:
             return inner in toc
         if self._names is None:
-            import zipfile
-            with zipfile.ZipFile(self._zip.archive) as archive:
-                self._names = frozenset(name.replace("/", os.sep)
-                                        for name in archive.namelist())
+            _reading.add(_thread.get_ident())
+            try:
+                import zipfile
+                with zipfile.ZipFile(self._zip.archive) as archive:
+                    self._names = frozenset(name.replace("/", os.sep)
+                                            for name in archive.namelist())
+            finally:
+                _reading.discard(_thread.get_ident())
         return inner in self._names
 
     def find_spec(self, fullname: str, target: "Any" = None) -> "ModuleSpec | None":
         spec = self._zip.find_spec(fullname, target)
         if spec is not None and spec.loader is not None and spec.submodule_search_locations:
             return spec   # a regular package directory wins, as on the filesystem
-        if _is_stdlib(fullname):
-            return spec
+        if _is_stdlib(fullname) or (_reading and _thread.get_ident() in _reading):
+            return spec   # as zipimport alone would find it (and without reading the archive)
         tail = fullname.rpartition(".")[2]
         for suffix in WASM_SUFFIXES:
             inner = self._zip.prefix + tail + suffix
