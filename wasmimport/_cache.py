@@ -241,6 +241,12 @@ def load_or_compile(backend: Backend, code: bytes,
 
     Raises BackendError when the module does not compile.
     """
+    if not backend.file_cache:          # the engine keeps compiled code in the process only
+        key = entry_key(backend, code)
+        compiled = _IN_PROCESS.get(key)
+        if compiled is None:
+            compiled = _IN_PROCESS[key] = backend.compile(wasm())
+        return compiled
     if not enabled():
         return backend.compile(wasm())
     key = entry_key(backend, code)
@@ -249,6 +255,9 @@ def load_or_compile(backend: Backend, code: bytes,
         compiled = backend.compile(wasm())
         store(backend, key, compiled)
     return compiled
+
+
+_IN_PROCESS: dict[bytes, CompiledModule] = {}
 
 
 def remembered(kind: str, source: bytes, build: Callable[[], tuple[Any, ...]],

@@ -28,7 +28,10 @@ _NAMES: dict[str, tuple[str, str, str, tuple[int, int] | None]] = {
     "wasmtime": ("_wasmtime", "WasmtimeBackend", "pip install wasmtime", None),
     "wasmer": ("_wasmer", "WasmerBackend", "pip install 'wasmimport[wasmer]'",
                (3, 10)),
+    "js": ("_js", "JsBackend", "run under Pyodide", None),
 }
+# the engine a machine has: on Pyodide the JavaScript engine's own WebAssembly
+_DEFAULT = "js" if sys.platform == "emscripten" else "wasmtime"
 
 
 def get_backend(name: str | None = None) -> Backend:
@@ -37,7 +40,7 @@ def get_backend(name: str | None = None) -> Backend:
     Raises WasmImportError (an ImportError) when there is no such backend, or when its
     engine is not installed or cannot run on this Python, saying what to do.
     """
-    name = name or os.environ.get("WASMIMPORT_BACKEND") or "wasmtime"
+    name = name or os.environ.get("WASMIMPORT_BACKEND") or _DEFAULT
     known = _BACKENDS.get(name)
     if known is not None:
         return known

@@ -184,6 +184,7 @@ class Backend(ABC):
     name: str
     version: str
     cache_tag: str
+    file_cache = True      # False: compiled code cannot be serialized, it is kept per process
     limitations: dict[str, str] = {}
 
     @property
