@@ -19,7 +19,7 @@ SID_PYTHONS ?= 3.14 3.15
 EXTRA_PYTHONS ?=
 
 .PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
-	lint bench clean pythons sid-root test-sid test-extra bench-sid dist
+	lint bench clean pythons sid-root test-sid test-extra bench-sid dist web-deps test-pyodide
 
 all: test
 
@@ -112,6 +112,25 @@ demo: samples
 dist: setup wasm
 	rm -rf dist
 	$(PY) tools/dist.py dist
+
+# The web: npm pyodide (pinned, tools/web/package.json) and the pure wheels Pyodide needs
+# for the suite (tools/web/wheels.txt, from PyPI), in a git-ignored cache.
+WEB_CACHE ?= .cache/web
+web-deps: $(WEB_CACHE)/.installed
+$(WEB_CACHE)/.installed: tools/web/package.json tools/web/package-lock.json tools/web/wheels.txt \
+		| setup
+	mkdir -p $(WEB_CACHE)/wheels
+	cp tools/web/package.json tools/web/package-lock.json $(WEB_CACHE)/
+	cd $(WEB_CACHE) && npm ci --no-audit --no-fund --loglevel=error
+	$(PY) -m pip download -q --only-binary=:all: --no-deps --python-version 3.14 \
+	  --platform any --implementation py -d $(WEB_CACHE)/wheels -r tools/web/wheels.txt
+	touch $@
+
+# The contract tests inside Pyodide under Node, on the js backend, against the pure wheel
+# and the sample wheels of `make dist` installed with micropip (tools/web/pyodide_suite.mjs).
+PYODIDE_TESTS ?= tests/test_guests.py
+test-pyodide: dist web-deps
+	WEB_CACHE=$(WEB_CACHE) node tools/web/pyodide_suite.mjs $(PYODIDE_TESTS)
 
 lint: setup
 	$(PY) -m mypy

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import wasmtime
 
 import wasmimport
 from wasmimport import _cache, _module
@@ -106,6 +105,9 @@ def tagged_wat(tag: int) -> str:
 
 
 def wat_binary(text: str) -> bytes:
+    """The binary of a text module (wasmtime's parser: the suite on Pyodide, which has no
+    wasmtime, runs only modules that do not need it)."""
+    import wasmtime
     return bytes(wasmtime.wat2wasm(text))
 
 

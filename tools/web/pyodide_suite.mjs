@@ -1,0 +1,67 @@
+// Runs pytest inside Pyodide under Node: the project's contract tests on the js backend.
+//
+//   node tools/web/pyodide_suite.mjs [pytest arguments...]
+//
+// Pyodide (npm, pinned in tools/web/package.json) and the pure wheels of tools/web/wheels.txt
+// come from `make web-deps` (.cache/web, git-ignored); wasmimport itself is the pure
+// py3-none-any wheel of `make dist`, installed with micropip as a user would, with its
+// dependencies resolved (there must be none to fetch on emscripten), and the sample
+// packages' wheels after it. The checkout is mounted read-only in spirit at /repo (NODEFS):
+// tests read the built guests there; bytecode and pytest's cache are not written.
+// The exit status is pytest's.
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CACHE = resolve(process.env.WEB_CACHE ?? join(ROOT, ".cache", "web"));
+const { loadPyodide } = await import(join(CACHE, "node_modules", "pyodide", "pyodide.mjs"));
+
+const wheels = (dir) => {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith(".whl")).map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+};
+const pure = wheels(join(ROOT, "dist")).filter((f) => f.endsWith("-py3-none-any.whl"));
+if (pure.length !== 1) {
+  console.error(`pyodide_suite: expected one pure wasmimport wheel in dist/, found ${pure.length}` +
+                " (run `make dist`)");
+  process.exit(2);
+}
+const tools = wheels(join(CACHE, "wheels"));
+const micropip = tools.find((f) => f.includes("/micropip-"));
+if (!micropip) {
+  console.error("pyodide_suite: no micropip wheel in .cache/web/wheels (run `make web-deps`)");
+  process.exit(2);
+}
+
+const started = performance.now();
+const py = await loadPyodide({ indexURL: join(CACHE, "node_modules", "pyodide") + "/" });
+console.log(`pyodide ${py.version} loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+py.FS.mkdirTree("/repo");
+py.FS.mount(py.FS.filesystems.NODEFS, { root: ROOT }, "/repo");
+const site = py.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
+py.unpackArchive(new Uint8Array(readFileSync(micropip)), "wheel", { extractDir: site });
+
+const emfs = (files) => files.map((f) => "emfs:/repo/" + f.slice(ROOT.length + 1));
+py.globals.set("tool_wheels", py.toPy(tools.filter((f) => f !== micropip)));
+py.globals.set("wasmimport_wheel", emfs(pure)[0]);
+py.globals.set("sample_wheels", py.toPy(emfs(wheels(join(ROOT, "dist", "samples")))));
+py.globals.set("pytest_args", py.toPy(process.argv.slice(2)));
+py.FS.mkdirTree("/wheels");
+for (const f of tools) py.FS.writeFile("/wheels/" + f.split("/").pop(), readFileSync(f));
+const code = await py.runPythonAsync(`
+import os, sys
+import micropip
+sys.dont_write_bytecode = True
+await micropip.install(["emfs:/wheels/" + os.path.basename(w) for w in tool_wheels], deps=False)
+await micropip.install(wasmimport_wheel)          # its dependencies: none on emscripten
+if sample_wheels:
+    await micropip.install(list(sample_wheels))
+os.chdir("/repo")
+import pytest
+int(pytest.main(["-p", "no:cacheprovider", *pytest_args]))
+`);
+process.exit(code);
