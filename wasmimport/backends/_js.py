@@ -35,13 +35,16 @@ if TYPE_CHECKING:
 # JS helpers, made once per process: a raw caller per signature, memory access.
 _GLUE: Any = run_js(r"""({
   raw(f, params, results) {
-    const args = params.map((t, i) => t === "i64" ? `BigInt.asIntN(64, BigInt(a${i}))` : `a${i}`);
+    const args = params.map(
+      (t, i) => t === "i64" ? `BigInt.asIntN(64, BigInt(a${i}))` : `a${i}`);
     const small = "(r >= -9007199254740991n && r <= 9007199254740991n ? Number(r) : r)";
     let body = `const r = f(${args.join(", ")});`;
     if (results.length === 0) body += " return undefined;";
-    else if (results.length === 1) body += results[0] === "i64" ? ` return ${small};` : " return r;";
+    else if (results.length === 1)
+      body += results[0] === "i64" ? ` return ${small};` : " return r;";
     else body += " return r;";
-    return new Function("f", `return (${params.map((_, i) => "a" + i).join(", ")}) => { ${body} };`)(f);
+    const names = params.map((_, i) => "a" + i).join(", ");
+    return new Function("f", `return (${names}) => { ${body} };`)(f);
   },
   host(call, results) {
     // a Python host function seen from wasm: i64 results go back as BigInt
