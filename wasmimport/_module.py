@@ -184,8 +184,10 @@ def _guest(name: str, plan: ModulePlan, instance: Instance) -> GuestABI | None:
     if instance.native_store is not None:
         native = compiled_guest(instance, abi.memory, exports)
     allocator = exports["alloc"] or exports["realloc"]
+    plain = (abi.memory, abi.realloc) if exports["realloc"] and not abi.free else None
     return GuestABI(instance.memory(abi.memory), **raw, native=native,
-                    alloc_label=f"{name}.{allocator}()", free_label=f"{name}.{abi.free}()")
+                    alloc_label=f"{name}.{allocator}()", free_label=f"{name}.{abi.free}()",
+                    exports=plain)
 
 
 _ABI_TYPES = {"realloc": REALLOC_TYPE, "alloc": ALLOC_TYPE, "free": FREE_TYPE}
