@@ -1,0 +1,170 @@
+// The browser test (`make test-chromium`): wasmimport in Pyodide in a headless Chromium.
+//
+//   node tools/web/chromium_test.mjs [--node]
+//
+// Starts tools/web/serve.py on a free port of 127.0.0.1 (the Python of $PYTHON, default the
+// venv's), drives Debian's Chromium ($CHROMIUM, default /usr/bin/chromium; see
+// ensure-chromium.sh) with npm playwright-core from `make web-deps` ($WEB_CACHE), and opens
+// /test/ (tools/web/page/): the page runs steps.mjs, which installs the wheels of `make dist`
+// with micropip and runs check.py (the samples, then the 9 MiB module of bigmodule.py),
+// leaving its findings in window.results.  Every request to anywhere but the server is
+// refused and fails the test: the install is offline.  With --node the same steps run in
+// Pyodide under Node instead (where nothing limits a synchronous compile), against the same
+// server.  The findings are judged here; on a failure, what the page's Python printed and
+// the browser console are printed too.  Exit status 0 only if every check passed.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CACHE = resolve(process.env.WEB_CACHE ?? join(ROOT, ".cache", "web"));
+const PYTHON = process.env.PYTHON ?? (existsSync(join(ROOT, ".venv/bin/python"))
+  ? join(ROOT, ".venv/bin/python") : "python3");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const NODE = process.argv.includes("--node");
+const TIMEOUT_MS = 300_000;
+
+for (const [what, path, fix] of [
+  ["Pyodide", join(CACHE, "node_modules/pyodide/pyodide.mjs"), "make web-deps"],
+  ["playwright-core", join(CACHE, "node_modules/playwright-core/index.mjs"), "make web-deps"],
+  ["the 9 MiB module", join(ROOT, "build/web/big/big.wasm"), "make web-big"],
+  ...(NODE ? [] : [["Chromium", CHROMIUM, "tools/web/ensure-chromium.sh"]]),
+]) {
+  if (!existsSync(path)) {
+    console.error(`chromium_test: no ${what} at ${path} (run \`${fix}\`)`);
+    process.exit(2);
+  }
+}
+
+// the server: its first line says where it is
+const server = spawn(PYTHON, [join(ROOT, "tools/web/serve.py"), "--cache", CACHE],
+                     { stdio: ["ignore", "pipe", "inherit"] });
+const base = await new Promise((resolveUrl, reject) => {
+  server.on("exit", (code) => reject(new Error(`serve.py exited (${code}) before serving`)));
+  createInterface({ input: server.stdout }).once("line", (line) => {
+    const match = /^serving (http:\/\/127\.0\.0\.1:\d+)\//.exec(line);
+    if (match) resolveUrl(match[1]);
+    else reject(new Error(`serve.py said: ${line}`));
+  });
+});
+
+const failures = [];
+const check = (ok, what) => { if (!ok) failures.push(what); };
+const printed = [];
+const consoleLines = [];
+const blocked = [];
+let results;
+let engine;
+try {
+  if (NODE) {
+    const { loadPyodide } = await import(
+      pathToFileURL(join(CACHE, "node_modules/pyodide/pyodide.mjs")).href);
+    const { run } = await import(pathToFileURL(join(ROOT, "tools/web/page/steps.mjs")).href);
+    engine = `node ${process.version}`;
+    const steps = {};
+    try {
+      await run({ loadPyodide, base, say: (l) => printed.push(l), steps,
+                  indexURL: join(CACHE, "node_modules/pyodide") + "/" });
+      results = { ok: true, steps };
+    } catch (e) {
+      results = { ok: false, steps, error: String(e && e.stack || e) };
+    }
+  } else {
+    const { chromium } = await import(
+      pathToFileURL(join(CACHE, "node_modules/playwright-core/index.mjs")).href);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update"],
+    });
+    try {
+      engine = `Chromium ${browser.version()}`;
+      const page = await browser.newPage();
+      await page.route("**/*", (route) => {
+        const url = route.request().url();
+        if (url.startsWith(base + "/")) return route.continue();
+        blocked.push(url);
+        return route.abort();
+      });
+      page.on("console", (m) => consoleLines.push(`console.${m.type()}: ${m.text()}`));
+      page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.stack || e}`));
+      await page.goto(base + "/test/");
+      await page.waitForFunction(() => window.results !== undefined, null,
+                                 { timeout: TIMEOUT_MS, polling: 250 });
+      results = await page.evaluate(() => window.results);
+      printed.push(...results.printed);
+    } finally {
+      await browser.close();
+    }
+  }
+} catch (e) {
+  results = { ok: false, error: `the harness: ${e && e.stack || e}` };
+} finally {
+  server.kill();
+}
+
+// the judgement
+const steps = results.steps ?? {};
+check(results.ok, `the page failed: ${results.error}`);
+check(blocked.length === 0, `requests beyond the server (refused): ${blocked.join(", ")}`);
+if (results.ok) {
+  const { big_sync: sync, big_async: async_, big_again: again, big_sync_again: syncAgain } = steps;
+  check(steps.samples["textkit.slugify"] === "nave-caf-in-the-browser",
+        `textkit.slugify: ${steps.samples["textkit.slugify"]}`);
+  check(/numkit._numkit.div\(\): wasm trap: /.test(steps.samples.trap),
+        `numkit.div(1, 0): ${steps.samples.trap}`);
+  const size = (NODE ? sync : async_).size;
+  check(size > 9 * 2 ** 20, `the big module is only ${size} bytes`);
+  if (NODE) {
+    // Node compiles any size synchronously: the first import compiles, the others reuse it
+    check(sync.imported && sync.compiled_now === 1, `runPython import: ${JSON.stringify(sync)}`);
+    check(async_.imported && async_.compiled_now === 0,
+          `runPythonAsync import: ${JSON.stringify(async_)}`);
+    check(syncAgain.imported && syncAgain.compiled_now === 0,
+          `runPython import again: ${JSON.stringify(syncAgain)}`);
+    check(steps.engine_sync.compiled, `new WebAssembly.Module: ${steps.engine_sync.error}`);
+  } else {
+    // Chromium's main thread: refused synchronously (with our message), compiled under JSPI
+    check(!steps.engine_sync.compiled, "Chromium compiled 9 MiB synchronously on the main " +
+          "thread: the refusal this test expects is gone");
+    const refused = (what) => new RegExp("^/big/big\\.wasm: the module is \\d+ bytes .*, more " +
+      `than this JavaScript engine will ${what} synchronously on the main thread .*runPythonAsync`);
+    check(!sync.imported && !sync.can_run_sync && refused("compile").test(sync.error),
+          `runPython import (no JSPI) should be refused by wasmimport: ${JSON.stringify(sync)}`);
+    check(async_.imported && async_.can_run_sync && async_.compiled_now === 1,
+          `runPythonAsync import (JSPI): ${JSON.stringify(async_)}`);
+    check(!syncAgain.imported && refused("instantiate").test(syncAgain.error)
+          && syncAgain.compiles.length === async_.compiles.length,
+          `runPython import once compiled: ${JSON.stringify(syncAgain)}`);
+  }
+  check(again.imported && again.compiled_now === 0,
+        `a second import compiled again: ${JSON.stringify(again)}`);
+}
+
+const s = (v) => (v === undefined || v === null ? "?" : `${(v * 1000).toFixed(0)} ms`);
+console.log(`${engine ?? "?"}, Pyodide ${steps.pyodide?.version ?? "?"} ` +
+            `(load ${s(steps.pyodide?.load_s)}, ` +
+            `micropip install ${s(steps.install_s)})`);
+if (steps.samples) console.log(`samples: ${JSON.stringify(steps.samples)}`);
+const first = NODE ? steps.big_sync : steps.big_async;
+if (first?.imported) {
+  console.log(`9 MiB module (${(first.size / 2 ** 20).toFixed(2)} MiB): first import ` +
+              `${s(first.import_s)} (compile ${s(first.compile_s)}), calls ${s(first.calls_s)}; ` +
+              `again ${s(steps.big_again?.import_s)} (no compile)`);
+  const sync = steps.engine_sync;
+  console.log(`  the engine alone: WebAssembly.compile ${s(steps.engine_async_s)}, new ` +
+              `WebAssembly.Module ${sync.compiled ? s(sync.s) : "refused: " + sync.error}`);
+}
+for (const key of NODE ? [] : ["big_sync", "big_sync_again"])
+  if (steps[key] && !steps[key].imported)
+    console.log(`  runPython (no JSPI) import${key === "big_sync" ? "" : ", once compiled"}: ` +
+                `ImportError: ${steps[key].error}`);
+if (failures.length) {
+  console.log(`\n${failures.length} check(s) failed:\n  ${failures.join("\n  ")}`);
+  if (printed.length) console.log(`\nwhat Python printed:\n${printed.join("\n")}`);
+  if (consoleLines.length) console.log(`\nthe browser console:\n${consoleLines.join("\n")}`);
+  process.exit(1);
+}
+console.log(`${NODE ? "node" : "chromium"}: all checks passed`);
