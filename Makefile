@@ -20,7 +20,7 @@ EXTRA_PYTHONS ?=
 
 .PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
 	lint bench clean pythons sid-root test-sid test-extra bench-sid dist web-deps test-pyodide \
-	chromium web-big test-chromium
+	chromium web-big test-chromium demo-web
 
 all: test
 
@@ -152,6 +152,12 @@ build/web/big/big.wasm: tools/web/bigmodule.py | setup
 test-chromium: dist web-deps web-big chromium
 	WEB_CACHE=$(WEB_CACHE) PYTHON=$(PY) node tools/web/chromium_test.mjs
 	WEB_CACHE=$(WEB_CACHE) PYTHON=$(PY) node tools/web/chromium_test.mjs --node
+
+# A sample package in the browser: examples/web/ served by tools/web/serve.py (the test's
+# server) on 127.0.0.1 until Ctrl-C, on a free port (or DEMO_PORT); it prints the URL to open.
+DEMO_PORT ?= 0
+demo-web: dist web-deps
+	$(PY) tools/web/serve.py --cache $(WEB_CACHE) --port $(DEMO_PORT) --page /demo/
 
 lint: setup
 	$(PY) -m mypy

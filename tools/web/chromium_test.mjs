@@ -7,7 +7,8 @@
 // ensure-chromium.sh) with npm playwright-core from `make web-deps` ($WEB_CACHE), and opens
 // /test/ (tools/web/page/): the page runs steps.mjs, which installs the wheels of `make dist`
 // with micropip and runs check.py (the samples, then the 9 MiB module of bigmodule.py),
-// leaving its findings in window.results.  Every request to anywhere but the server is
+// leaving its findings in window.results; then the demo page (examples/web/, `make
+// demo-web`) is given a text and its table read.  Every request to anywhere but the server is
 // refused and fails the test: the install is offline.  With --node the same steps run in
 // Pyodide under Node instead (where nothing limits a synchronous compile), against the same
 // server.  The findings are judged here; on a failure, what the page's Python printed and
@@ -79,15 +80,17 @@ try {
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update"],
     });
+    // a page may ask the server only: anything else is refused, and fails the test
+    const offline = (page) => page.route("**/*", (route) => {
+      const url = route.request().url();
+      if (url.startsWith(base + "/")) return route.continue();
+      blocked.push(url);
+      return route.abort();
+    });
     try {
       engine = `Chromium ${browser.version()}`;
       const page = await browser.newPage();
-      await page.route("**/*", (route) => {
-        const url = route.request().url();
-        if (url.startsWith(base + "/")) return route.continue();
-        blocked.push(url);
-        return route.abort();
-      });
+      await offline(page);
       page.on("console", (m) => consoleLines.push(`console.${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.stack || e}`));
       await page.goto(base + "/test/");
@@ -95,6 +98,19 @@ try {
                                  { timeout: TIMEOUT_MS, polling: 250 });
       results = await page.evaluate(() => window.results);
       printed.push(...results.printed);
+      // the demo page of `make demo-web` (examples/web/): typed text in, textkit's answer out
+      const demo = await browser.newPage();
+      await offline(demo);
+      await demo.goto(base + "/demo/");
+      await demo.waitForFunction(() => !document.getElementById("text").disabled
+                                 || document.getElementById("status").className === "error",
+                                 null, { timeout: TIMEOUT_MS, polling: 250 });
+      await demo.fill("#text", "Hello, World!");
+      results.demo = await demo.evaluate(() => ({
+        status: document.getElementById("status").textContent,
+        rows: Object.fromEntries([...document.querySelectorAll("#out tr")].map(
+          (tr) => [...tr.children].map((td) => td.textContent))),
+      }));
     } finally {
       await browser.close();
     }
@@ -139,6 +155,12 @@ if (results.ok) {
           && syncAgain.compiles.length === async_.compiles.length,
           `runPython import once compiled: ${JSON.stringify(syncAgain)}`);
   }
+  if (!NODE) {
+    const rows = results.demo?.rows ?? {};
+    check(rows["textkit.slugify(s)"] === "'hello-world'"
+          && rows["hex(numkit.crc32(s.encode()))"] === "0xec4ac3d0",
+          `the demo page: ${JSON.stringify(results.demo)}`);
+  }
   check(again.imported && again.compiled_now === 0,
         `a second import compiled again: ${JSON.stringify(again)}`);
 }
@@ -157,6 +179,7 @@ if (first?.imported) {
   console.log(`  the engine alone: WebAssembly.compile ${s(steps.engine_async_s)}, new ` +
               `WebAssembly.Module ${sync.compiled ? s(sync.s) : "refused: " + sync.error}`);
 }
+if (results.demo) console.log(`demo page: ${results.demo.status}`);
 for (const key of NODE ? [] : ["big_sync", "big_sync_again"])
   if (steps[key] && !steps[key].imported)
     console.log(`  runPython (no JSPI) import${key === "big_sync" ? "" : ", once compiled"}: ` +
