@@ -138,7 +138,8 @@ test-pyodide: dist web-deps
 # a free port of 127.0.0.1, Pyodide (WEB_CACHE), the wheels of `make dist`, micropip's wheel,
 # the 9 MiB module and the test page tools/web/page/; the page (steps.mjs, check.py)
 # micropip-installs the wheels offline, checks the samples' results and imports the 9 MiB
-# module (above Chromium's 8 MiB limit for a synchronous compile on the main thread), and
+# module (above Chromium's 8 MiB limit for a synchronous compile on the main thread), then
+# does the same in a Web Worker and types into the demo page (examples/web/); and
 # tools/web/chromium_test.mjs judges what it left in window.results, printing what the
 # page's Python printed on a failure.  `--node` runs the same steps in Pyodide under Node.
 chromium:

@@ -7,7 +7,8 @@
 // ensure-chromium.sh) with npm playwright-core from `make web-deps` ($WEB_CACHE), and opens
 // /test/ (tools/web/page/): the page runs steps.mjs, which installs the wheels of `make dist`
 // with micropip and runs check.py (the samples, then the 9 MiB module of bigmodule.py),
-// leaving its findings in window.results; then the demo page (examples/web/, `make
+// leaving its findings in window.results, and the same steps in a Web Worker (worker.mjs,
+// where nothing limits a synchronous compile either); then the demo page (examples/web/, `make
 // demo-web`) is given a text and its table read.  Every request to anywhere but the server is
 // refused and fails the test: the install is offline.  With --node the same steps run in
 // Pyodide under Node instead (where nothing limits a synchronous compile), against the same
@@ -97,7 +98,8 @@ try {
       await page.waitForFunction(() => window.results !== undefined, null,
                                  { timeout: TIMEOUT_MS, polling: 250 });
       results = await page.evaluate(() => window.results);
-      printed.push(...results.printed);
+      printed.push(...results.printed,
+                   ...(results.worker?.printed ?? []).map((line) => `worker: ${line}`));
       // the demo page of `make demo-web` (examples/web/): typed text in, textkit's answer out
       const demo = await browser.newPage();
       await offline(demo);
@@ -117,73 +119,82 @@ try {
   }
 } catch (e) {
   results = { ok: false, error: `the harness: ${e && e.stack || e}` };
+  check(false, results.error);
 } finally {
   server.kill();
 }
 
-// the judgement
-const steps = results.steps ?? {};
-check(results.ok, `the page failed: ${results.error}`);
-check(blocked.length === 0, `requests beyond the server (refused): ${blocked.join(", ")}`);
-if (results.ok) {
+// the judgement: of the steps of one context (Node, the page's main thread, a Worker)
+const s = (v) => (v === undefined || v === null ? "?" : `${(v * 1000).toFixed(0)} ms`);
+function judge(where, run, mainThread) {
+  const steps = run?.steps ?? {};
+  const fail = (what) => failures.push(`${where}: ${what}`);
+  const expect = (ok, what) => ok || fail(what);
+  if (!run?.ok) fail(`failed: ${run?.error}`);
+  console.log(`${where}: Pyodide ${steps.pyodide?.version ?? "?"} (load ` +
+              `${s(steps.pyodide?.load_s)}, micropip install ${s(steps.install_s)})`);
+  if (!run?.ok) return;
   const { big_sync: sync, big_async: async_, big_again: again, big_sync_again: syncAgain } = steps;
-  check(steps.samples["textkit.slugify"] === "nave-caf-in-the-browser",
-        `textkit.slugify: ${steps.samples["textkit.slugify"]}`);
-  check(/numkit._numkit.div\(\): wasm trap: /.test(steps.samples.trap),
-        `numkit.div(1, 0): ${steps.samples.trap}`);
-  const size = (NODE ? sync : async_).size;
-  check(size > 9 * 2 ** 20, `the big module is only ${size} bytes`);
-  if (NODE) {
-    // Node compiles any size synchronously: the first import compiles, the others reuse it
-    check(sync.imported && sync.compiled_now === 1, `runPython import: ${JSON.stringify(sync)}`);
-    check(async_.imported && async_.compiled_now === 0,
-          `runPythonAsync import: ${JSON.stringify(async_)}`);
-    check(syncAgain.imported && syncAgain.compiled_now === 0,
-          `runPython import again: ${JSON.stringify(syncAgain)}`);
-    check(steps.engine_sync.compiled, `new WebAssembly.Module: ${steps.engine_sync.error}`);
-  } else {
+  expect(steps.samples["textkit.slugify"] === "nave-caf-in-the-browser",
+         `textkit.slugify: ${steps.samples["textkit.slugify"]}`);
+  expect(/numkit._numkit.div\(\): wasm trap: /.test(steps.samples.trap),
+         `numkit.div(1, 0): ${steps.samples.trap}`);
+  const first = mainThread ? async_ : sync;
+  expect(first.size > 9 * 2 ** 20, `the big module is only ${first.size} bytes`);
+  if (mainThread) {
     // Chromium's main thread: refused synchronously (with our message), compiled under JSPI
-    check(!steps.engine_sync.compiled, "Chromium compiled 9 MiB synchronously on the main " +
-          "thread: the refusal this test expects is gone");
-    const refused = (what) => new RegExp("^/big/big\\.wasm: the module is \\d+ bytes .*, more " +
-      `than this JavaScript engine will ${what} synchronously on the main thread .*runPythonAsync`);
-    check(!sync.imported && !sync.can_run_sync && refused("compile").test(sync.error),
-          `runPython import (no JSPI) should be refused by wasmimport: ${JSON.stringify(sync)}`);
-    check(async_.imported && async_.can_run_sync && async_.compiled_now === 1,
-          `runPythonAsync import (JSPI): ${JSON.stringify(async_)}`);
-    check(!syncAgain.imported && refused("instantiate").test(syncAgain.error)
-          && syncAgain.compiles.length === async_.compiles.length,
-          `runPython import once compiled: ${JSON.stringify(syncAgain)}`);
+    expect(!steps.engine_sync.compiled, "Chromium compiled 9 MiB synchronously on the main " +
+           "thread: the refusal this test expects is gone");
+    const refused = (what) => new RegExp("^/big/big\\.wasm: the module is \\d+ bytes .*, " +
+      `more than this JavaScript engine will ${what} synchronously on the main thread ` +
+      ".*runPythonAsync");
+    expect(!sync.imported && !sync.can_run_sync && refused("compile").test(sync.error),
+           `runPython import (no JSPI) should be refused by wasmimport: ${JSON.stringify(sync)}`);
+    expect(async_.imported && async_.can_run_sync && async_.compiled_now === 1,
+           `runPythonAsync import (JSPI): ${JSON.stringify(async_)}`);
+    expect(!syncAgain.imported && refused("instantiate").test(syncAgain.error)
+           && syncAgain.compiles.length === async_.compiles.length,
+           `runPython import once compiled: ${JSON.stringify(syncAgain)}`);
+  } else {
+    // no limit (Node, a Worker): the first import compiles synchronously, the others reuse it
+    expect(sync.imported && sync.compiled_now === 1, `runPython import: ${JSON.stringify(sync)}`);
+    expect(async_.imported && async_.compiled_now === 0,
+           `runPythonAsync import: ${JSON.stringify(async_)}`);
+    expect(syncAgain.imported && syncAgain.compiled_now === 0,
+           `runPython import again: ${JSON.stringify(syncAgain)}`);
+    expect(steps.engine_sync.compiled, `new WebAssembly.Module: ${steps.engine_sync.error}`);
   }
-  if (!NODE) {
-    const rows = results.demo?.rows ?? {};
-    check(rows["textkit.slugify(s)"] === "'hello-world'"
-          && rows["hex(numkit.crc32(s.encode()))"] === "0xec4ac3d0",
-          `the demo page: ${JSON.stringify(results.demo)}`);
+  expect(again.imported && again.compiled_now === 0,
+         `a second import compiled again: ${JSON.stringify(again)}`);
+  console.log(`  samples: ${JSON.stringify(steps.samples)}`);
+  if (first.imported) {
+    console.log(`  9 MiB module (${(first.size / 2 ** 20).toFixed(2)} MiB), by ` +
+                `${mainThread ? "runPythonAsync" : "runPython"}: first import ` +
+                `${s(first.import_s)} (compile ${s(first.compile_s)}); first mix() call ` +
+                `${s(first.first_call_s)}, 7 more calls ${s(first.calls_s)}; ` +
+                `import again ${s(again.import_s)} (no compile)`);
+    const engine = steps.engine_sync;
+    console.log(`  the engine alone: WebAssembly.compile ${s(steps.engine_async_s)}, new ` +
+                `WebAssembly.Module ${engine.compiled ? s(engine.s) : "refused: " + engine.error}`);
   }
-  check(again.imported && again.compiled_now === 0,
-        `a second import compiled again: ${JSON.stringify(again)}`);
+  for (const [key, when] of [[sync, ""], [syncAgain, ", once compiled"]])
+    if (mainThread && !key.imported)
+      console.log(`  runPython (no JSPI) import${when}: ImportError: ${key.error}`);
 }
 
-const s = (v) => (v === undefined || v === null ? "?" : `${(v * 1000).toFixed(0)} ms`);
-console.log(`${engine ?? "?"}, Pyodide ${steps.pyodide?.version ?? "?"} ` +
-            `(load ${s(steps.pyodide?.load_s)}, ` +
-            `micropip install ${s(steps.install_s)})`);
-if (steps.samples) console.log(`samples: ${JSON.stringify(steps.samples)}`);
-const first = NODE ? steps.big_sync : steps.big_async;
-if (first?.imported) {
-  console.log(`9 MiB module (${(first.size / 2 ** 20).toFixed(2)} MiB): first import ` +
-              `${s(first.import_s)} (compile ${s(first.compile_s)}), calls ${s(first.calls_s)}; ` +
-              `again ${s(steps.big_again?.import_s)} (no compile)`);
-  const sync = steps.engine_sync;
-  console.log(`  the engine alone: WebAssembly.compile ${s(steps.engine_async_s)}, new ` +
-              `WebAssembly.Module ${sync.compiled ? s(sync.s) : "refused: " + sync.error}`);
+console.log(engine ?? "?");
+check(blocked.length === 0, `requests beyond the server (refused): ${blocked.join(", ")}`);
+if (NODE) {
+  judge("node", results, false);
+} else {
+  judge("page", results, true);
+  judge("worker", results.worker, false);
+  const rows = results.demo?.rows ?? {};
+  check(rows["textkit.slugify(s)"] === "'hello-world'"
+        && rows["hex(numkit.crc32(s.encode()))"] === "0xec4ac3d0",
+        `the demo page: ${JSON.stringify(results.demo)}`);
+  if (results.demo) console.log(`demo page: ${results.demo.status}`);
 }
-if (results.demo) console.log(`demo page: ${results.demo.status}`);
-for (const key of NODE ? [] : ["big_sync", "big_sync_again"])
-  if (steps[key] && !steps[key].imported)
-    console.log(`  runPython (no JSPI) import${key === "big_sync" ? "" : ", once compiled"}: ` +
-                `ImportError: ${steps[key].error}`);
 if (failures.length) {
   console.log(`\n${failures.length} check(s) failed:\n  ${failures.join("\n  ")}`);
   if (printed.length) console.log(`\nwhat Python printed:\n${printed.join("\n")}`);
