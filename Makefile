@@ -19,7 +19,8 @@ SID_PYTHONS ?= 3.14 3.15
 EXTRA_PYTHONS ?=
 
 .PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
-	lint bench clean pythons sid-root test-sid test-extra bench-sid dist web-deps test-pyodide
+	lint bench clean pythons sid-root test-sid test-extra bench-sid dist web-deps test-pyodide \
+	chromium web-big test-chromium demo-web
 
 all: test
 
@@ -131,6 +132,33 @@ $(WEB_CACHE)/.installed: tools/web/package.json tools/web/package-lock.json tool
 PYODIDE_TESTS ?= tests/test_guests.py
 test-pyodide: dist web-deps
 	WEB_CACHE=$(WEB_CACHE) node tools/web/pyodide_suite.mjs $(PYODIDE_TESTS)
+
+# The browser: Debian's chromium (installed by tools/web/ensure-chromium.sh when
+# /usr/bin/chromium is missing) driven by npm playwright-core.  tools/web/serve.py serves, on
+# a free port of 127.0.0.1, Pyodide (WEB_CACHE), the wheels of `make dist`, micropip's wheel,
+# the 9 MiB module and the test page tools/web/page/; the page (steps.mjs, check.py)
+# micropip-installs the wheels offline, checks the samples' results and imports the 9 MiB
+# module (above Chromium's 8 MiB limit for a synchronous compile on the main thread), then
+# does the same in a Web Worker and types into the demo page (examples/web/); and
+# tools/web/chromium_test.mjs judges what it left in window.results, printing what the
+# page's Python printed on a failure.  `--node` runs the same steps in Pyodide under Node.
+chromium:
+	tools/web/ensure-chromium.sh
+
+# The 9 MiB module, generated (tools/web/bigmodule.py: code, not data) into build/web/big.
+web-big: build/web/big/big.wasm
+build/web/big/big.wasm: tools/web/bigmodule.py | setup
+	$(PY) tools/web/bigmodule.py build/web/big
+
+test-chromium: dist web-deps web-big chromium
+	WEB_CACHE=$(WEB_CACHE) PYTHON=$(PY) node tools/web/chromium_test.mjs
+	WEB_CACHE=$(WEB_CACHE) PYTHON=$(PY) node tools/web/chromium_test.mjs --node
+
+# A sample package in the browser: examples/web/ served by tools/web/serve.py (the test's
+# server) on 127.0.0.1 until Ctrl-C, on a free port (or DEMO_PORT); it prints the URL to open.
+DEMO_PORT ?= 0
+demo-web: dist web-deps
+	$(PY) tools/web/serve.py --cache $(WEB_CACHE) --port $(DEMO_PORT) --page /demo/
 
 lint: setup
 	$(PY) -m mypy

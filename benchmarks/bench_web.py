@@ -7,8 +7,8 @@ loads the guest with its manifest and times, in interleaved rounds with one ``ti
 whose own cost is subtracted: a call of a no-op JS function from Python (the reference),
 ``add(i32, i32)`` and ``upper(str)`` of 16 characters; it prints medians and the ratios
 against the reference with the issue's goals (add <= 2x, upper(16) <= 4x), and against a
-no-op JS call given the same arguments (what crossing into JS with them costs by itself).  The Chromium
-suite runs the same inside mode in a page (tools/web/).
+no-op JS call given the same arguments (what crossing into JS with them costs by itself).
+``--chromium`` runs the same inside mode in a page of headless Chromium (tools/web/).
 
     python benchmarks/bench_web.py [--rounds 11]
 """

@@ -19,9 +19,9 @@ import re
 
 import js  # type: ignore[import-not-found]
 from pyodide.code import run_js  # type: ignore[import-not-found]
-from pyodide.ffi import JsException, create_proxy, to_js  # type: ignore[import-not-found]
+from pyodide.ffi import JsException, can_run_sync, create_proxy, run_sync, to_js  # type: ignore[import-not-found]
 
-from .._errors import Trap, TrapFrame
+from .._errors import CompileRefused, Trap, TrapFrame
 from .._wasmbin import FuncType
 from ._base import Backend, BackendError, CompiledModule, Direct, Instance, Memory
 
@@ -253,7 +253,7 @@ class JsInstance(Instance):
                     _GLUE.host(proxy, to_js(list(functype.params)),
                                to_js(list(functype.results)), self._sink))
         try:
-            self._instance = js.WebAssembly.Instance.new(compiled.module, imports)
+            self._instance = _new_instance(compiled, imports)
         except JsException as exc:
             if exc.name == "RuntimeError":
                 raise BackendError(f"instantiation failed: the start function trapped: "
@@ -353,6 +353,8 @@ class JsInstance(Instance):
 class JsCompiled(CompiledModule):
     """A ``WebAssembly.Module``."""
 
+    size = 0          # of its binary: above SYNC_LIMIT, instantiating is asynchronous too
+
     def __init__(self, module: Any):
         self.module = module
 
@@ -368,6 +370,36 @@ _PROBES = {
     "exceptions": (b"\0asm\x01\0\0\0\x01\x05\x01`\x01i\0\x03\x02\x01\0\n\x04\x01\x02\0\x0b",
                    "exception handling with exnref"),
 }
+
+# Chromium's limit for a synchronous compile or instantiation on a page's main thread
+# (``1 << 23`` bytes in Blink); Node, Firefox and workers have none, so above it both are
+# only *tried* synchronously when they cannot be done asynchronously (run_sync needs JSPI and
+# a Python stack entered by runPythonAsync).
+SYNC_LIMIT = 8 << 20
+
+
+def _too_big(size: int, what: str, engine: str) -> str:
+    """What to do about a module too big to compile (or instantiate) synchronously here."""
+    return (f"the module is {size} bytes ({size / 2**20:.1f} MiB), more than this JavaScript "
+            f"engine will {what} synchronously on the main thread ({engine}); import it in "
+            "code run by pyodide.runPythonAsync() on a runtime with JavaScript Promise "
+            "Integration (JSPI: then it is done asynchronously), or run Python in a Web Worker")
+
+
+def _new_instance(compiled: JsCompiled, imports: Any) -> Any:
+    """``new WebAssembly.Instance(module, imports)``; above ``SYNC_LIMIT``, awaited
+    ``WebAssembly.instantiate(module, imports)`` where ``run_sync`` can (see compile())."""
+    if compiled.size <= SYNC_LIMIT:
+        return js.WebAssembly.Instance.new(compiled.module, imports)
+    if can_run_sync():
+        return run_sync(js.WebAssembly.instantiate(compiled.module, imports))
+    try:
+        return js.WebAssembly.Instance.new(compiled.module, imports)
+    except JsException as exc:
+        if exc.name == "RangeError" and "main thread" in str(exc.message):
+            raise CompileRefused(_too_big(compiled.size, "instantiate",
+                                          str(exc.message))) from None
+        raise
 
 
 class JsBackend(Backend):
@@ -407,10 +439,22 @@ class JsBackend(Backend):
         return self           # configured() refused every limit it cannot enforce
 
     def compile(self, wasm: bytes) -> CompiledModule:
+        """``new WebAssembly.Module(bytes)``; above ``SYNC_LIMIT``, where a browser's main
+        thread refuses that, ``WebAssembly.compile(bytes)`` awaited with ``run_sync`` when
+        the Python stack allows it (JSPI, entered by ``runPythonAsync``)."""
+        data = to_js(wasm)
+        big = len(wasm) > SYNC_LIMIT
         try:
-            return JsCompiled(js.WebAssembly.Module.new(to_js(wasm)))
+            if big and can_run_sync():
+                compiled = JsCompiled(run_sync(js.WebAssembly.compile(data)))
+            else:
+                compiled = JsCompiled(js.WebAssembly.Module.new(data))
         except JsException as exc:
+            if big and exc.name == "RangeError" and "main thread" in str(exc.message):
+                raise CompileRefused(_too_big(len(wasm), "compile", str(exc.message))) from None
             raise BackendError(str(exc.message)) from None
+        compiled.size = len(wasm)
+        return compiled
 
     def validate(self, wasm: bytes) -> None:
         if not js.WebAssembly.validate(to_js(wasm)):
