@@ -6,7 +6,7 @@ say that it did: so the js backend compiles a rewritten binary (``cap_memory``),
 * each memory the module defines has the maximum ``min(its maximum, cap)``;
 * every ``memory.grow`` on such a memory is a ``call`` to a function appended after the
   module's own functions: it returns -1 when the memory would end up larger than the cap,
-  after noting the size asked for (in pages) in a mutable i64 global appended after the
+  after noting the size asked for (in bytes) in a mutable i64 global appended after the
   module's own globals and exported as ``REFUSED_EXPORT``; else it is ``memory.grow``;
 * every exported function is exported as an appended wrapper that sets that global to 0 and
   calls it, so the global tells what was refused during the call now ending (a call from a
@@ -35,7 +35,7 @@ from bisect import bisect_right
 
 from ._wasmbin import WasmFormatError, _Reader, _sections, _uleb
 
-REFUSED_EXPORT = "__wasmimport_refused_pages"
+REFUSED_EXPORT = "__wasmimport_refused_bytes"
 # bump when the binary cap_memory makes changes (it is in the compiled code's key)
 VERSION = 1
 
@@ -157,7 +157,7 @@ def cap_memory(data: bytes, cap: int) -> Instrumented:
 
     # the memories: (index, 64-bit, page size log2, original maximum in pages)
     new: dict[int, bytes] = {}
-    memories: dict[int, tuple[bool, int, int]] = {}
+    memories: dict[int, tuple[bool, int, int, int]] = {}
     too_large = None
     if 5 in payload:
         r = _Reader(data, *payload[5])
@@ -176,7 +176,7 @@ def cap_memory(data: bytes, cap: int) -> Instrumented:
             if minimum > cap_pages:
                 too_large = too_large or minimum << page_log2
                 cap_pages = minimum          # instantiation is refused (see too_large)
-            memories[imported_memories + i] = (wide, cap_pages, limit)
+            memories[imported_memories + i] = (wide, cap_pages, limit, page_log2)
             out.append(flags | 0x01)
             out += _uleb(minimum) + _uleb(min(limit, cap_pages))
             if flags & 0x08:
@@ -270,8 +270,8 @@ def cap_memory(data: bytes, cap: int) -> Instrumented:
             moves.append((base + rel, old, kind != -1))
         code += rewritten
     for memory in sorted(helpers):
-        wide, cap_pages, limit = memories[memory]
-        code += _sized(_helper(memory, wide, cap_pages, limit, global_index))
+        wide, cap_pages, limit, page_log2 = memories[memory]
+        code += _sized(_helper(memory, wide, cap_pages, limit, page_log2, global_index))
     types_of = _functypes(data, payload)
     for function in wrappers:
         params = types_of[func_types[function]]
@@ -285,9 +285,11 @@ def cap_memory(data: bytes, cap: int) -> Instrumented:
     return Instrumented(wasm, too_large, True, added, moved)
 
 
-def _helper(memory: int, wide: bool, cap_pages: int, limit: int, global_index: int) -> bytes:
+def _helper(memory: int, wide: bool, cap_pages: int, limit: int, page_log2: int,
+            global_index: int) -> bytes:
     """``memory.grow`` held to ``cap_pages``: (delta) -> old size, or -1 with the size asked
-    for noted in the global (when the memory's own maximum would have allowed it)."""
+    for noted in the global, in bytes (when the memory's own maximum would have allowed
+    it: otherwise memory.grow fails by itself)."""
     m = _uleb(memory)
     g = _uleb(global_index)
     size = b"\x3f" + m + (b"" if wide else b"\xad")          # memory.size (i64.extend_i32_u)
@@ -304,12 +306,13 @@ def _helper(memory: int, wide: bool, cap_pages: int, limit: int, global_index: i
             + b"\x20\x01\x42" + _sleb(cap_pages) + b"\x56"     # new > cap (i64.gt_u)
             + b"\x04\x40"                                    # if
             + b"\x20\x01\x42" + _sleb(limit) + b"\x58"       # new <= limit (i64.le_u)
-            + b"\x04\x40\x20\x01\x24" + g + b"\x0b"          # if: global.set; end
+            + b"\x04\x40\x20\x01\x42" + _sleb(page_log2) + b"\x86"   # if: new << log2
+            + b"\x24" + g + b"\x0b"                          # global.set; end
             + minus_one + b"\x0f\x0b"                        # return -1; end
             + b"\x20\x00\x40" + m + b"\x0b")                 # memory.grow; end
 
 
-def _grows(data: bytes, start: int, end: int, memories: dict[int, tuple[bool, int, int]]
+def _grows(data: bytes, start: int, end: int, memories: dict[int, tuple[bool, int, int, int]]
            ) -> list[tuple[int, int, int]]:
     """(start, end, memory) of each ``memory.grow`` on a capped memory in a function body."""
     r = _Reader(data, start, end)

@@ -8,7 +8,8 @@ memory lives in a JS ``ArrayBuffer`` outside Pyodide's heap, so it is read and w
 through JS (``_GLUE`` again) rather than through a Python buffer view.
 
 A running synchronous call cannot be interrupted in a JS engine, so ``[limits] timeout`` and
-``fuel`` are refused by name (``limitations``); compiled code is not written to the file
+``fuel`` are refused by name (``limitations``); ``[limits] memory`` is held by compiling the
+module instrumented (``_js_capped``); compiled code is not written to the file
 cache (a page has no persistent one), but a compiled module is kept for the process.
 """
 
@@ -413,7 +414,6 @@ class JsBackend(Backend):
         "wasi": "WASI preview 1 is not implemented on the js backend yet",
         "wasi-preopens": "WASI preview 1 is not implemented on the js backend yet",
         "wasi-readonly": "WASI preview 1 is not implemented on the js backend yet",
-        "limits-memory": "the memory cap is not implemented on the js backend yet",
         "limits-timeout": "a JavaScript engine cannot interrupt a running synchronous call",
         "limits-fuel": "the JavaScript engine does not meter wasm",
         "interrupt": "a JavaScript engine cannot interrupt a running synchronous call",
@@ -436,7 +436,16 @@ class JsBackend(Backend):
                 self.limitations[feature] = f"{self.version}'s WebAssembly has no {reason}"
 
     def for_limits(self, limits: Limits) -> Backend:
-        return self           # configured() refused every limit it cannot enforce
+        # configured() refused every limit it cannot enforce; [limits] memory is held by
+        # compiling the module instrumented (_js_capped), by a sibling backend per cap
+        if limits.memory is None:
+            return self
+        siblings = self.__dict__.setdefault("_capped", {})
+        sibling = siblings.get(limits.memory)
+        if sibling is None:
+            from ._js_capped import JsCappedBackend
+            sibling = siblings[limits.memory] = JsCappedBackend(self, limits.memory)
+        return sibling  # type: ignore[no-any-return]
 
     def compile(self, wasm: bytes) -> CompiledModule:
         """``new WebAssembly.Module(bytes)``; above ``SYNC_LIMIT``, where a browser's main
