@@ -149,7 +149,6 @@ def cap_memory(data: bytes, cap: int) -> Instrumented:
                 r.uleb()
             else:
                 raise WasmFormatError(f"import of unknown kind {kind}")
-    imported_funcs = len(func_types)
     if 3 in payload:
         r = _Reader(data, *payload[3])
         func_types += [r.uleb() for _ in range(r.uleb())]
@@ -207,7 +206,7 @@ def cap_memory(data: bytes, cap: int) -> Instrumented:
     global_index = imported_globals + defined_globals
 
     # types: one per kind of helper, (i32) -> i32 or (i64) -> i64
-    helper_type = {}
+    helper_type: dict[bool, int] = {}
     type_out = bytearray()
     for wide in sorted({memories[m][0] for m in helpers}):
         helper_type[wide] = types + len(helper_type)
@@ -275,11 +274,11 @@ def cap_memory(data: bytes, cap: int) -> Instrumented:
     types_of = _functypes(data, payload)
     for function in wrappers:
         params = types_of[func_types[function]]
-        body = bytearray(b"\x00\x42\x00\x24" + _uleb(global_index))
+        wrapper = bytearray(b"\x00\x42\x00\x24" + _uleb(global_index))   # global = 0
         for i in range(params):
-            body += b"\x20" + _uleb(i)
-        body += b"\x10" + _uleb(function) + b"\x0b"
-        code += _sized(bytes(body))
+            wrapper += b"\x20" + _uleb(i)                            # local.get i
+        wrapper += b"\x10" + _uleb(function) + b"\x0b"              # call; end
+        code += _sized(bytes(wrapper))
     new[10] = bytes(code)
     wasm, moved = _assemble(data, sections, new, {10: moves})
     return Instrumented(wasm, too_large, True, added, moved)
