@@ -59,8 +59,9 @@ _FC: dict[int, str] = {8: "uu", 9: "u", 10: "uu", 11: "u", 12: "uu", 13: "u", 14
                        15: "u", 16: "u", 17: "u"}
 _FC.update(dict.fromkeys((*range(0, 8), *range(19, 23)), ""))
 
-# 0xFD: SIMD (relaxed SIMD's 0x100-0x113 take nothing either)
-_FD: dict[int, str] = dict.fromkeys((*range(0, 12), 92, 93), "memarg")
+# 0xFD: SIMD and relaxed SIMD (0x100-0x113)
+_FD: dict[int, str] = dict.fromkeys(range(0x114), "")
+_FD.update(dict.fromkeys((*range(0, 12), 92, 93), "memarg"))
 _FD.update({12: "v128", 13: "v128"})
 _FD.update(dict.fromkeys(range(21, 35), "lane"))
 _FD.update(dict.fromkeys(range(84, 92), "memarg_lane"))
@@ -331,8 +332,6 @@ def _grows(data: bytes, start: int, end: int, memories: dict[int, tuple[bool, in
         if op in _PREFIXED:
             table = _PREFIXED[op]
             op = r.uleb()
-            if table is _FD and 0x100 <= op <= 0x113:
-                continue
         kind = table.get(op)
         if kind is None:
             raise WasmFormatError(f"unknown opcode {data[at]:#x}"
