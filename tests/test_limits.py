@@ -192,6 +192,21 @@ def test_a_trap_after_the_memory_cap_refused_growth_is_limit_exceeded() -> None:
     assert type(later.value) is wasmimport.Trap
 
 
+def test_memory_cap_leaves_trap_frames_as_they_are() -> None:
+    """Where the cap rewrites the module (js backend), frames still point into the module
+    as given: the same functions and offsets as without a cap."""
+    if not has("limits-memory"):
+        return      # refused: test_memory_cap_fails_memory_grow_inside_the_guest
+    with pytest.raises(wasmimport.Trap) as capped:
+        edges_with(memory="4MiB").trap_with_frame()
+    with pytest.raises(wasmimport.Trap) as plain:
+        edges_with().trap_with_frame()
+    assert capped.value.frames and capped.value.frames == plain.value.frames
+    with pytest.raises(wasmimport.LimitExceeded) as info:
+        edges_with(HOARD, memory="2MiB").hoard(3 << 20)
+    assert [f.function for f in info.value.frames][-1:] == ["hoard"]
+
+
 def test_a_trap_after_refused_growth_on_the_pure_fallback_is_the_trap(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the extension wasmtime's own store limiter holds the cap; it cannot say it
