@@ -355,3 +355,12 @@ def test_unknown_opcodes_are_refused() -> None:
     data[at] = 0xFB
     with pytest.raises(WasmFormatError, match="unknown opcode 0xfb at offset 0x"):
         cap_memory(bytes(data), PAGE)
+
+
+def test_sections_a_module_lacks_are_added_in_their_place() -> None:
+    """No global or export section: both are made, in the canonical section order."""
+    data = wasmtime.wat2wasm(
+        '(module (memory 1) (func $f (drop (memory.grow (i32.const 5)))) (start $f))')
+    capped = cap_memory(data, 2 * PAGE)
+    run = Run(capped.wasm)     # the start function was refused its growth
+    assert run.refused() == 6 * PAGE

@@ -491,6 +491,7 @@ class JsBackend(Backend):
 # mapped back (a frame at a call that replaced ``memory.grow`` is at that ``memory.grow``),
 # and the appended functions' frames (the grow helper, the export wrappers) are left out.
 
+
 def _size(size: int) -> str:
     """Bytes as a user reads them: 16 MiB (16777216 bytes) (as the wasmtime backend says)."""
     return f"{size / (1 << 20):g} MiB ({size} bytes)"
