@@ -128,7 +128,7 @@ $(WEB_CACHE)/.installed: tools/web/package.json tools/web/package-lock.json tool
 
 # The contract tests inside Pyodide under Node, on the js backend, against the pure wheel
 # and the sample wheels of `make dist` installed with micropip (tools/web/pyodide_suite.mjs).
-PYODIDE_TESTS ?= tests/test_guests.py
+PYODIDE_TESTS ?= tests/test_guests.py tests/test_wasi.py
 test-pyodide: dist web-deps
 	WEB_CACHE=$(WEB_CACHE) node tools/web/pyodide_suite.mjs $(PYODIDE_TESTS)
 
