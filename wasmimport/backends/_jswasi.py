@@ -256,6 +256,10 @@ class WasiPreview1:
 
     def _raw(self, method: Callable[..., Any], kinds: str) -> Callable[..., Any]:
         def raw(*args: Any) -> Any:
+            if len(args) != len(kinds):
+                # (a JS engine calls an import with the guest's arguments, whatever its type)
+                raise Trap(f"{MODULE}.{method.__name__} takes {len(kinds)} arguments, but the "
+                           f"guest passed {len(args)}: it imports it with another type")
             try:
                 return method(*[_convert(k, a) for k, a in zip(kinds, args)])
             except _Errno as exc:
@@ -427,6 +431,8 @@ class WasiPreview1:
         return SUCCESS
 
     def random_get(self, buf: int, length: int) -> int:
+        if buf + length > self.memory.size():
+            return FAULT
         for start in range(0, length, 65536):
             self.memory.write(buf + start, os.urandom(min(65536, length - start)))
         return SUCCESS
@@ -511,12 +517,11 @@ class WasiPreview1:
         return SUCCESS
 
     def fd_renumber(self, fd: int, to: int) -> int:
-        entry = self._fd(fd)
+        self._fd(fd)
         self._fd(to)
         if fd != to:
             self.fd_close(to)
             self._fds[to] = self._fds.pop(fd)
-        del entry
         return SUCCESS
 
     def fd_fdstat_get(self, fd: int, buf: int) -> int:
@@ -687,7 +692,7 @@ class WasiPreview1:
         if not entry.readable:
             return BADF
         vectors = self._iovecs(iovs, count)
-        wanted = sum(length for _, length in vectors)
+        wanted = min(sum(length for _, length in vectors), self.memory.size())
         if entry.kind == "file":
             if offset is not None:
                 saved = os.lseek(entry.osfd, 0, os.SEEK_CUR)
