@@ -27,16 +27,21 @@ ROOT = HERE.parent
 OUT = ROOT / ".cache" / "bench-web"
 TEXT = "hello wasmimport"                     # 16 ASCII characters
 GOALS = {"add": 2.0, "upper": 4.0}
+MANIFEST = HERE / "guest" / "bench.wasm.toml"
 
 
-def inside(wasm: str, rounds: int) -> None:
-    """Time the rows in this Pyodide and print the table."""
+def inside(wasm: str, rounds: int, manifest: str | Path = MANIFEST,
+           engine: str | None = None) -> None:
+    """Time the rows in this Pyodide and print the table: ``wasm`` loaded with the manifest
+    file ``manifest``; ``engine`` names the JS engine in the header (default: the js
+    backend's version, a browser's whole user agent)."""
+    import pyodide  # type: ignore[import-not-found]
     from pyodide.code import run_js  # type: ignore[import-not-found]
 
     import wasmimport
     from wasmimport.backends import get_backend
 
-    bench = wasmimport.load(wasm, manifest=(HERE / "guest" / "bench.wasm.toml").read_text())
+    bench = wasmimport.load(wasm, manifest=Path(manifest).read_text())
     noop = run_js("() => undefined")
     rows = {
         "no-op JS function": ("noop()", {"noop": noop}),
@@ -59,7 +64,8 @@ def inside(wasm: str, rounds: int) -> None:
             times[name].append((timer.timeit(number) - base) / number * 1e6)
     median = {name: statistics.median(values) for name, values in times.items()}
     reference = median["no-op JS function"]
-    print(f"js backend on {get_backend().version}; {rounds} rounds of {number} calls")
+    print(f"js backend on {engine or get_backend().version} (Pyodide {pyodide.__version__}); "
+          f"{rounds} rounds of {number} calls")
     print(f"{'row':28} {'us/call':>8} {'ratio':>6} {'same args':>9}  goal (ratio)")
     for name, value in median.items():
         goal = GOALS.get(name)
@@ -86,9 +92,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--inside", metavar="WASM", help=argparse.SUPPRESS)
+    parser.add_argument("--manifest", default=str(MANIFEST), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
-        inside(args.inside, args.rounds)
+        inside(args.inside, args.rounds, args.manifest)
         return 0
     return driver(args.rounds)
 
