@@ -20,7 +20,7 @@ EXTRA_PYTHONS ?=
 
 .PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
 	lint bench clean pythons sid-root test-sid test-extra bench-sid dist web-deps test-pyodide \
-	chromium web-big test-chromium demo-web
+	chromium web-big test-chromium demo-web bench-web
 
 all: test
 
@@ -164,6 +164,12 @@ build/web/big/big.wasm: tools/web/bigmodule.py | setup
 test-chromium: dist web-deps web-big chromium
 	WEB_CACHE=$(WEB_CACHE) PYTHON=$(PY) node tools/web/chromium_test.mjs
 	WEB_CACHE=$(WEB_CACHE) PYTHON=$(PY) node tools/web/chromium_test.mjs --node
+
+# The per-call cost on the js backend against a no-op JS call (benchmarks/bench_web.py), in
+# Pyodide under Node, then on the main thread of a page in headless Chromium
+# (tools/web/bench_page.mjs, the test's server and browser driving: tools/web/browser.mjs).
+bench-web: dist web-deps chromium
+	WEB_CACHE=$(WEB_CACHE) PYTHON=$(PY) $(PY) benchmarks/bench_web.py --both
 
 # A sample package in the browser: examples/web/ served by tools/web/serve.py (the test's
 # server) on 127.0.0.1 until Ctrl-C, on a free port (or DEMO_PORT); it prints the URL to open.
