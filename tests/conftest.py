@@ -31,6 +31,43 @@ def pytest_configure(config: pytest.Config) -> None:
     """One private compile cache for the whole run (subprocesses inherit it)."""
     if "WASMIMPORT_CACHE_DIR" not in os.environ:
         os.environ["WASMIMPORT_CACHE_DIR"] = tempfile.mkdtemp(prefix="wasmimport-test-cache-")
+    config.addinivalue_line("markers", "needs(what): the test needs what Pyodide has not "
+                            f"(one of {', '.join(PLATFORM_NEEDS)}); run on CPython only")
+
+
+# What some tests need of the platform itself, which Pyodide (emscripten) lacks: there
+# they are deselected, counted in the summary (tools/web/pyodide_suite.mjs runs the suite)
+PLATFORM_NEEDS = {
+    "processes": "emscripten has no processes (subprocess, multiprocessing)",
+    "threads": "Pyodide cannot start threads",
+    "numpy": "numpy has no Pyodide wheel on PyPI (Pyodide's own comes from its CDN)",
+    "memory-view": "guest memory is a JS ArrayBuffer: no memoryview of it (the js backend's "
+                   "Uint8Array attribute is tested in test_js_backend.py)",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if sys.platform != "emscripten":
+        return
+    kept, deselected = [], []
+    for item in items:
+        needs = {m.args[0] for m in item.iter_markers("needs")}
+        assert needs <= set(PLATFORM_NEEDS), needs
+        (deselected if needs else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    deselected = terminalreporter.stats.get("deselected", [])
+    if sys.platform == "emscripten" and deselected:
+        counts: dict[str, int] = {}
+        for item in deselected:
+            for m in item.iter_markers("needs"):
+                counts[m.args[0]] = counts.get(m.args[0], 0) + 1
+        terminalreporter.write_line("deselected in Pyodide (run on CPython): " + ", ".join(
+            f"{n} need {what} ({PLATFORM_NEEDS[what]})" for what, n in sorted(counts.items())))
 
 
 def guest_path(name: str) -> Path:
@@ -105,8 +142,11 @@ def tagged_wat(tag: int) -> str:
 
 
 def wat_binary(text: str) -> bytes:
-    """The binary of a text module (wasmtime's parser: the suite on Pyodide, which has no
-    wasmtime, runs only modules that do not need it)."""
+    """The binary of a text module: wasmtime's parser, or in Pyodide (no wasmtime there)
+    wabt's, which tools/web/pyodide_suite.mjs provides."""
+    if sys.platform == "emscripten":
+        import js  # type: ignore[import-not-found]
+        return bytes(js.wasmimportTestWat2wasm(text).to_bytes())
     import wasmtime
     return bytes(wasmtime.wat2wasm(text))
 
@@ -118,6 +158,8 @@ def compiled(monkeypatch: pytest.MonkeyPatch) -> None:
     For what only the extension provides (host functions, time and fuel limits, stopping a
     running call on Ctrl-C); fails loudly when the extension was not built.
     """
+    if sys.platform == "emscripten":
+        return           # the js backend does these itself, with no extension to build
     try:
         import wasmimport._speedups  # noqa: F401
     except ImportError:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import wasmimport
+from conftest import wat_binary
 
 # A bump allocator that records every call, so the tests can check what the host asked for.
 WAT = """(module
@@ -46,9 +47,9 @@ WAT = """(module
 
 
 def module(tmp_path: Path, abi: str = "", extra: str = "") -> object:
-    path = tmp_path / "abi.wat"
-    path.write_text(WAT)
-    (tmp_path / "abi.wat.toml").write_text(f"""
+    path = tmp_path / "abi.wasm"          # a binary: the js backend takes no text modules
+    path.write_bytes(wat_binary(WAT))
+    (tmp_path / "abi.wasm.toml").write_text(f"""
 [abi]
 {abi}
 [functions]

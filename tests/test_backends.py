@@ -42,8 +42,17 @@ def test_wasmtime_is_available_everywhere_and_wasmer_up_to_3_10() -> None:
 def test_an_unknown_backend_is_an_import_error_naming_the_known_ones() -> None:
     with pytest.raises(wasmimport.WasmImportError,
                        match=r"unknown wasmimport backend 'wasmer3' \(available: wasmtime, "
-                             r"wasmer\)"):
+                             r"wasmer, js\)"):
         wasmimport.load(guest_path("edges"), backend="wasmer3")
+
+
+def test_the_js_backend_elsewhere_than_pyodide_says_where_it_runs() -> None:
+    if sys.platform == "emscripten":
+        assert wasmimport.load(guest_path("edges"), backend="js").echo_i32(-7) == -7
+        return
+    with pytest.raises(wasmimport.WasmImportError, match=r"the js backend is not available "
+                       r".*run under Pyodide"):
+        wasmimport.load(guest_path("edges"), backend="js")
 
 
 def test_a_missing_engine_is_an_import_error_saying_what_to_do(tmp_path: Path) -> None:

@@ -191,6 +191,7 @@ def hang_guard(bounded: bool) -> Iterator[None]:
 
 @pytest.mark.parametrize("name, path", MODULES, ids=[m[0] for m in MODULES])
 @pytest.mark.usefixtures("compiled")     # the time limit that bounds each call needs it
+@pytest.mark.needs("threads")     # its hang guard is faulthandler's watchdog thread
 def test_mutated_modules_and_manifests(name: str, path: Callable[[], Path],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Every mutant loads or fails with a documented error.  Those that load are called,

@@ -19,7 +19,7 @@ import hostfns
 import pytest
 
 import wasmimport
-from conftest import guest_path, has
+from conftest import guest_path, has, wat_binary
 
 # host functions need the extension (see test_the_pure_fallback_refuses_host_functions)
 pytestmark = pytest.mark.usefixtures("compiled")
@@ -127,6 +127,7 @@ def test_the_pure_fallback_refuses_host_functions(monkeypatch: pytest.MonkeyPatc
         wasmimport.load(guest_path("host"))
 
 
+@pytest.mark.needs("processes")
 def test_ctrl_c_while_wasm_calls_the_host_in_a_loop(tmp_path: Path) -> None:
     # The SIGINT lands while wasm is entering or leaving the host function, so Python's
     # handler raises KeyboardInterrupt at the host function's first instruction: it must
@@ -226,7 +227,7 @@ def test_a_host_function_of_many_core_parameters() -> None:
     module = f"""(module
       (import "env" "wide" (func $wide (param {' i32' * WIDE_CORE}) (result i32)))
       (func (export "call_wide") (result i32) {consts} call $wide))"""
-    mod = wasmimport.load(module.encode(), manifest={
+    mod = wasmimport.load(wat_binary(module), manifest={
         "functions": {"call_wide": "() -> i32"},
         "imports": {"env": {"wide": {"python": "test_host:wide"}}}})
     assert mod.call_wide() == sum(range(WIDE_CORE))
@@ -246,7 +247,7 @@ def test_a_typed_host_function_of_more_than_16_flat_values_gets_them_from_memory
         i32.const 132 i32.const 5 i32.store            ;; ... and length at +68
         local.get $at call $wide))"""
     params = ", ".join(f"a{i}: i32" for i in range(16))
-    mod = wasmimport.load(module.encode(), manifest={
+    mod = wasmimport.load(wat_binary(module), manifest={
         "functions": {"call_wide": "(at: i32) -> i64"},
         "imports": {"env": {"wide": {"python": "test_host:wide",
                                       "signature": f"({params}, s: str) -> i64"}}}})

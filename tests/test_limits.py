@@ -292,6 +292,7 @@ def run_child(tmp_path: Path, source: str, *args: str, pure: bool = False) -> tu
 
 
 @pytest.mark.parametrize("function", ["forever", "forever_nogil"])
+@pytest.mark.needs("processes")
 def test_ctrl_c_interrupts_a_long_call(tmp_path: Path, function: str) -> None:
     nogil = function == "forever_nogil"
     if nogil and not has("release-gil"):
@@ -329,6 +330,7 @@ LATE_CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.needs("processes")
 def test_ctrl_c_on_the_pure_fallback_comes_as_the_call_returns(tmp_path: Path) -> None:
     """Without the extension nothing can stop running wasm code: the KeyboardInterrupt comes
     as the call returns (as for a C extension that never checks for signals)."""

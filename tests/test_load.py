@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import wasmimport
-from conftest import tagged_wat, wat_binary
+from conftest import has, refused, tagged_wat, wat_binary
 
 
 def test_load_path_uses_sidecar(tmp_path: Path) -> None:
@@ -28,7 +28,12 @@ def test_load_bytes(tmp_path: Path) -> None:
     assert mod.__name__ == "frombytes"
     assert not hasattr(mod, "__file__")
     assert wasmimport.load(bytearray(wat_binary(tagged_wat(1)))).__name__ == "wasm_module"
-    assert wasmimport.load(tagged_wat(2).encode()).which() == 2     # wat text as bytes
+    if has("wat"):
+        assert wasmimport.load(tagged_wat(2).encode()).which() == 2     # wat text as bytes
+    else:
+        with pytest.raises(wasmimport.WasmImportError, match=r"^<wasm_module>: not a wasm "
+                           r"binary; text \(wat\) " + refused("wat")):
+            wasmimport.load(tagged_wat(2).encode())
 
 
 @pytest.mark.parametrize("kind", ["dict", "text", "path"])

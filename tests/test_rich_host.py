@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import wasmtime
 
 import wasmimport
+from conftest import wat_binary
 
 WAT = """
 (module
@@ -116,7 +116,7 @@ pytestmark = pytest.mark.usefixtures("compiled")
 
 def load(folder: Path) -> types.ModuleType:
     path = folder / "richhost.wasm"
-    path.write_bytes(wasmtime.wat2wasm(WAT))
+    path.write_bytes(wat_binary(WAT))
     seen.clear()
     return wasmimport.load(path, name="richhost", manifest=MANIFEST)
 

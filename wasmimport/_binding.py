@@ -87,10 +87,9 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
     if instance.native_store is not None:
         fn = _compiled(label, plan, instance, guest)
     else:
-        fn = _pure(label, plan, instance.function(plan.export, plan.functype, label,
-                                                  plan.release_gil), guest,
+        fn = _pure(label, plan, instance, guest,
                    instance.function(post, FuncType(plan.functype.results, ()), label)
-                   if post else None, instance.lock)
+                   if post else None)
     fn.__name__ = fn.__qualname__ = plan.name
     fn.__module__ = module
     fn.__doc__ = plan.doc
@@ -99,23 +98,45 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
     return fn
 
 
-def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | None,
-          post: RawFunction | None, lock: Any) -> Callable[..., Any]:
-    """The pure-Python call path: a generated function over a ctypes raw caller."""
+def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,
+          post: RawFunction | None) -> Callable[..., Any]:
+    """The pure-Python call path: a generated function over the backend's raw caller (a
+    ctypes one, or the js backend's JS glue called directly)."""
     signature = plan.signature
     params = signature.params
-    namespace: dict[str, Any] = {"_raw": raw}
+    namespace: dict[str, Any] = {}
     for i, p in enumerate(params):
         namespace[f"_c{i}"] = p.type.converter(f"{label} argument {p.name!r}")
     converted = ", ".join(p.type.convert_expression(p.name, f"_c{i}")
                           for i, p in enumerate(params))
     result = signature.result
+    fused = _fused(label, plan, instance, guest, post)
+    if fused is not None:
+        return fused
     if not signature.needs_memory() and all(isinstance(p.type, ScalarType) for p in params):
         # fast path: only scalars, which convert straight to core values
         lift = "" if result is None or getattr(result, "lifts_as_is", False) else "_lift"
         # a one-value result that is no scalar (an enum, flags...) lifts as the general path does
         namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
             _lifter(label, signature, guest)
+        direct = None if post is not None or signature.multi else \
+            instance.direct(plan.export, plan.functype, label)
+        if direct is not None:
+            namespace.update(_raw=direct.call, _error=direct.error,
+                             _translate=direct.translate)
+            # the arguments convert before the try: only the call's own errors translate
+            names = [p.name for p in params]
+            call = f"_raw({', '.join(names)})"
+            if direct.lift is not None:
+                namespace["_core"] = direct.lift
+                call = f"_core({call})"
+            body = "".join(f"{n} = {p.type.convert_expression(n, f'_c{i}')}\n    "
+                           for i, (n, p) in enumerate(zip(names, params)))
+            body += (f"try:\n        return {lift}({call})\n"
+                     f"    except _error as exc:\n        raise _translate(exc)")
+            return _generated(plan.name, params, body, namespace)
+        namespace["_raw"] = instance.function(plan.export, plan.functype, label,
+                                              plan.release_gil)
         if post is None:
             body = f"return {lift}(_raw({converted}))"
         else:   # post-return takes the core result (nothing for None)
@@ -123,7 +144,8 @@ def _pure(label: str, plan: FunctionPlan, raw: RawFunction, guest: GuestABI | No
             flat = "*out" if signature.multi else "out" if result else ""
             body = f"out = _raw({converted})\n    _post({flat})\n    return {lift}(out)"
     else:
-        namespace["_invoke"] = _invoker(label, signature, raw, guest, post, lock)
+        raw = instance.function(plan.export, plan.functype, label, plan.release_gil)
+        namespace["_invoke"] = _invoker(label, signature, raw, guest, post, instance.lock)
         body = f"return _invoke({converted})"
     return _generated(plan.name, params, body, namespace)
 
@@ -214,6 +236,64 @@ def python_signature(fn: Any) -> Any:
                            else p.default, annotation=annotations[p.name])
          for p in fn.__wasm_signature__.params],
         return_annotation=annotations["return"])
+
+
+def _fused(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,
+           post: RawFunction | None) -> Callable[..., Any] | None:
+    """The call path where the backend's glue does the whole call (``Instance.fused``):
+    str and scalar parameters, a str, scalar or None result, plain ``cabi_realloc``.
+    Python keeps the argument checks (an ASCII str goes as itself, any other as its
+    checked UTF-8 bytes) and whatever the glue hands back to lift."""
+    signature = plan.signature
+    params = signature.params
+    result = signature.result
+    if guest is None or guest.exports is None or signature.spills() or \
+            signature.multi or not all(isinstance(p.type, ScalarType) or p.type is STR
+                                      for p in params) or \
+            not (result is None or result is STR or isinstance(result, ScalarType)):
+        return None
+    kinds = ["str" if p.type is STR else p.type.flat[0] for p in params]
+    shape = None if result is None else "str" if result is STR else result.flat[0]
+    fused = instance.fused(plan.export, kinds, shape, *guest.exports, plan.post, label,
+                           _allocation_error(label, guest))
+    if fused is None:
+        return None
+    namespace: dict[str, Any] = {"_raw": fused.call, "_error": fused.error,
+                                 "_translate": fused.translate}
+    names = [p.name for p in params]
+    lines = []
+    for i, (name, p) in enumerate(zip(names, params)):
+        namespace[f"_c{i}"] = p.type.converter(f"{label} argument {p.name!r}")
+        lines.append(f"{name} = ({name} if {name}.__class__ is str and {name}.isascii() "
+                     f"else _c{i}({name}))" if p.type is STR
+                     else f"{name} = {p.type.convert_expression(name, f'_c{i}')}")
+    lines.append(f"try:\n        out = _raw({', '.join(names)})\n"
+                 f"    except _error as exc:\n        raise _translate(exc)")
+    if result is STR:       # what the glue could not lift: Python lifts it, then post-returns
+        lift = _lifter(label, signature, guest)
+
+        def slow(out: Any) -> Any:
+            core = int(out[0])
+            try:
+                return lift(core)
+            finally:
+                if post is not None:
+                    post(core)
+        namespace["_slow"] = slow
+        lines.append("return out if out.__class__ is str else _slow(out)")
+    elif result is None:
+        lines.append("return None")
+    else:
+        assert isinstance(result, ScalarType)
+        call = "out"
+        if fused.lift is not None:
+            namespace["_core"] = fused.lift
+            call = "_core(out)"
+        if not result.lifts_as_is:
+            namespace["_lift"] = result.lift_one
+            call = f"_lift({call})"
+        lines.append(f"return {call}")
+    return _generated(plan.name, params, "\n    ".join(lines), namespace)
 
 
 def _lifter(label: str, signature: Signature, guest: GuestABI | None) -> Callable[[Any], Any]:

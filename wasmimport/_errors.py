@@ -16,6 +16,11 @@ class BackendError(Exception):
     """
 
 
+class CompileRefused(BackendError):
+    """A valid module the engine will not compile where it is asked to (a browser's main
+    thread and a module above its synchronous limit, say): the message says what to do."""
+
+
 class WasmImportError(ImportError):
     """A wasm module could not be loaded: bad binary, missing import, unusable export."""
 

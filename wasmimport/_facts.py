@@ -102,6 +102,10 @@ def prepare(data: bytes, origin: str, backend: Backend
     """
     if is_wasm_binary(data):
         wasm = data
+    elif "wat" in backend.limitations:
+        raise WasmImportError(f"{origin}: not a wasm binary; text (wat) is not supported by "
+                              f"the {backend.name} backend ({backend.limitations['wat']})",
+                              path=origin)
     else:
         try:
             wasm = backend.wat2wasm(data.decode("utf-8"))

@@ -27,7 +27,8 @@ class GuestABI:
 
     def __init__(self, memory: Memory, realloc: RawFunction | None = None,
                  alloc: RawFunction | None = None, free: RawFunction | None = None, *,
-                 alloc_label: str = "", free_label: str = "", native: Any = None):
+                 alloc_label: str = "", free_label: str = "", native: Any = None,
+                 exports: tuple[str, str] | None = None):
         self._memory = memory
         self._realloc = realloc
         self._alloc = alloc
@@ -36,6 +37,9 @@ class GuestABI:
         self.alloc_label = alloc_label     # "mod.cabi_realloc()": starts allocator traps
         self.free_label = free_label
         self.native = native               # the compiled path's twin (``_speedups.Guest``)
+        # (memory, realloc) export names when allocation is plain cabi_realloc, with no
+        # [abi] free: what a backend's fused call glue needs to allocate by itself
+        self.exports = exports
 
     def alloc(self, align: int, size: int) -> int:
         """Allocate ``size`` bytes aligned to ``align`` in the guest; return the address."""

@@ -14,7 +14,7 @@ import os
 from . import _cache
 from ._binding import compiled_guest, make_function
 from ._digest import sha256
-from ._errors import BackendError, Trap, WasiExit, WasmImportError
+from ._errors import BackendError, CompileRefused, Trap, WasiExit, WasmImportError
 from ._facts import PREPARED, STACK_POINTER_EXPORT, module_facts, prepare
 from ._manifest import Limits
 from ._plan import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE
@@ -74,8 +74,8 @@ def _compile(backend: Backend, digest: bytes, wasm: Callable[[], bytes],
         try:
             compiled = _cache.load_or_compile(backend, digest + PREPARED, wasm)
         except BackendError as exc:
-            raise WasmImportError(f"{origin}: not a valid wasm module: {exc}", path=origin) \
-                from None
+            what = "" if isinstance(exc, CompileRefused) else "not a valid wasm module: "
+            raise WasmImportError(f"{origin}: {what}{exc}", path=origin) from None
         _COMPILED[backend.cache_tag, digest] = _weakref.ref(compiled)
     return compiled
 
@@ -184,8 +184,10 @@ def _guest(name: str, plan: ModulePlan, instance: Instance) -> GuestABI | None:
     if instance.native_store is not None:
         native = compiled_guest(instance, abi.memory, exports)
     allocator = exports["alloc"] or exports["realloc"]
+    plain = (abi.memory, abi.realloc) if exports["realloc"] and not abi.free else None
     return GuestABI(instance.memory(abi.memory), **raw, native=native,
-                    alloc_label=f"{name}.{allocator}()", free_label=f"{name}.{abi.free}()")
+                    alloc_label=f"{name}.{allocator}()", free_label=f"{name}.{abi.free}()",
+                    exports=plain)
 
 
 _ABI_TYPES = {"realloc": REALLOC_TYPE, "alloc": ALLOC_TYPE, "free": FREE_TYPE}

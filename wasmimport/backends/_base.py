@@ -43,6 +43,8 @@ FEATURES = {
     "subinterpreters": "modules import and run in subinterpreters (legacy and own-GIL)",
     "multi-memory": "modules with more than one memory (the multi-memory proposal)",
     "exceptions": "modules using wasm exception handling (exnref)",
+    "memory-view": "a module's memory attribute is a zero-copy memoryview",
+    "wat": "text modules (.wat files, wat source given to load())",
 }
 
 
@@ -90,8 +92,24 @@ class Memory(ABC):
                    f"({end} bytes)", kind="memory_out_of_bounds")
 
     @abstractmethod
-    def view(self) -> memoryview:
-        """A writable byte view of the whole current memory that keeps the instance alive."""
+    def view(self) -> memoryview | Any:
+        """A writable byte view of the whole current memory that keeps the instance alive
+        (the module's attribute of the memory's name): a memoryview, except where the
+        memory is not Python's to view (the js backend: its ``Uint8Array``)."""
+
+
+class Direct:
+    """What ``Instance.direct`` offers: ``call`` takes core values; an ``error`` it raises
+    (a trap, or a host function's exception) is raised as ``translate`` returns it (a Trap,
+    or the host's exception itself); ``lift`` (or None) turns its result into the core
+    value Python expects."""
+
+    __slots__ = ("call", "error", "translate", "lift")
+
+    def __init__(self, call: Callable[..., Any], error: type[BaseException],
+                 translate: Callable[[BaseException], BaseException],
+                 lift: Callable[[Any], Any] | None) -> None:
+        self.call, self.error, self.translate, self.lift = call, error, translate, lift
 
 
 class Instance(ABC):
@@ -130,6 +148,23 @@ class Instance(ABC):
         ``"fastmath.add()"``) starts the message of any trap it raises.  With
         ``release_gil`` other Python threads run while the wasm code does.
         """
+
+    def direct(self, export: str, functype: FuncType, label: str) -> Direct | None:
+        """A caller of ``export`` that the generated scalar call path calls with nothing in
+        between, for an engine whose own call already converts core values (the js
+        backend's JS glue); None (the default) when ``function()`` is the way to call."""
+        return None
+
+    def fused(self, export: str, params: list[str], result: str | None, memory: str,
+              realloc: str, post: str | None, label: str,
+              alloc_error: Callable[[int, int, int], None]) -> Direct | None:
+        """The whole of a call, lowering and lifting included, in the engine's own glue,
+        for ``params`` that are core types or "str" (given as an ASCII str or its UTF-8
+        bytes) and a ``result`` that is one, or None; a "str" result the glue could not
+        lift comes back as a one-item sequence holding the return area pointer.  Strings
+        are allocated with ``realloc`` in ``memory``; ``alloc_error(align, size, ptr)``
+        raises for a refused allocation.  None (the default): no such glue."""
+        return None
 
     def captured(self, stream: str) -> bytes:
         """All the guest wrote to ``stream`` ("stdout"/"stderr") with ``[wasi] ... = "capture"``."""
