@@ -21,7 +21,7 @@ import js  # type: ignore[import-not-found]
 from pyodide.code import run_js  # type: ignore[import-not-found]
 from pyodide.ffi import JsException, can_run_sync, create_proxy, run_sync, to_js  # type: ignore[import-not-found]
 
-from .._errors import CompileRefused, Trap, TrapFrame
+from .._errors import CompileRefused, Trap, TrapFrame, WasiExit
 from .._wasmbin import FuncType
 from ._base import Backend, BackendError, CompiledModule, Direct, Instance, Memory
 
@@ -301,6 +301,11 @@ class JsInstance(Instance):
                     trap = _trap(exc, label, self)
                     trap.__suppress_context__ = True    # raised as if `from None`
                     return trap
+            elif isinstance(exc, WasiExit):     # proc_exit, from _jswasi: named as elsewhere
+                self._sink.stack = None
+                exited = WasiExit(f"{label}: {exc.message}", exc.status)
+                exited.__suppress_context__ = True
+                return exited
             elif hasattr(exc, "add_note") and self._sink.stack is not None:
                 frames = "\n".join(map(str, _frames(str(self._sink.stack), self)))
                 exc.add_note(f"raised in a host function called by wasm, in {label}"
