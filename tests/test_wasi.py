@@ -18,13 +18,14 @@ import wasmimport
 from conftest import guest_path, has, refused
 
 FUNCTIONS = {"say": "(s: str) -> None", "env": "(name: str) -> str",
-             "read_file": "(path: str) -> str", "write_file": "(path: str, data: str) -> i32"}
+             "read_file": "(path: str) -> str", "write_file": "(path: str, data: str) -> i32",
+             "quit": "(status: i32) -> None"}
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """The guests, a read-only data folder, a writable out folder, and a secret outside."""
-    for name in ("wasi_reactor", "wasi_command"):
+    for name in ("wasi_reactor", "wasi_command", "wasi_files"):
         shutil.copy(guest_path(name), tmp_path)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "file.txt").write_text("inside data")
@@ -63,6 +64,33 @@ def test_captured_output_and_granted_environment(folder: Path) -> None:
     assert mod.__wasmimport__.stderr == b"err:hi\nerr:there\n"
     assert mod.env("GREETING") == "hello"
     assert mod.env("PATH") == "<unset>"           # only what the table lists
+
+
+def test_inherited_output_goes_to_the_process_streams(folder: Path,
+                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    mod = reactor(folder, stdout="inherit", stderr="inherit")
+    mod.say("hi")
+    mod.say("h\u00e9")
+    assert capfd.readouterr() == ("hi\nh\u00e9\n", "err:hi\nerr:h\u00e9\n")
+
+
+def test_proc_exit_outside_main_raises_wasi_exit(folder: Path) -> None:
+    mod = reactor(folder, env={"A": "b"})
+    with pytest.raises(wasmimport.WasiExit,
+                       match=r"\.quit\(\): the guest exited with status 4$") as info:
+        mod.quit(4)
+    assert info.value.status == 4 and info.value.kind == "exit"
+    assert mod.env("A") == "b"
+
+
+def test_an_unknown_wasi_function_fails_the_import(tmp_path: Path) -> None:
+    module, name = b"wasi_snapshot_preview1", b"no_such_function"
+    imports = bytes([1, len(module)]) + module + bytes([len(name)]) + name + bytes([0, 0])
+    wasm = b"\0asm\1\0\0\0" + bytes([1, 4, 1, 0x60, 0, 0, 2, len(imports)]) + imports
+    (tmp_path / "unknown.wasm").write_bytes(wasm)
+    with pytest.raises(wasmimport.WasmImportError,
+                       match=r"instantiation failed: .*wasi_snapshot_preview1\W+no_such_function"):
+        wasmimport.load(tmp_path / "unknown.wasm", manifest={"wasi": {}})
 
 
 def refuses_preopens(folder: Path, preopens: dict[str, Any]) -> bool:
@@ -113,6 +141,73 @@ def test_a_missing_preopen_folder_fails_the_import(folder: Path) -> None:
     with pytest.raises(wasmimport.WasmImportError, match=r"\[wasi\] preopens '/x': .*nowhere "
                                                          r"is not a folder"):
         reactor(folder, preopens={"/x": {"path": "nowhere", "mode": "rw"}})
+
+
+# what tests/guests/wasi_files.c prints with /data read-only and /out read-write (wasmtime's
+# answers, to the errno)
+FILES = """\
+mkdir /out/d: 0
+mkdir /out/d again: EEXIST
+tell: 5
+tail: 3 rld
+read /out/d/a.txt: helloXXorld
+append: 0
+read /out/d/a.txt: helloXXorld!
+truncate: 0
+read /out/d/a.txt: hello
+exclusive create: EEXIST
+stat: 0
+size 5 regular 1
+rename: 0
+read /out/d/a.txt: ENOENT
+symlink: 0
+readlink: 5 b.txt
+lstat: 0
+link 1
+read /out/d/l.txt: hello
+symlink out: 0
+read /out/d/out.txt: EPERM
+mkdir /out/d/e: 0
+list /out/d: b.txt e/ l.txt@ out.txt@
+list /data: file.txt link.txt@
+open a folder for writing: EISDIR
+rmdir non-empty: ENOTEMPTY
+unlink a folder: EISDIR
+unlink: 0
+unlink: 0
+unlink: 0
+rmdir: 0
+rmdir: 0
+list /out:
+rmdir a preopen's parent: EPERM
+mkdir read-only: EPERM
+unlink read-only: EPERM
+rename read-only: EPERM
+rename out of read-only: EPERM
+stat read-only: 0
+size 11
+read /data/file.txt: inside data
+stat outside: EPERM
+seek stdout: ESPIPE
+after 2020: 1
+slept 20 ms: 1
+getentropy: 0
+random: 1
+"""
+
+
+def test_a_command_works_with_files_folders_links_clocks_and_random(folder: Path) -> None:
+    preopens = {"/data": {"path": "data", "mode": "ro"}, "/out": {"path": "out", "mode": "rw"}}
+    if refuses_preopens(folder, preopens):
+        return
+    (folder / "data" / "link.txt").unlink()
+    (folder / "data" / "link.txt").symlink_to("file.txt")
+    mod = wasmimport.load(folder / "wasi_files.wasm",
+                          manifest={"wasi": {"stdout": "capture", "preopens": preopens}})
+    assert mod.main() == 0
+    assert mod.__wasmimport__.stdout.decode() == FILES
+    assert sorted(os.listdir(folder / "data")) == ["file.txt", "link.txt"]
+    assert os.listdir(folder / "out") == []
 
 
 def test_a_command_runs_as_main(folder: Path) -> None:

@@ -10,6 +10,7 @@ The sdist's tests import ``u32_to_s32`` from a ``tests/helper.py`` that the sdis
 ship; this script writes that two-line helper (see docs/drop-in.md).
 
     python tools/mmh3_suite.py [--python PYTHON] [--venv DIR]
+    python tools/mmh3_suite.py --pyodide        (inside Pyodide, on the js backend)
 """
 
 from __future__ import annotations
@@ -101,12 +102,37 @@ def suite(venv_python: Path, tests: Path, pure: bool) -> tuple[int, str]:
                              "-q", "-rfEs", str(tests)], env=env, cwd=tests.parent,
                             text=True, capture_output=True)
     print(result.stdout[-4000:], result.stderr[-2000:], sep="\n")
+    return judged(result, f"{'pure' if pure else 'compiled'} path")
+
+
+THREADED = "test_free_threading.py"     # its 3 tests start threads: none in Pyodide
+
+
+def pyodide_suite() -> tuple[int, str]:
+    """The suite inside Pyodide under Node, on the js backend, against the mmh3-wasm wheel of
+    `make dist` installed with micropip (tools/web/pyodide_suite.mjs; the tests are put in
+    .cache/ so that the checkout's mount shows them); exits on anything but a pass."""
+    folder = ROOT / ".cache" / "mmh3-suite"
+    shutil.rmtree(folder, ignore_errors=True)
+    tests = tests_folder(sdist(), folder)
+    inside = "/repo/" + str(tests.relative_to(ROOT))
+    # its thread tests start threads, which Pyodide cannot: not applicable there
+    result = subprocess.run(["node", str(ROOT / "tools" / "web" / "pyodide_suite.mjs"),
+                             "-q", "-rfEs", "--rootdir", inside,
+                             "--ignore", f"{inside}/{THREADED}", inside],
+                            text=True, capture_output=True)
+    print(result.stdout[-4000:], result.stderr[-2000:], sep="\n")
+    return judged(result, "js backend, in Pyodide")
+
+
+def judged(result: subprocess.CompletedProcess[str], where: str) -> tuple[int, str]:
+    """(passed, summary line) of a pytest run that passed; exits on anything else."""
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", summary)}
     if result.returncode != 0 or set(counts) - {"passed", "warnings", "warning"} \
             or not counts.get("passed"):
         sys.exit(f"mmh3_suite: mmh3 {VERSION}'s suite did not pass against mmh3-wasm "
-                 f"({'pure' if pure else 'compiled'} path): {summary}")
+                 f"({where}): {summary}")
     return counts["passed"], summary
 
 
@@ -116,7 +142,15 @@ def main() -> None:
                         help="the interpreter to make the fresh venv with")
     parser.add_argument("--venv", default=str(ROOT / ".venv-mmh3"),
                         help="where to make it (replaced)")
+    parser.add_argument("--pyodide", action="store_true",
+                        help="run it inside Pyodide under Node instead (after `make dist "
+                             "web-deps`)")
     args = parser.parse_args()
+    if args.pyodide:
+        passed, summary = pyodide_suite()
+        print(f"mmh3 {VERSION}'s own suite against mmh3-wasm, js backend in Pyodide: "
+              f"{passed} passed, {THREADED} not applicable: no threads ({summary})")
+        return
     venv_python = fresh_venv(args.python, Path(args.venv))
     with tempfile.TemporaryDirectory(prefix="mmh3-suite-") as tmp:
         tests = tests_folder(sdist(), Path(tmp))

@@ -15,18 +15,27 @@ import sys
 __version__ = "0.1.0"
 __all__ = [
     "CacheWarning", "GuestError", "LimitExceeded", "ManifestError", "Trap", "TrapFrame",
-    "WasmImportError", "WasmLoader", "get_include", "install", "is_installed", "load",
+    "WasiExit", "WasmImportError", "WasmLoader", "get_include", "install", "is_installed", "load",
     "uninstall",
 ]
 _HOMES = {"CacheWarning": "_cache", "GuestError": "_errors", "LimitExceeded": "_errors",
           "ManifestError": "_errors", "Trap": "_errors", "TrapFrame": "_errors",
-          "WasmImportError": "_errors", "WasmLoader": "_loader", "install": "_finder",
-          "is_installed": "_finder", "load": "_loader", "uninstall": "_finder"}
+          "WasiExit": "_errors", "WasmImportError": "_errors", "WasmLoader": "_loader",
+          "install": "_finder", "is_installed": "_finder", "load": "_loader",
+          "uninstall": "_finder"}
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._cache import CacheWarning
-    from ._errors import GuestError, LimitExceeded, ManifestError, Trap, TrapFrame, WasmImportError
+    from ._errors import (
+        GuestError,
+        LimitExceeded,
+        ManifestError,
+        Trap,
+        TrapFrame,
+        WasiExit,
+        WasmImportError,
+    )
     from ._finder import install, is_installed, uninstall
     from ._loader import WasmLoader, load
 

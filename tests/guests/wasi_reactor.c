@@ -6,6 +6,7 @@
  *   env(name)          getenv(name), or "<unset>"
  *   read_file(path)    the file's contents, or "<error: ...>"
  *   write_file(path, data) -> 0, or -errno
+ *   quit(status)       exit(status): WASI proc_exit
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,4 +67,8 @@ WI_EXPORT(write_file) int32_t write_file(const char *path, size_t len, const cha
     int closed = fclose(f);
     wi_free_str(data, data_len);
     return n == data_len && closed == 0 ? 0 : -EIO;
+}
+
+WI_EXPORT(quit) void quit(int32_t status) {
+    exit(status);
 }

@@ -4,7 +4,8 @@
 //
 // Starts tools/web/serve.py on a free port of 127.0.0.1 (the Python of $PYTHON, default the
 // venv's), drives Debian's Chromium ($CHROMIUM, default /usr/bin/chromium; see
-// ensure-chromium.sh) with npm playwright-core from `make web-deps` ($WEB_CACHE), and opens
+// ensure-chromium.sh) with npm playwright-core from `make web-deps` ($WEB_CACHE), all by
+// browser.mjs (shared with bench_page.mjs, which runs benchmarks/bench_web.py), and opens
 // /test/ (tools/web/page/): the page runs steps.mjs, which installs the wheels of `make dist`
 // with micropip and runs check.py (the samples, then the 9 MiB module of bigmodule.py),
 // leaving its findings in window.results, and the same steps in a Web Worker (worker.mjs,
@@ -14,96 +15,52 @@
 // Pyodide under Node instead (where nothing limits a synchronous compile), against the same
 // server.  The findings are judged here; on a failure, what the page's Python printed and
 // the browser console are printed too.  Exit status 0 only if every check passed.
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { chromiumNeeded, launch, need, PYODIDE, pyodideNeeded, results as pageResults, ROOT,
+         serve } from "./browser.mjs";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CACHE = resolve(process.env.WEB_CACHE ?? join(ROOT, ".cache", "web"));
-const PYTHON = process.env.PYTHON ?? (existsSync(join(ROOT, ".venv/bin/python"))
-  ? join(ROOT, ".venv/bin/python") : "python3");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const NODE = process.argv.includes("--node");
 const TIMEOUT_MS = 300_000;
 
-for (const [what, path, fix] of [
-  ["Pyodide", join(CACHE, "node_modules/pyodide/pyodide.mjs"), "make web-deps"],
-  ["playwright-core", join(CACHE, "node_modules/playwright-core/index.mjs"), "make web-deps"],
+need("chromium_test", [
+  pyodideNeeded,
   ["the 9 MiB module", join(ROOT, "build/web/big/big.wasm"), "make web-big"],
-  ...(NODE ? [] : [["Chromium", CHROMIUM, "tools/web/ensure-chromium.sh"]]),
-]) {
-  if (!existsSync(path)) {
-    console.error(`chromium_test: no ${what} at ${path} (run \`${fix}\`)`);
-    process.exit(2);
-  }
-}
+  ...(NODE ? [] : chromiumNeeded),
+]);
 
-// the server: its first line says where it is
-const server = spawn(PYTHON, [join(ROOT, "tools/web/serve.py"), "--cache", CACHE],
-                     { stdio: ["ignore", "pipe", "inherit"] });
-const base = await new Promise((resolveUrl, reject) => {
-  server.on("exit", (code) => reject(new Error(`serve.py exited (${code}) before serving`)));
-  createInterface({ input: server.stdout }).once("line", (line) => {
-    const match = /^serving (http:\/\/127\.0\.0\.1:\d+)\//.exec(line);
-    if (match) resolveUrl(match[1]);
-    else reject(new Error(`serve.py said: ${line}`));
-  });
-});
-
+const server = await serve();
+const base = server.base;
 const failures = [];
 const check = (ok, what) => { if (!ok) failures.push(what); };
 const printed = [];
-const consoleLines = [];
-const blocked = [];
+let consoleLines = [];
+let blocked = [];
 let results;
 let engine;
 try {
   if (NODE) {
-    const { loadPyodide } = await import(
-      pathToFileURL(join(CACHE, "node_modules/pyodide/pyodide.mjs")).href);
+    const { loadPyodide } = await import(pathToFileURL(join(PYODIDE, "pyodide.mjs")).href);
     const { run } = await import(pathToFileURL(join(ROOT, "tools/web/page/steps.mjs")).href);
     engine = `node ${process.version}`;
     const steps = {};
     try {
       await run({ loadPyodide, base, say: (l) => printed.push(l), steps,
-                  indexURL: join(CACHE, "node_modules/pyodide") + "/" });
+                  indexURL: PYODIDE + "/" });
       results = { ok: true, steps };
     } catch (e) {
       results = { ok: false, steps, error: String(e && e.stack || e) };
     }
   } else {
-    const { chromium } = await import(
-      pathToFileURL(join(CACHE, "node_modules/playwright-core/index.mjs")).href);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update"],
-    });
-    // a page may ask the server only: anything else is refused, and fails the test
-    const offline = (page) => page.route("**/*", (route) => {
-      const url = route.request().url();
-      if (url.startsWith(base + "/")) return route.continue();
-      blocked.push(url);
-      return route.abort();
-    });
+    const browser = await launch(base);
+    ({ blocked, consoleLines } = browser);
     try {
-      engine = `Chromium ${browser.version()}`;
-      const page = await browser.newPage();
-      await offline(page);
-      page.on("console", (m) => consoleLines.push(`console.${m.type()}: ${m.text()}`));
-      page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.stack || e}`));
-      await page.goto(base + "/test/");
-      await page.waitForFunction(() => window.results !== undefined, null,
-                                 { timeout: TIMEOUT_MS, polling: 250 });
-      results = await page.evaluate(() => window.results);
-      printed.push(...results.printed,
-                   ...(results.worker?.printed ?? []).map((line) => `worker: ${line}`));
+      engine = `Chromium ${browser.version}`;
+      const page = await browser.open("/test/", { print: (line) => printed.push(line) });
+      results = await pageResults(page, TIMEOUT_MS);
+      printed.push(...(results.worker?.printed ?? []).map((line) => `worker: ${line}`));
       // the demo page of `make demo-web` (examples/web/): typed text in, textkit's answer out
-      const demo = await browser.newPage();
-      await offline(demo);
-      await demo.goto(base + "/demo/");
+      const demo = await browser.open("/demo/");
       await demo.waitForFunction(() => !document.getElementById("text").disabled
                                  || document.getElementById("status").className === "error",
                                  null, { timeout: TIMEOUT_MS, polling: 250 });
@@ -121,7 +78,7 @@ try {
   results = { ok: false, error: `the harness: ${e && e.stack || e}` };
   check(false, results.error);
 } finally {
-  server.kill();
+  server.close();
 }
 
 // the judgement: of the steps of one context (Node, the page's main thread, a Worker)

@@ -1,13 +1,17 @@
-"""The static server of the browser test (`make test-chromium`) and the web demo
-(`make demo-web`): on 127.0.0.1 only, a free port unless told, nothing but these folders.
+"""The static server of the browser test (`make test-chromium`), the web demo (`make
+demo-web`) and the browser benchmark (`benchmarks/bench_web.py --chromium`): on 127.0.0.1
+only, a free port unless told, nothing but these folders.
 
-    /pyodide/   Pyodide, from npm (WEB_CACHE/node_modules/pyodide, `make web-deps`)
-    /wheels/    the pure wheels of tools/web/wheels.txt (micropip among them)
-    /dist/      `make dist`: wasmimport's pure wheel, the sample wheels in /dist/samples/
-    /big/       the 9 MiB module of tools/web/bigmodule.py (build/web/big)
-    /test/      the test page, tools/web/page/
-    /demo/      the demo page, examples/web/
-    /index.json what a page installs: {"micropip": url, "wasmimport": url, "samples": {name: url}}
+    /pyodide/     Pyodide, from npm (WEB_CACHE/node_modules/pyodide, `make web-deps`)
+    /wheels/      the pure wheels of tools/web/wheels.txt (micropip among them)
+    /dist/        `make dist`: wasmimport's pure wheel, the sample wheels in /dist/samples/
+    /big/         the 9 MiB module of tools/web/bigmodule.py (build/web/big)
+    /test/        the test page, tools/web/page/
+    /demo/        the demo page, examples/web/
+    /bench/       the benchmark's page, tools/web/bench/ (opened by tools/web/bench_page.mjs)
+    /benchmarks/  benchmarks/: the page fetches bench_web.py and guest/bench.wasm.toml
+    /bench-web/   .cache/bench-web/: the bench.wasm bench_web.py builds
+    /index.json   what a page installs: {"micropip": url, "wasmimport": url, "samples": {...}}
 
 The first line printed is ``serving http://127.0.0.1:PORT/`` (the test script reads the port
 from it); then it serves until killed (Ctrl-C).
@@ -36,7 +40,9 @@ TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/ja
 def mounts(cache: Path) -> dict[str, Path]:
     return {"pyodide": cache / "node_modules" / "pyodide", "wheels": cache / "wheels",
             "dist": ROOT / "dist", "big": ROOT / "build" / "web" / "big",
-            "test": ROOT / "tools" / "web" / "page", "demo": ROOT / "examples" / "web"}
+            "test": ROOT / "tools" / "web" / "page", "demo": ROOT / "examples" / "web",
+            "bench": ROOT / "tools" / "web" / "bench", "benchmarks": ROOT / "benchmarks",
+            "bench-web": ROOT / ".cache" / "bench-web"}
 
 
 def index(folders: dict[str, Path]) -> dict[str, object]:

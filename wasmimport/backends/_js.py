@@ -22,7 +22,7 @@ import js  # type: ignore[import-not-found]
 from pyodide.code import run_js  # type: ignore[import-not-found]
 from pyodide.ffi import JsException, can_run_sync, create_proxy, run_sync, to_js  # type: ignore[import-not-found]
 
-from .._errors import CompileRefused, LimitExceeded, Trap, TrapFrame
+from .._errors import CompileRefused, LimitExceeded, Trap, TrapFrame, WasiExit
 from .._instrument import REFUSED_EXPORT, VERSION, Instrumented, cap_memory
 from .._wasmbin import FuncType, WasmFormatError
 from ._base import Backend, BackendError, CompiledModule, Direct, Instance, Memory
@@ -238,11 +238,15 @@ class JsMemory(Memory):
 class JsInstance(Instance):
     """One ``WebAssembly.Instance``."""
 
-    def __init__(self, compiled: JsCompiled, host: list[tuple[str, str, FuncType, RawFunction]]):
+    def __init__(self, compiled: JsCompiled, host: list[tuple[str, str, FuncType, RawFunction]],
+                 wasi: tuple[Wasi, str] | None = None):
         self.lock = _thread.RLock()
         self._proxies = []       # the host functions' proxies, kept alive with the instance
         self._sink = js.Object.new()    # the JS stack where a host function last raised
         self._sink.stack = None
+        self._wasi = None
+        if wasi is not None:     # WASI preview 1 in Python: host functions before [imports]
+            self._wasi, host = _with_wasi(compiled, wasi, host)
         imports = js.Object.new()
         for module, name, functype, raw in host:
             namespace = getattr(imports, module, None)
@@ -262,6 +266,18 @@ class JsInstance(Instance):
                                    f"{exc.message}") from None
             raise BackendError(f"instantiation failed: {exc.message}") from None
         self._exports = self._instance.exports
+        if self._wasi is not None:
+            memory = getattr(self._exports, "memory", None)
+            self._wasi.bind(JsMemory(memory) if memory is not None else None)
+
+    def captured(self, stream: str) -> bytes:
+        if self._wasi is None:
+            raise ValueError(f"[wasi] {stream} is not captured")
+        return bytes(self._wasi.captured(stream))
+
+    def set_wasi_args(self, argv: list[str] | None) -> None:
+        assert self._wasi is not None
+        self._wasi.restart(argv)
 
     def _export(self, export: str, kind: Any, what: str) -> Any:
         item = getattr(self._exports, export, None)
@@ -287,6 +303,11 @@ class JsInstance(Instance):
                     trap = _trap(exc, label, self)
                     trap.__suppress_context__ = True    # raised as if `from None`
                     return trap
+            elif isinstance(exc, WasiExit):     # proc_exit, from _jswasi: named as elsewhere
+                self._sink.stack = None
+                exited = WasiExit(f"{label}: {exc.message}", exc.status)
+                exited.__suppress_context__ = True
+                return exited
             elif hasattr(exc, "add_note") and self._sink.stack is not None:
                 frames = "\n".join(map(str, _frames(str(self._sink.stack), self)))
                 exc.add_note(f"raised in a host function called by wasm, in {label}"
@@ -352,6 +373,22 @@ class JsInstance(Instance):
         self._export(export, js.WebAssembly.Global, "global").value = value
 
 
+def _with_wasi(compiled: JsCompiled, wasi: tuple[Wasi, str],
+               host: list[tuple[str, str, FuncType, RawFunction]]) -> tuple[Any, list[Any]]:
+    """A WASI context (``_jswasi``) for the instance, and ``host`` with its functions first;
+    raises BackendError for a WASI import that preview 1 does not have."""
+    from ._jswasi import MODULE, WasiPreview1
+    context = WasiPreview1(*wasi)
+    functions = context.functions()
+    for item in js.WebAssembly.Module.imports(compiled.module):
+        if item.module == MODULE and item.kind == "function" and item.name not in functions:
+            raise BackendError(f"instantiation failed: unknown import: {MODULE}.{item.name} "
+                               f"is not a WASI preview 1 function")
+    wasi_host = [(MODULE, name, FuncType(params, results), raw)
+                 for name, (params, results, raw) in functions.items()]
+    return context, [*wasi_host, *host]
+
+
 class JsCompiled(CompiledModule):
     """A ``WebAssembly.Module``."""
 
@@ -362,7 +399,7 @@ class JsCompiled(CompiledModule):
 
     def instantiate(self, limits: Limits, host: list[tuple[str, str, FuncType, RawFunction]],
                     wasi: tuple[Wasi, str] | None = None) -> Instance:
-        return JsInstance(self, host)
+        return JsInstance(self, host, wasi)
 
 
 # tiny modules telling whether the engine has a proposal: (memory 1) (memory 1), and a
@@ -412,9 +449,6 @@ class JsBackend(Backend):
     limitations = {
         "compiled-calls": "wasmimport's C call path is written against wasmtime's C API",
         "release-gil": "the JavaScript engine runs wasm on the calling thread",
-        "wasi": "WASI preview 1 is not implemented on the js backend yet",
-        "wasi-preopens": "WASI preview 1 is not implemented on the js backend yet",
-        "wasi-readonly": "WASI preview 1 is not implemented on the js backend yet",
         "limits-timeout": "a JavaScript engine cannot interrupt a running synchronous call",
         "limits-fuel": "the JavaScript engine does not meter wasm",
         "interrupt": "a JavaScript engine cannot interrupt a running synchronous call",
@@ -501,8 +535,9 @@ class JsCappedInstance(JsInstance):
     """An instance of an instrumented module: its traps after a refused growth say so."""
 
     def __init__(self, compiled: JsCappedCompiled,
-                 host: list[tuple[str, str, FuncType, RawFunction]]):
-        super().__init__(compiled, host)
+                 host: list[tuple[str, str, FuncType, RawFunction]],
+                 wasi: tuple[Wasi, str] | None = None):
+        super().__init__(compiled, host, wasi)
         self._capped = compiled.instrumented
         self._cap = compiled.cap
         self._refused = (getattr(self._exports, REFUSED_EXPORT)
@@ -556,7 +591,7 @@ class JsCappedCompiled(JsCompiled):
         if too_large is not None:
             raise BackendError(f"instantiation failed: the module's memory of {too_large} "
                                f"bytes is larger than [limits] memory = {self.cap} bytes")
-        return JsCappedInstance(self, host)
+        return JsCappedInstance(self, host, wasi)
 
 
 class JsCappedBackend(JsBackend):
