@@ -360,3 +360,19 @@ def test_ctrl_c_on_the_pure_fallback_comes_as_the_call_returns(tmp_path: Path) -
     gil = "released" if has("release-gil") else "held"
     _, out = run_child(tmp_path, LATE_CHILD, gil, pure=True)
     assert out == "interrupted\n1 7\n"
+
+
+@pytest.mark.skipif(not has("wasi"), reason="the backend has no WASI")
+def test_memory_cap_with_wasi() -> None:
+    """A WASI module under a cap: WASI calls work (on the js backend they reach the rewritten
+    module's memory and exports), and growth past the cap still fails inside the guest."""
+    functions = {"say": "(s: str) -> None", "env": "(name: str) -> str"}
+    mod = wasmimport.load(guest_path("wasi_reactor"), manifest={
+        "functions": functions, "limits": {"memory": "4MiB"},
+        "wasi": {"stdout": "capture", "env": {"GREETING": "hello"}}})
+    mod.say("capped")
+    assert mod.env("GREETING") == "hello"
+    assert b"capped" in mod.__wasmimport__.stdout
+    with pytest.raises(wasmimport.WasmImportError, match="larger than"):
+        wasmimport.load(guest_path("wasi_reactor"), manifest={
+            "functions": functions, "limits": {"memory": "64KiB"}, "wasi": {}})
