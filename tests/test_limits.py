@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import wasmimport
-from conftest import guest_path, has, refused
+from conftest import BACKEND, guest_path, has, refused
 
 FUNCTIONS = {
     "forever": "() -> None",
@@ -192,17 +192,38 @@ def test_a_trap_after_the_memory_cap_refused_growth_is_limit_exceeded() -> None:
     assert type(later.value) is wasmimport.Trap
 
 
+def test_memory_cap_leaves_trap_frames_as_they_are() -> None:
+    """Where the cap rewrites the module (js backend), frames still point into the module
+    as given: the same functions and offsets as without a cap."""
+    if not has("limits-memory"):
+        return      # refused: test_memory_cap_fails_memory_grow_inside_the_guest
+    with pytest.raises(wasmimport.Trap) as capped:
+        edges_with(memory="4MiB").trap_with_frame()
+    with pytest.raises(wasmimport.Trap) as plain:
+        edges_with().trap_with_frame()
+    assert capped.value.frames and capped.value.frames == plain.value.frames
+    with pytest.raises(wasmimport.LimitExceeded) as info:
+        edges_with(HOARD, memory="2MiB").hoard(3 << 20)
+    assert [f.function for f in info.value.frames][-1:] == ["hoard"]
+
+
 def test_a_trap_after_refused_growth_on_the_pure_fallback_is_the_trap(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the extension wasmtime's own store limiter holds the cap; it cannot say it
-    refused, so the guest's trap is reported as it is (docs/sandbox.md)."""
+    refused, so the guest's trap is reported as it is (docs/sandbox.md).  The js backend
+    holds it by instrumenting the module, extension or not: there it is LimitExceeded."""
     if not has("limits-memory"):
         return      # refused at import, extension or not: test_limits_on_the_pure_fallback...
     monkeypatch.setenv("WASMIMPORT_PURE", "1")
     mod = edges_with(HOARD, memory="2MiB")
     with pytest.raises(wasmimport.Trap) as info:
         mod.hoard(3 << 20)
-    assert type(info.value) is wasmimport.Trap and info.value.kind == "unreachable"
+    if BACKEND.name == "js":
+        assert info.value.kind == "memory"
+        assert isinstance(info.value.__cause__, wasmimport.Trap)
+        assert info.value.__cause__.kind == "unreachable"
+    else:
+        assert type(info.value) is wasmimport.Trap and info.value.kind == "unreachable"
     assert mod.try_hoard(3 << 20) == 0
     assert mod.echo_str("still usable") == "still usable"
 
@@ -339,3 +360,19 @@ def test_ctrl_c_on_the_pure_fallback_comes_as_the_call_returns(tmp_path: Path) -
     gil = "released" if has("release-gil") else "held"
     _, out = run_child(tmp_path, LATE_CHILD, gil, pure=True)
     assert out == "interrupted\n1 7\n"
+
+
+@pytest.mark.skipif(not has("wasi"), reason="the backend has no WASI")
+def test_memory_cap_with_wasi() -> None:
+    """A WASI module under a cap: WASI calls work (on the js backend they reach the rewritten
+    module's memory and exports), and growth past the cap still fails inside the guest."""
+    functions = {"say": "(s: str) -> None", "env": "(name: str) -> str"}
+    mod = wasmimport.load(guest_path("wasi_reactor"), manifest={
+        "functions": functions, "limits": {"memory": "4MiB"},
+        "wasi": {"stdout": "capture", "env": {"GREETING": "hello"}}})
+    mod.say("capped")
+    assert mod.env("GREETING") == "hello"
+    assert b"capped" in mod.__wasmimport__.stdout
+    with pytest.raises(wasmimport.WasmImportError, match="larger than"):
+        wasmimport.load(guest_path("wasi_reactor"), manifest={
+            "functions": functions, "limits": {"memory": "64KiB"}, "wasi": {}})
