@@ -48,6 +48,11 @@ FEATURES = {
 }
 
 
+def size_text(size: int) -> str:
+    """Bytes as a user reads them, in every backend's messages: 16 MiB (16777216 bytes)."""
+    return f"{size / (1 << 20):g} MiB ({size} bytes)"
+
+
 class Memory(ABC):
     """A guest linear memory: bounds-checked reads and writes, and a buffer view.
 

@@ -25,7 +25,7 @@ from pyodide.ffi import JsException, can_run_sync, create_proxy, run_sync, to_js
 from .._errors import CompileRefused, LimitExceeded, Trap, TrapFrame, WasiExit
 from .._instrument import REFUSED_EXPORT, VERSION, Instrumented, cap_memory
 from .._wasmbin import FuncType, WasmFormatError
-from ._base import Backend, BackendError, CompiledModule, Direct, Instance, Memory
+from ._base import Backend, BackendError, CompiledModule, Direct, Instance, Memory, size_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -526,11 +526,6 @@ class JsBackend(Backend):
 # and the appended functions' frames (the grow helper, the export wrappers) are left out.
 
 
-def _size(size: int) -> str:
-    """Bytes as a user reads them: 16 MiB (16777216 bytes) (as the wasmtime backend says)."""
-    return f"{size / (1 << 20):g} MiB ({size} bytes)"
-
-
 class JsCappedInstance(JsInstance):
     """An instance of an instrumented module: its traps after a refused growth say so."""
 
@@ -568,7 +563,7 @@ class JsCappedInstance(JsInstance):
                     refused.value = js.BigInt(0)
                     limit = LimitExceeded(
                         f"{label}: the guest ran out of memory: it asked to grow its memory "
-                        f"to {_size(asked)}, past [limits] memory = {_size(self._cap)}",
+                        f"to {size_text(asked)}, past [limits] memory = {size_text(self._cap)}",
                         "memory", out.frames)
                     limit.__cause__ = out
                     limit.__suppress_context__ = True

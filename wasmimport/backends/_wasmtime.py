@@ -21,7 +21,7 @@ from .._errors import LimitExceeded, Trap, WasiExit
 from .._extension import core_codes, extension, needs_extension, speedups
 from .._wasmbin import FuncType
 from . import _wasmtime_capi as capi
-from ._base import Backend, BackendError, CompiledModule, Instance, Memory
+from ._base import Backend, BackendError, CompiledModule, Instance, Memory, size_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -62,15 +62,10 @@ def _trap(raw: int, label: str, instance: Instance) -> Trap:
 def _out_of_memory(label: str, asked: int, cap: int, trap: Trap) -> LimitExceeded:
     """The LimitExceeded for a call that trapped after the memory cap refused to grow."""
     exc = LimitExceeded(f"{label}: the guest ran out of memory: it asked to grow its memory "
-                        f"to {_size(asked)}, past [limits] memory = {_size(cap)}", "memory",
+                        f"to {size_text(asked)}, past [limits] memory = {size_text(cap)}", "memory",
                         trap.frames)
     exc.__cause__ = trap
     return exc
-
-
-def _size(size: int) -> str:
-    """Bytes as a user reads them: 16 MiB (16777216 bytes)."""
-    return f"{size / (1 << 20):g} MiB ({size} bytes)"
 
 
 def _check(error: int | None, what: str = "") -> None:
