@@ -362,14 +362,18 @@ def test_ctrl_c_on_the_pure_fallback_comes_as_the_call_returns(tmp_path: Path) -
     assert out == "interrupted\n1 7\n"
 
 
-@pytest.mark.skipif(not has("wasi"), reason="the backend has no WASI")
 def test_memory_cap_with_wasi() -> None:
     """A WASI module under a cap: WASI calls work (on the js backend they reach the rewritten
     module's memory and exports), and growth past the cap still fails inside the guest."""
     functions = {"say": "(s: str) -> None", "env": "(name: str) -> str"}
-    mod = wasmimport.load(guest_path("wasi_reactor"), manifest={
-        "functions": functions, "limits": {"memory": "4MiB"},
-        "wasi": {"stdout": "capture", "env": {"GREETING": "hello"}}})
+    manifest = {"functions": functions, "limits": {"memory": "4MiB"},
+                "wasi": {"stdout": "capture", "env": {"GREETING": "hello"}}}
+    if not has("limits-memory"):
+        with pytest.raises(wasmimport.WasmImportError,
+                           match=r"\[limits\] memory " + refused("limits-memory")):
+            wasmimport.load(guest_path("wasi_reactor"), manifest=manifest)
+        return
+    mod = wasmimport.load(guest_path("wasi_reactor"), manifest=manifest)
     mod.say("capped")
     assert mod.env("GREETING") == "hello"
     assert b"capped" in mod.__wasmimport__.stdout
