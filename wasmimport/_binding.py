@@ -102,6 +102,9 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
           post: RawFunction | None) -> Callable[..., Any]:
     """The pure-Python call path: a generated function over the backend's raw caller (a
     ctypes one, or the js backend's JS glue called directly)."""
+    fused = _fused(label, plan, instance, guest, post)
+    if fused is not None:
+        return fused
     signature = plan.signature
     params = signature.params
     namespace: dict[str, Any] = {}
@@ -110,31 +113,12 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
     converted = ", ".join(p.type.convert_expression(p.name, f"_c{i}")
                           for i, p in enumerate(params))
     result = signature.result
-    fused = _fused(label, plan, instance, guest, post)
-    if fused is not None:
-        return fused
     if not signature.needs_memory() and all(isinstance(p.type, ScalarType) for p in params):
         # fast path: only scalars, which convert straight to core values
         lift = "" if result is None or getattr(result, "lifts_as_is", False) else "_lift"
         # a one-value result that is no scalar (an enum, flags...) lifts as the general path does
         namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
             _lifter(label, signature, guest)
-        direct = None if post is not None or signature.multi else \
-            instance.direct(plan.export, plan.functype, label)
-        if direct is not None:
-            namespace.update(_raw=direct.call, _error=direct.error,
-                             _translate=direct.translate)
-            # the arguments convert before the try: only the call's own errors translate
-            names = [p.name for p in params]
-            call = f"_raw({', '.join(names)})"
-            if direct.lift is not None:
-                namespace["_core"] = direct.lift
-                call = f"_core({call})"
-            body = "".join(f"{n} = {p.type.convert_expression(n, f'_c{i}')}\n    "
-                           for i, (n, p) in enumerate(zip(names, params)))
-            body += (f"try:\n        return {lift}({call})\n"
-                     f"    except _error as exc:\n        raise _translate(exc)")
-            return _generated(plan.name, params, body, namespace)
         namespace["_raw"] = instance.function(plan.export, plan.functype, label,
                                               plan.release_gil)
         if post is None:
@@ -241,21 +225,28 @@ def python_signature(fn: Any) -> Any:
 def _fused(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,
            post: RawFunction | None) -> Callable[..., Any] | None:
     """The call path where the backend's glue does the whole call (``Instance.fused``):
-    str and scalar parameters, a str, scalar or None result, plain ``cabi_realloc``.
-    Python keeps the argument checks (an ASCII str goes as itself, any other as its
-    checked UTF-8 bytes) and whatever the glue hands back to lift."""
+    str and scalar parameters, a str or one-value result (or None); str needs plain
+    ``cabi_realloc``.  Python keeps the argument checks (an ASCII str goes as itself, any
+    other as its checked UTF-8 bytes; converted before the try, so that only the call's own
+    errors translate) and whatever the glue hands back to lift."""
     signature = plan.signature
     params = signature.params
     result = signature.result
-    if guest is None or guest.exports is None or signature.spills() or \
-            signature.multi or not all(isinstance(p.type, ScalarType) or p.type is STR
-                                      for p in params) or \
-            not (result is None or result is STR or isinstance(result, ScalarType)):
+    if signature.spills() or signature.multi or \
+            not all(isinstance(p.type, ScalarType) or p.type is STR for p in params) or \
+            not (result is None or result is STR or
+                 len(result.flat) == 1 and not result.reads_memory):
         return None
+    memory = realloc = alloc_error = None
+    if result is STR or any(p.type is STR for p in params):
+        if guest is None or guest.exports is None:
+            return None
+        memory, realloc = guest.exports
+        alloc_error = _allocation_error(label, guest)
     kinds = ["str" if p.type is STR else p.type.flat[0] for p in params]
     shape = None if result is None else "str" if result is STR else result.flat[0]
-    fused = instance.fused(plan.export, kinds, shape, *guest.exports, plan.post, label,
-                           _allocation_error(label, guest))
+    fused = instance.fused(plan.export, kinds, shape, memory, realloc, plan.post, label,
+                           alloc_error)
     if fused is None:
         return None
     namespace: dict[str, Any] = {"_raw": fused.call, "_error": fused.error,
@@ -284,13 +275,13 @@ def _fused(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI |
     elif result is None:
         lines.append("return None")
     else:
-        assert isinstance(result, ScalarType)
         call = "out"
         if fused.lift is not None:
             namespace["_core"] = fused.lift
             call = "_core(out)"
-        if not result.lifts_as_is:
-            namespace["_lift"] = result.lift_one
+        if not getattr(result, "lifts_as_is", False):   # a one-value enum, flags... too
+            namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
+                _lifter(label, signature, guest)
             call = f"_lift({call})"
         lines.append(f"return {call}")
     return _generated(plan.name, params, "\n    ".join(lines), namespace)

@@ -104,7 +104,7 @@ class Memory(ABC):
 
 
 class Direct:
-    """What ``Instance.direct`` offers: ``call`` takes core values; an ``error`` it raises
+    """What ``Instance.fused`` offers: ``call`` takes the arguments; an ``error`` it raises
     (a trap, or a host function's exception) is raised as ``translate`` returns it (a Trap,
     or the host's exception itself); ``lift`` (or None) turns its result into the core
     value Python expects."""
@@ -154,21 +154,17 @@ class Instance(ABC):
         ``release_gil`` other Python threads run while the wasm code does.
         """
 
-    def direct(self, export: str, functype: FuncType, label: str) -> Direct | None:
-        """A caller of ``export`` that the generated scalar call path calls with nothing in
-        between, for an engine whose own call already converts core values (the js
-        backend's JS glue); None (the default) when ``function()`` is the way to call."""
-        return None
-
-    def fused(self, export: str, params: list[str], result: str | None, memory: str,
-              realloc: str, post: str | None, label: str,
-              alloc_error: Callable[[int, int, int], None]) -> Direct | None:
-        """The whole of a call, lowering and lifting included, in the engine's own glue,
-        for ``params`` that are core types or "str" (given as an ASCII str or its UTF-8
-        bytes) and a ``result`` that is one, or None; a "str" result the glue could not
-        lift comes back as a one-item sequence holding the return area pointer.  Strings
-        are allocated with ``realloc`` in ``memory``; ``alloc_error(align, size, ptr)``
-        raises for a refused allocation.  None (the default): no such glue."""
+    def fused(self, export: str, params: list[str], result: str | None, memory: str | None,
+              realloc: str | None, post: str | None, label: str,
+              alloc_error: Callable[[int, int, int], None] | None) -> Direct | None:
+        """The whole of a call, lowering, post-return and lifting included, in the engine's
+        own glue, called by the generated function with nothing in between: for ``params``
+        that are core types or "str" (given as an ASCII str or its UTF-8 bytes) and a
+        ``result`` that is one, or None; a "str" result the glue could not lift comes back
+        as a one-item sequence holding the return area pointer.  Strings are allocated with
+        ``realloc`` in ``memory``, and ``alloc_error(align, size, ptr)`` raises for a refused
+        allocation (all three None when no str is involved).  None (the default): no such glue,
+        ``function()`` is the way to call."""
         return None
 
     def captured(self, stream: str) -> bytes:

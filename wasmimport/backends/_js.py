@@ -316,17 +316,18 @@ class JsInstance(Instance):
             return exc
         return translate
 
-    def fused(self, export: str, params: list[str], result: str | None, memory: str,
-              realloc: str, post: str | None, label: str,
-              alloc_error: Callable[[int, int, int], None]) -> Direct | None:
-        realloc_call = self._export(realloc, None, "function")
-        call = _GLUE.fused(self._export(export, None, "function"), to_js(params), result,
-                           self._export(memory, js.WebAssembly.Memory, "memory"),
-                           realloc_call, self._export(post, None, "function") if post else None)
+    def fused(self, export: str, params: list[str], result: str | None, memory: str | None,
+              realloc: str | None, post: str | None, label: str,
+              alloc_error: Callable[[int, int, int], None] | None) -> Direct | None:
+        call = _GLUE.fused(
+            self._export(export, None, "function"), to_js(params), result,
+            self._export(memory, js.WebAssembly.Memory, "memory") if memory else None,
+            self._export(realloc, None, "function") if realloc else None,
+            self._export(post, None, "function") if post else None)
         translate = self._translate(label)
 
         def refused(exc: BaseException) -> BaseException:
-            if getattr(exc, "name", None) != "WasmimportAllocation":
+            if alloc_error is None or getattr(exc, "name", None) != "WasmimportAllocation":
                 return translate(exc)
             align, size, ptr = map(int, str(exc.message).split())  # type: ignore[attr-defined]
             try:
@@ -337,13 +338,6 @@ class JsInstance(Instance):
             raise AssertionError("alloc_error raises")
         lift = _CORE_LIFT.get(result) if result is not None else None
         return Direct(call, BaseException, refused, lift)
-
-    def direct(self, export: str, functype: FuncType, label: str) -> Direct | None:
-        if len(functype.results) > 1:
-            return None
-        lift = _CORE_LIFT.get(functype.results[0]) if functype.results else None
-        return Direct(self._glue(export, functype), BaseException, self._translate(label),
-                      lift)
 
     def function(self, export: str, functype: FuncType, label: str,
                  release_gil: bool = False) -> RawFunction:
