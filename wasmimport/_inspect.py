@@ -13,6 +13,7 @@ from ._errors import ManifestError, WasmImportError
 from ._facts import prepare, read_manifest
 from ._loader import SIDECAR_SUFFIX
 from ._manifest import Manifest, parse_manifest
+from ._module import COMPONENT_HEADER
 from ._plan import ModulePlan, plan_module
 from .backends import BackendError, get_backend
 
@@ -32,6 +33,7 @@ class Description:
         self.manifest_from = "none"          # "sidecar <path>", "embedded" or "none"
         self.plan: ModulePlan | None = None
         self.problems: list[str] = []
+        self.world: list[str] = []          # a component's WIT world, one line each
 
 
 def describe(path: str, backend_name: str | None = None) -> Description:
@@ -42,6 +44,9 @@ def describe(path: str, backend_name: str | None = None) -> Description:
         with open(path, "rb") as f:
             data = f.read()
         found.size = len(data)
+        manifest: Manifest | None = None
+        if data[4:8] == COMPONENT_HEADER:
+            data, manifest = _component(data, path, found)
         wasm, found.info, _ = prepare(data, path, backend)
     except (OSError, WasmImportError) as exc:
         found.problems.append(str(exc))
@@ -52,7 +57,9 @@ def describe(path: str, backend_name: str | None = None) -> Description:
         found.problems.append(f"{path}: not a valid wasm module: {exc}")
     sidecar = path + SIDECAR_SUFFIX
     try:
-        if os.path.exists(sidecar):
+        if manifest is not None:
+            found.manifest, found.manifest_from = manifest, "the component's WIT"
+        elif os.path.exists(sidecar):
             with open(sidecar, "rb") as f:
                 found.manifest = parse_manifest(f.read(), sidecar)
             found.manifest_from = f"sidecar {sidecar}"
@@ -69,9 +76,26 @@ def describe(path: str, backend_name: str | None = None) -> Description:
     return found
 
 
+def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manifest]:
+    """The core module and manifest of the component ``data``; its world in ``found``."""
+    from .component import as_core
+    from .component._decode import decode
+    from .component._world import world_text
+
+    try:
+        found.world = world_text(decode(data))
+    except ValueError:
+        pass               # as_core reports it
+    core, manifest, _ = as_core(data, path, None)
+    return core, manifest
+
+
 def report(found: Description) -> str:
     """The text ``python -m wasmimport inspect`` prints."""
     lines = [f"{found.path}: {found.size} bytes"]
+    if found.world:
+        lines += ["a WebAssembly component; its WIT:", *(f"  {w}" for w in found.world),
+                  "it runs as its core module:"]
     info, plan = found.info, found.plan
     if info is not None:
         lines.append(f"manifest: {found.manifest_from}")

@@ -11,7 +11,7 @@ import os
 
 from ._errors import WasmImportError
 from ._manifest import Manifest, manifest_from_mapping, parse_manifest
-from ._module import build_module
+from ._module import COMPONENT_HEADER, build_module
 from .backends import get_backend
 
 TYPE_CHECKING = False
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import types
     import zipimport
     from collections.abc import Mapping
+
+    from .component import ComponentManifest
     from importlib.abc import Loader as _Loader
     from typing import Any
 else:
@@ -54,10 +56,10 @@ class WasmLoader(_Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         data = self._data if self._data is not None else self.get_data(self.path)
-        manifest = self._manifest if self._manifest is not None else self._sidecar()
+        manifest = self._manifest if self._manifest is not None else self._sidecar(data)
         build_module(module, data, self.path, manifest, get_backend(self.backend))
 
-    def _sidecar(self) -> Manifest | None:
+    def _sidecar(self, data: bytes) -> Manifest | ComponentManifest | None:
         if self._data is not None:
             return None
         path = self.path + SIDECAR_SUFFIX
@@ -65,6 +67,9 @@ class WasmLoader(_Loader):
             text = self.get_data(path)
         except OSError:
             return None
+        if data[4:8] == COMPONENT_HEADER:
+            from .component import parse_component_manifest
+            return parse_component_manifest(text, path)
         return parse_manifest(text, path)
 
     def get_filename(self, fullname: str | None = None) -> str:

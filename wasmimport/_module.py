@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import _weakref
 import os
+import types
 
 from . import _cache
 from ._binding import compiled_guest, make_function
@@ -21,13 +22,13 @@ from ._plan import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import types
     from collections.abc import Callable
     from typing import Any
 
     from ._facts import Facts
     from ._guest import GuestABI
     from ._manifest import Manifest
+    from .component import ComponentManifest
     from ._plan import FunctionPlan, ModulePlan
     from .backends import Backend, CompiledModule, Instance, Memory
 
@@ -57,6 +58,9 @@ class ModuleState:
         self.instance = instance
         self.memories: dict[str, Memory] = {}
 
+
+# a component's version and layer fields (a core module has version 1, layer 0)
+COMPONENT_HEADER = b"\x0d\x00\x01\x00"
 
 # compiled code alive in this process, by (backend cache tag, module digest); weak
 # references, so code no module uses any more is freed (``_weakref``: the weakref module
@@ -100,12 +104,24 @@ def compile_only(data: bytes, origin: str, manifest: Manifest | None,
                  backend: Backend) -> None:
     """Plan ``data`` with ``manifest`` (None: the embedded one) and compile it into the
     cache, as an import does, without instantiating it."""
+    data, manifest, _ = _core_of(data, origin, manifest)
     _planned_and_compiled(data, origin, manifest, backend)
+
+
+def _core_of(data: bytes, origin: str, manifest: Manifest | ComponentManifest | None
+             ) -> tuple[bytes, Manifest | None, Callable[[types.ModuleType], None] | None]:
+    """The core module and manifest to run for ``data``, and for a component the function
+    that arranges the module as its WIT says (None for a core module)."""
+    if data[4:8] != COMPONENT_HEADER:
+        return data, manifest, None  # type: ignore[return-value]
+    from .component import as_core
+    return as_core(data, origin, manifest)
 
 
 def build_module(module: types.ModuleType, data: bytes, origin: str,
                  manifest: Manifest | None, backend: Backend) -> None:
     """Compile, validate, instantiate and bind ``data`` into ``module``."""
+    data, manifest, arrange = _core_of(data, origin, manifest)
     facts, backend, compiled = _planned_and_compiled(data, origin, manifest, backend)
     plan, manifest = facts.plan, facts.manifest
     limits = manifest.limits if manifest is not None else Limits()
@@ -135,6 +151,8 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     _populate(module, plan, state, guest)
     if wasi is not None and plan.command:
         module.main = _main(module.__name__, instance)  # type: ignore[attr-defined]
+    if arrange is not None:
+        arrange(module)
 
 
 def _main(name: str, instance: Instance) -> Any:
@@ -193,6 +211,34 @@ def _guest(name: str, plan: ModulePlan, instance: Instance) -> GuestABI | None:
 _ABI_TYPES = {"realloc": REALLOC_TYPE, "alloc": ALLOC_TYPE, "free": FREE_TYPE}
 
 
+class Namespace(types.SimpleNamespace):
+    """An attribute of a module that holds functions and types of their own, like a
+    component's exported interface (``mod.shapes.norm``)."""
+
+    def __init__(self, qualname: str) -> None:
+        super().__init__()
+        self.__qualname__ = qualname
+
+    def __repr__(self) -> str:
+        return f"<interface {self.__qualname__!r}>"
+
+
+def _namespaces(module: str, plan: ModulePlan, bind: Callable[[FunctionPlan], Any]
+                ) -> dict[str, Namespace]:
+    """The namespaces of the manifest's dotted function names (``shapes.norm``), their
+    functions bound: an interface's functions are made at import, not on first use."""
+    spaces: dict[str, Namespace] = {}
+    for f in plan.functions:
+        prefix, dot, short = f.name.partition(".")
+        if dot:
+            space = spaces.get(prefix) or spaces.setdefault(
+                prefix, Namespace(f"{module}.{prefix}"))
+            fn = bind(f)
+            fn.__name__ = short
+            setattr(space, short, fn)
+    return spaces
+
+
 def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,
               guest: GuestABI | None) -> None:
     """Set the module's attributes; functions and memories resolve on first lookup.
@@ -214,6 +260,9 @@ def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,
     def bind(f: FunctionPlan) -> Any:
         return make_function(name, f, instance, guest)
 
+    for space_name, space in _namespaces(name, plan, bind).items():
+        namespace[space_name] = space
+
     def __getattr__(attr: str) -> Any:
         f = plan.lookup(attr)
         if f is not None:
@@ -233,5 +282,6 @@ def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,
     namespace["__getattr__"] = __getattr__
     namespace["__dir__"] = __dir__
     module.__doc__ = plan.doc
-    module.__all__ = list(plan.public)  # type: ignore[attr-defined]
+    module.__all__ = [*plan.public, *(n for n, v in namespace.items()  # type: ignore[attr-defined]
+                                      if isinstance(v, Namespace))]
     module.__wasmimport__ = state  # type: ignore[attr-defined]

@@ -1,0 +1,97 @@
+"""WebAssembly components, typed by their own WIT (SPEC section 8).
+
+``_decode`` reads the component binary into its exports and WIT types (``_wit``);
+``_lower`` turns a component made from one core module into that module plus a manifest,
+so it runs on the core path.  Imported only when an import meets a component.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from .._errors import ManifestError, WasmImportError
+from .._manifest import Manifest, manifest_from_mapping
+from .._wasmbin import WasmFormatError
+from ._decode import decode, is_component
+from ._lower import Unlowerable, lower, snake
+from ._manifest import ComponentManifest, parse_component_manifest, python_for
+
+__all__ = ["as_core", "is_component", "parse_component_manifest"]
+
+
+def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | None
+            ) -> tuple[bytes, Manifest, Any]:
+    """The core module that runs the component in ``data``, its manifest (the WIT's
+    functions and types, with ``manifest``'s [wasi] and [limits]), and the function that
+    arranges the populated module as the WIT says."""
+    try:
+        component = decode(data)
+    except WasmFormatError as exc:
+        raise WasmImportError(f"{origin}: not a valid component: {exc}", path=origin) from None
+    try:
+        lowered = lower(component, data)
+    except Unlowerable as exc:
+        raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
+                              path=origin) from None
+    if isinstance(manifest, Manifest):    # load(manifest=...): the core schema
+        if manifest.functions or manifest.imports or manifest.types.declared:
+            raise ManifestError(f"{manifest.source}: a component's manifest may only hold "
+                                "[imports] (by WIT name), [wasi] and [limits]: its "
+                                "functions and types come from its WIT", path=origin)
+        manifest = ComponentManifest(manifest.source, {}, manifest)
+    given = manifest.imports if manifest is not None else {}
+    missing = []
+    for module, name, wit_name, attribute, wit_type in lowered.imports:
+        spec = given.get(wit_name)
+        entry = lowered.table["imports"][module][name]
+        if spec is None:
+            member = "" if attribute == snake(wit_name) else f" {attribute.replace('_', '-')}"
+            missing.append(f"  {wit_name}{member}: {wit_type}")
+        else:
+            entry["python"] = python_for(spec, None if attribute == snake(wit_name)
+                                         else attribute)
+    if missing:
+        raise WasmImportError(f"{origin}: the component imports what its manifest's "
+                              "[imports] does not provide:\n" + "\n".join(missing),
+                              path=origin)
+    typed = manifest_from_mapping(lowered.table, f"{origin} (its WIT)")
+    if manifest is not None:
+        typed.wasi, typed.limits = manifest.core.wasi, manifest.core.limits
+
+    def arrange(module: types.ModuleType) -> None:
+        _arrange(module, lowered.types, {py for (space, py) in lowered.functions.values()
+                                         if space is None})
+    return lowered.core, typed, arrange
+
+
+def _arrange(module: types.ModuleType, placed: dict[str, tuple[str | None, str]],
+             functions: set[str]) -> None:
+    """Move each type to its interface under its WIT name; show only the WIT's names."""
+    namespace = module.__dict__
+    public = set(functions)
+    for key, (space, cls_name) in placed.items():
+        cls = namespace.pop(key)
+        cls.__name__ = cls_name
+        if space is None:
+            namespace[cls_name] = cls
+            public.add(cls_name)
+        else:
+            setattr(namespace[space], cls_name, cls)
+            cls.__qualname__ = f"{space}.{cls_name}"
+    spaces = [n for n in module.__all__ if n not in namespace.get("__all__", ())[:0]
+              and isinstance(namespace.get(n), types.SimpleNamespace)]
+    public.update(spaces)
+    core_getattr = namespace["__getattr__"]
+
+    def __getattr__(attr: str) -> Any:
+        if attr in public:
+            return core_getattr(attr)
+        raise AttributeError(f"module {module.__name__!r} has no attribute {attr!r}")
+
+    def __dir__() -> list[str]:
+        return sorted({*public, *(k for k in namespace if k.startswith("__"))})
+
+    namespace["__getattr__"] = __getattr__
+    namespace["__dir__"] = __dir__
+    module.__all__ = sorted(public)  # type: ignore[attr-defined]

@@ -1,0 +1,262 @@
+"""Run a component on the core-module path: its main core module with a manifest made from
+its WIT.
+
+A component that wit-component made from one core module (``wasm-tools component new``,
+``jco new``, wit-bindgen guests) is that module plus types: every exported function is a
+``canon lift`` of one of its exports, with UTF-8 strings, its memory and ``cabi_realloc``.
+The Canonical ABI is the ABI wasmimport's core path already speaks, so such a component
+runs as its core module with a manifest written from the WIT: the same call path, cache,
+backends and limits as a hand-written module.  A component of any other shape is refused
+here with the reason (see ``Unlowerable``).
+"""
+
+from __future__ import annotations
+
+import keyword
+from typing import Any
+
+from .._wasmbin import read_module
+from ._decode import Builtin, Component, CoreExport, CoreInstance, Export, Imported, Lift
+from ._wit import FuncType, Labels, Primitive, Record, Result, Tuple, WitType, Wrapper
+
+_SCALARS = {"bool": "bool", "s8": "i8", "u8": "u8", "s16": "i16", "u16": "u16",
+            "s32": "i32", "u32": "u32", "s64": "i64", "u64": "u64", "f32": "f32",
+            "f64": "f64", "string": "str"}
+
+
+class Unlowerable(Exception):
+    """The component cannot run as its core module; the message says what stands in the
+    way."""
+
+
+def snake(name: str) -> str:
+    """A WIT name (kebab-case) as a Python name: ``parse-int`` -> ``parse_int``."""
+    py = name.replace("-", "_")
+    return py + "_" if keyword.iskeyword(py) else py
+
+
+def camel(name: str) -> str:
+    """A WIT type name as a Python class name: ``http-request`` -> ``HttpRequest``."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+def interface_attribute(name: str) -> str:
+    """The module attribute of an exported interface: ``demo:calc/shapes@0.1.0`` -> ``shapes``."""
+    return snake(name.rpartition("/")[2].partition("@")[0])
+
+
+class Lowered:
+    """The core module to run and the manifest table that describes it, plus where each
+    function and type goes: (interface attribute or None, Python name)."""
+
+    def __init__(self, core: bytes, table: dict[str, Any],
+                 functions: dict[str, tuple[str | None, str]],
+                 types: dict[str, tuple[str | None, str]], interfaces: dict[str, str],
+                 imports: list[tuple[str, str, str, str, str]]):
+        self.core = core
+        # (core module, core name, WIT import, Python attribute, WIT type) of each import
+        self.imports = imports
+        self.table = table
+        self.functions = functions     # manifest name -> (interface, Python name)
+        self.types = types             # manifest type name -> (interface, class name)
+        self.interfaces = interfaces   # interface attribute -> WIT name
+
+
+def lower(component: Component, data: bytes) -> Lowered:
+    """The core module and manifest that run ``component``; Unlowerable if there are none."""
+    lifts: list[tuple[str | None, str, Export]] = []
+    interfaces: dict[str, str] = {}
+    for export in component.exports:
+        if export.kind == "func":
+            lifts.append((None, export.name, export))
+        elif export.kind == "instance":
+            attribute = interface_attribute(export.name)
+            if attribute in interfaces:
+                raise Unlowerable(f"two exported interfaces are both called {attribute!r}")
+            interfaces[attribute] = export.name
+            lifts += [(attribute, e.name, e) for e in export.item.values() if e.kind == "func"]
+        elif export.kind != "type":
+            raise Unlowerable(f"it exports a {export.kind} ({export.name!r})")
+    main = _main_instance(component, data, [e.item for _, _, e in lifts])
+    types = _TypeNames()
+    functions: dict[str, Any] = {}
+    placed: dict[str, tuple[str | None, str]] = {}
+    abi: dict[str, str] = {}
+    for attribute, wit_name, export in lifts:
+        lift = export.item
+        if not isinstance(lift, Lift):
+            raise Unlowerable(f"{wit_name!r} is not a lifted core function")
+        functype = export.type if isinstance(export.type, FuncType) else lift.type
+        key = f"{attribute}.{snake(wit_name)}" if attribute else snake(wit_name)
+        core = _core_export(lift.core, main, wit_name)
+        _options(lift, main, wit_name, core, abi)
+        functions[key] = {"signature": _signature(functype, types, attribute),
+                          "export": core}
+        placed[key] = (attribute, snake(wit_name))
+    imports: list[tuple[str, str, str, str, str]] = []
+    table: dict[str, Any] = {"functions": functions, "types": types.table, "imports": {}}
+    for module, name, builtin in _lowered_imports(component, main):
+        func = builtin.target
+        if not isinstance(func, Imported) or not isinstance(func.type, FuncType):
+            raise Unlowerable(f"core import {module}.{name} is not an imported function")
+        _lower_options(builtin.options, main, func.name, abi)
+        wit_name, _, member = func.name.rpartition("#")
+        imports.append((module, name, wit_name or member, snake(member), func.type.wit()))
+        table["imports"].setdefault(module, {})[name] = {
+            "signature": _signature(func.type, types, None), "python": "-:-"}
+    start, end = main.module  # type: ignore[misc]
+    if abi:
+        table["abi"] = abi
+    return Lowered(bytes(data[start:end]), table, placed, types.placed, interfaces, imports)
+
+
+def _lowered_imports(component: Component, main: CoreInstance
+                     ) -> list[tuple[str, str, Builtin]]:
+    """(core module, core name, canon lower) of each import of the main core module.
+
+    wit-component lowers a function that needs the main module's memory through a shim:
+    the main module imports a trampoline that calls through a table, and a fixup module
+    fills the table with the real ``canon lower`` once the memory exists.  Here the
+    trampoline is followed to that ``canon lower``.
+    """
+    filled: dict[tuple[int, str], Builtin] = {}      # (shim instance, slot) -> lower
+    for instance in component.core_instances:
+        if instance is main or instance.module is None:
+            continue
+        shims = [a for a in instance.args.values() if a is not main and a.module is not None]
+        for actual in instance.args.values():
+            if actual.module is None:
+                for slot, item in actual.exports.items():
+                    for shim in shims:
+                        filled[id(shim), slot] = item
+    found = []
+    for module, arg in main.args.items():
+        if arg.module is not None:
+            raise Unlowerable(f"its core module imports {module!r} from another core module")
+        for name, item in arg.exports.items():
+            if isinstance(item, CoreExport):
+                item = filled.get((id(item.instance), item.name))
+            if not isinstance(item, Builtin) or item.what != "lower":
+                raise Unlowerable(f"core import {module}.{name} is not a lowered import")
+            found.append((module, name, item))
+    return found
+
+
+def _lower_options(options: dict[str, Any], main: CoreInstance, wit_name: str,
+                   abi: dict[str, str]) -> None:
+    if options.get("string-encoding") != "utf8" or options.get("async"):
+        raise Unlowerable(f"import {wit_name!r} is async or does not use UTF-8")
+    for key in ("memory", "realloc"):
+        item = options.get(key)
+        if item is not None:
+            name = _core_export(item, main, wit_name)
+            if abi.setdefault(key, name) != name:
+                raise Unlowerable(f"its functions use different {key} exports")
+
+
+def _main_instance(component: Component, data: bytes, lifts: list[Any]) -> CoreInstance:
+    """The one core instance whose exports the component lifts; any other core module may
+    only be wit-component's fixup, which calls ``_initialize`` (the core path runs it)."""
+    mains = {id(lift.core.instance): lift.core.instance for lift in lifts
+             if isinstance(lift, Lift) and isinstance(lift.core, CoreExport)}
+    if len(mains) != 1:
+        raise Unlowerable("its functions do not all come from one core module")
+    main = next(iter(mains.values()))
+    if main.module is None:
+        raise Unlowerable("its functions are not exports of a core module")
+    for instance in component.core_instances:
+        if instance is not main and instance.module is not None and \
+                not _plumbing(instance, main, data):
+            raise Unlowerable("it instantiates more than one core module")
+    return main
+
+
+def _plumbing(instance: CoreInstance, main: CoreInstance, data: bytes) -> bool:
+    """Whether ``instance`` is one of wit-component's helpers, which the core path does
+    without: a shim (trampolines through its ``$imports`` table) or the fixup (fills the
+    table, runs ``_initialize``)."""
+    start, end = instance.module  # type: ignore[misc]
+    info = read_module(data[start:end])
+    if not instance.args:
+        return all(e.name == "$imports" if e.kind == "table" else
+                   e.kind == "func" and e.name.isdigit() for e in info.exports)
+    for imp in info.imports:
+        source = instance.args.get(imp.module)
+        if source is main and imp.name != "_initialize" or source is None:
+            return False
+    return not info.exports
+
+
+def _core_export(core: Any, main: CoreInstance, wit_name: str) -> str:
+    if not isinstance(core, CoreExport) or core.instance is not main:
+        raise Unlowerable(f"{wit_name!r} is not an export of the core module")
+    return core.name
+
+
+def _options(lift: Lift, main: CoreInstance, wit_name: str, core: str,
+             abi: dict[str, str]) -> None:
+    """Check that the lift's options are the ones the core path uses."""
+    options = lift.options
+    _lower_options(options, main, wit_name, abi)
+    post = options.get("post-return")
+    if post is not None and _core_export(post, main, wit_name) != f"cabi_post_{core}":
+        raise Unlowerable(f"{wit_name!r}'s post-return is not cabi_post_{core}")
+
+
+class _TypeNames:
+    """The manifest's ``[types]`` table for the WIT's named types."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, Any] = {}
+        self.placed: dict[str, tuple[str | None, str]] = {}
+        self._names: dict[int, str] = {}
+
+    def name(self, t: WitType, attribute: str | None) -> str:
+        known = self._names.get(id(t))
+        if known is not None:
+            return known
+        if t.name is None:
+            raise Unlowerable(f"an anonymous {t.kind} type")
+        cls = camel(t.name)
+        key = cls if cls not in self.table else f"{camel(attribute or '')}{cls}"
+        if key in self.table:
+            raise Unlowerable(f"two types are both called {cls!r}")
+        self._names[id(t)] = key
+        self.placed[key] = (attribute, cls)
+        if isinstance(t, Record):
+            self.table[key] = {}
+            self.table[key] = {snake(n): self.text(ft, attribute) for n, ft in t.fields}
+        else:
+            assert isinstance(t, Labels)
+            self.table[key] = {t.kind: [snake(n) for n in t.names]}
+        return key
+
+    def text(self, t: WitType, attribute: str | None, result: bool = False) -> str:
+        """``t`` as a manifest type string."""
+        if isinstance(t, Primitive):
+            if t.kind not in _SCALARS:
+                raise Unlowerable(f"WIT type {t.kind} is not supported yet")
+            return _SCALARS[t.kind]
+        if isinstance(t, (Record, Labels)):
+            return self.name(t, attribute)
+        if isinstance(t, Wrapper) and t.kind == "list":
+            if isinstance(t.inner, Primitive) and t.inner.kind == "u8":
+                return "bytes"
+            return f"list[{self.text(t.inner, attribute)}]"
+        if isinstance(t, Wrapper) and t.kind == "option":
+            if isinstance(t.inner, Wrapper) and t.inner.kind == "option":
+                raise Unlowerable("option<option<T>> is not supported yet")
+            return f"{self.text(t.inner, attribute)} | None"
+        if isinstance(t, Tuple):
+            return "tuple[" + ", ".join(self.text(i, attribute) for i in t.items) + "]"
+        if isinstance(t, Result) and result:
+            ok = self.text(t.ok, attribute) if t.ok else "None"
+            err = self.text(t.err, attribute) if t.err else "None"
+            return f"result[{ok}, {err}]"
+        raise Unlowerable(f"WIT type {t.wit()} is not supported yet")
+
+
+def _signature(functype: FuncType, types: _TypeNames, attribute: str | None) -> str:
+    params = ", ".join(f"{snake(n)}: {types.text(t, attribute)}" for n, t in functype.params)
+    result = types.text(functype.result, attribute, result=True) if functype.result else "None"
+    return f"({params}) -> {result}"
