@@ -84,7 +84,8 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
     signature = plan.signature
     label = f"{module}.{plan.name}()"
     post = plan.post
-    if instance.native_store is not None:
+    if instance.native_store is not None and all(
+            _compilable(t) for t in (*(p.type for p in signature.params), signature.result)):
         fn = _compiled(label, plan, instance, guest)
     else:
         fn = _pure(label, plan, instance, guest,
@@ -96,6 +97,16 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
     fn.__annotations__ = {p.name: p.type.annotation for p in signature.params}
     fn.__annotations__["return"] = signature.return_annotation
     return fn
+
+
+def _compilable(t: WasmType | None) -> bool:
+    """Whether the compiled path has ``t`` and everything inside it (char and variants it
+    has not: a function using them takes the pure path)."""
+    if t is None:
+        return True
+    inner = getattr(t, "types", None) or getattr(t, "cases", None) or (
+        (t.elem,) if isinstance(t, ListOfType) else ())
+    return t.compiled and all(_compilable(c) for c in inner)
 
 
 def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,

@@ -498,3 +498,94 @@ class FlagsType(_Named):
 
     def from_int(self, value: int) -> Any:
         return self.cls(value & self.mask)
+
+
+class CasesType(VariantType):
+    """A ``[types.Name] variant = {case = "T", ...}`` (a WIT variant): a class per case, each
+    a subclass of the variant's class with the payload in ``.value``, so ``match`` can tell
+    them apart (``case Shape.Circle(r):``).  Converted form: (case index, payload)."""
+
+    compiled = False      # the compiled path has no variant node: the pure path calls these
+
+    def __init__(self, name: str, cases: tuple[tuple[str, WasmType | None], ...]):
+        super().__init__(tuple(t for _, t in cases))
+        self.name = self.hint = name
+        self.labels = tuple(label for label, _ in cases)
+        self.annotation = self.cls = _variant_class(name, cases)
+        self.case_classes: tuple[type, ...] = tuple(
+            getattr(self.cls, _case_name(label)) for label in self.labels)
+
+    def converter(self, label: str) -> Converter:
+        index = {cls: i for i, cls in enumerate(self.case_classes)}
+        payloads = [t.converter(f"{label} {self.name}.{cls.__name__}") if t else None
+                    for t, cls in zip(self.cases, self.case_classes)]
+        wanted = " or ".join(f"{self.name}.{c.__name__}" for c in self.case_classes)
+
+        def convert(value: Any) -> tuple[int, Any]:
+            i = index.get(value.__class__)
+            if i is None:
+                raise TypeError(f"{label} must be {wanted}, not {_type_name(value)}")
+            payload = payloads[i]
+            return (i, payload(value.value) if payload is not None else None)
+        return convert
+
+    def lower(self, value: tuple[int, Any], guest: Guest) -> tuple[Any, ...]:
+        return self.lower_case(value[0], value[1], guest)
+
+    def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
+        index, payload = self.lift_case(guest, values)
+        return self.case_classes[index](payload)
+
+    def pack(self, guest: Guest, buf: bytearray, offset: int, value: Any) -> None:
+        self.pack_case(guest, buf, offset, value[0], value[1])
+
+    def unpack(self, guest: Guest, data: bytes, offset: int) -> Any:
+        index, payload = self.unpack_case(guest, data, offset)
+        return self.case_classes[index](payload)
+
+
+def _case_name(label: str) -> str:
+    """A variant case's class name: ``not-found`` -> ``NotFound``; ``none`` -> ``None_``."""
+    import keyword
+
+    name = "".join(part[:1].upper() + part[1:] for part in label.split("_"))
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def _variant_class(name: str, cases: tuple[tuple[str, WasmType | None], ...]) -> type:
+    """The variant's base class, with one subclass per case as its attributes."""
+
+    class Case:
+        __slots__ = ("value",)
+        __match_args__ = ("value",)
+
+        def __init__(self, value: Any = None) -> None:
+            object.__setattr__(self, "value", value)
+
+        def __setattr__(self, attr: str, value: Any) -> None:
+            raise AttributeError(f"{type(self).__qualname__} is immutable")
+
+        def __eq__(self, other: object) -> bool:
+            return other.__class__ is self.__class__ and \
+                other.value == self.value  # type: ignore[attr-defined]
+
+        def __hash__(self) -> int:
+            return hash((self.__class__, self.value))
+
+        def __repr__(self) -> str:
+            value = "" if self.value is None else repr(self.value)
+            return f"{type(self).__qualname__}({value})"
+
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (self.__class__, (self.value,))
+
+    base = type(name, (Case,), {"__slots__": (), "__doc__": f"The variant {name}: "
+                                + ", ".join(f"{name}.{_case_name(c)}" for c, _ in cases)})
+    for label, payload in cases:
+        case_name = _case_name(label)
+        cls = type(case_name, (base,), {"__slots__": (), "__doc__":
+                                        f"{name}.{case_name}"
+                                        + (f"({payload.hint})" if payload else "()")})
+        cls.__qualname__ = f"{name}.{case_name}"
+        setattr(base, case_name, cls)
+    return base

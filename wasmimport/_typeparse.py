@@ -14,6 +14,7 @@ from __future__ import annotations
 import keyword
 
 from ._compound import (
+    CasesType,
     EnumType,
     FlagsType,
     ListOfType,
@@ -54,7 +55,7 @@ class TypeSpace:
     """The types one manifest declares in ``[types]``, by name, in dependency order."""
 
     def __init__(self) -> None:
-        self.declared: dict[str, RecordType | EnumType | FlagsType] = {}
+        self.declared: dict[str, RecordType | EnumType | FlagsType | CasesType] = {}
 
     def classes(self) -> dict[str, Any]:
         """The Python classes to put on the module: name -> class."""
@@ -66,6 +67,9 @@ class TypeSpace:
             if isinstance(t, RecordType):
                 plain.append(("record", name, tuple((f, to_form(ft))
                                                     for f, ft in zip(t.fields, t.types))))
+            elif isinstance(t, CasesType):
+                plain.append(("variant", name, tuple((label, to_form(case)) for label, case
+                                                     in zip(t.labels, t.cases))))
             else:
                 plain.append(("enum" if isinstance(t, EnumType) else "flags", name, t.labels))
         return tuple(plain)
@@ -77,6 +81,9 @@ class TypeSpace:
             if kind == "record":
                 space.declared[name] = RecordType(name, tuple(
                     (f, space.from_form(form)) for f, form in body))
+            elif kind == "variant":
+                space.declared[name] = CasesType(name, tuple(
+                    (label, space.from_form(form)) for label, form in body))
             else:
                 space.declared[name] = (EnumType if kind == "enum" else FlagsType)(name, body)
         return space
@@ -102,7 +109,7 @@ def to_form(t: WasmType | None) -> Any:
     """A type as nested tuples of str (``marshal`` can store it)."""
     if t is None or t.name in BY_NAME:
         return None if t is None else t.name
-    if isinstance(t, (RecordType, EnumType, FlagsType)):
+    if isinstance(t, (RecordType, EnumType, FlagsType, CasesType)):
         return ("ref", t.name)
     if isinstance(t, (ListType, ListOfType)):
         return ("list", to_form(t.elem))
@@ -216,6 +223,9 @@ def declare_types(table: Any, source: str) -> TypeSpace:
             space.declared[name] = (EnumType if kind == "enum" else FlagsType)(
                 name, _labels(body[kind], f"{where} {kind}"))
             return
+        if set(body) == {"variant"}:
+            space.declared[name] = _variant(name, body["variant"], where, space, declare, table)
+            return
         resolving.append(name)
         fields = []
         for field, text in body.items():
@@ -245,6 +255,34 @@ def declare_types(table: Any, source: str) -> TypeSpace:
         if name not in space.declared:
             declare(name)
     return space
+
+
+def _variant(name: str, cases: Any, where: str, space: TypeSpace, declare: Any,
+             table: dict[str, Any]) -> CasesType:
+    """``variant = {case = "T", other = "None"}``: each case's payload type, or None."""
+    import ast
+
+    if not isinstance(cases, dict) or not cases:
+        raise ManifestError(f"{where} variant must be a table of cases, like "
+                            "{circle = \"f64\", empty = \"None\"}")
+    parsed: list[tuple[str, WasmType | None]] = []
+    for case, text in cases.items():
+        spot = f"{where} variant {case}"
+        if not _field_name_ok(case) or not isinstance(text, str):
+            raise ManifestError(f"{spot}: a case is an identifier with a type string "
+                                "(\"None\" for no payload)")
+
+        def fail(message: str, spot: str = spot, text: str = text) -> ManifestError:
+            return ManifestError(f"{spot}: {message} in type {text!r}")
+        try:
+            node = ast.parse(text.strip(), mode="eval").body
+        except (SyntaxError, ValueError) as exc:
+            raise fail(f"invalid syntax ({getattr(exc, 'msg', exc)})") from None
+        for used in ast.walk(node):
+            if isinstance(used, ast.Name) and used.id in table and used.id not in space.declared:
+                declare(used.id)
+        parsed.append((case, parse_type(node, space, CASE, fail)))
+    return CasesType(name, tuple(parsed))
 
 
 def _field_name_ok(name: str) -> bool:

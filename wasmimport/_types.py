@@ -46,6 +46,7 @@ class WasmType(ABC):
     size: int
     align: int
     allocates = False       # lowering a value allocates in the guest
+    compiled = True         # the compiled call path has this type (else the pure one runs)
     reads_memory = False    # lifting a value from flat core values reads guest memory
 
     def __repr__(self) -> str:
@@ -512,6 +513,45 @@ class OutBufferType(BytesType):
         return (ptr, length)
 
 
+class CharType(ScalarType):
+    """``char``: a one-character ``str`` in Python, its Unicode scalar value (a u32) in wasm;
+    surrogates and values past U+10FFFF are refused both ways, as the Canonical ABI says."""
+
+    lifts_as_is = False
+    compiled = False      # not a C scalar: the pure path calls these
+
+    def __init__(self) -> None:
+        super().__init__("char", "i32", "I", str)
+
+    def converter(self, label: str) -> Converter:
+        def convert(value: Any) -> int:
+            if value.__class__ is not str and not isinstance(value, str):
+                raise TypeError(f"{label} must be a str of one character, not "
+                                f"{_type_name(value)}")
+            if len(value) != 1:
+                raise ValueError(f"{label} must be one character, not {len(value)}: "
+                                 f"{value[:20]!r}")
+            code = ord(value)
+            if 0xD800 <= code <= 0xDFFF:
+                raise ValueError(f"{label} is a surrogate ({code:#x}), not a Unicode scalar "
+                                 "value")
+            return code
+        return convert
+
+    def lift_one(self, core: int) -> str:
+        code = core & 0xFFFFFFFF
+        if code >= 0x110000 or 0xD800 <= code <= 0xDFFF:
+            raise Trap(f"guest returned an invalid char {code:#x} (not a Unicode scalar "
+                       "value)", kind="invalid_char")
+        return chr(code)
+
+    def from_core(self, core: Any) -> Any:
+        return core
+
+    def unpack(self, guest: Guest, data: bytes, offset: int) -> Any:
+        return self.lift_one(self._struct.unpack_from(data, offset)[0])
+
+
 def signed32(value: int) -> int:
     """A u32 as the i32 core value with the same bits."""
     return value - (1 << 32) if value >= 1 << 31 else value
@@ -534,10 +574,11 @@ NUMERIC = tuple(name for name in SCALARS if name != "bool")
 STR = StrType()
 BYTES = BytesType()
 CSTR = CStrType()
+CHAR = CharType()
 BUFFER = OutBufferType()
 LISTS: dict[str, ListType] = {name: ListType(SCALARS[name]) for name in NUMERIC}
 CORE_TYPES = ("i32", "i64", "f32", "f64")
 
 # the types a manifest names with one word (the others are built from these)
 BY_NAME: dict[str, WasmType] = {t.name: t for t in (*SCALARS.values(), STR, BYTES, CSTR,
-                                                      BUFFER)}
+                                                      BUFFER, CHAR)}

@@ -7,6 +7,7 @@ so it runs on the core path.  Imported only when an import meets a component.
 
 from __future__ import annotations
 
+import os
 import types
 from typing import Any
 
@@ -54,6 +55,13 @@ def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | N
     if missing:
         raise WasmImportError(f"{origin}: the component imports what its manifest's "
                               "[imports] does not provide:\n" + "\n".join(missing),
+                              path=origin)
+    if lowered.wasi and (manifest is None or manifest.core.wasi is None):
+        wasi = sorted({i.name.partition("/")[0] for i in component.imports
+                       if i.name.startswith("wasi:")})
+        raise WasmImportError(f"{origin}: the component uses WASI ({', '.join(wasi)}), which "
+                              "is granted only by a [wasi] table in its manifest "
+                              f"({os.path.basename(origin)}.toml); see docs/sandbox.md",
                               path=origin)
     typed = manifest_from_mapping(lowered.table, f"{origin} (its WIT)")
     if manifest is not None:

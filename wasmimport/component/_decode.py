@@ -170,9 +170,13 @@ def _body(scope: _Scope, r: _Reader, args: dict[str, Any]) -> None:
             for _ in range(s.uleb()):
                 name = _extern_name(s)
                 sort, desc = _externdesc(scope, s)
-                bound = args.get(name)
-                item = bound if bound is not None else Imported(name, sort, desc)
-                if bound is None:
+                item = args.get(name)
+                if item is None and sort == "type":
+                    item = desc      # its bound: (eq T), or an abstract resource; a world's
+                    if isinstance(item, WitType) and item.name is None:   # own types
+                        item.name = name                                  # are imports
+                elif item is None:
+                    item = Imported(name, sort, desc)
                     scope.result.imports.append(item)
                 scope.spaces[sort].append(item)
         elif section == 11:
@@ -286,10 +290,13 @@ def _alias(scope: _Scope, r: _Reader) -> None:
         instance = scope.get("instance", r.uleb())
         name = r.name()
         if isinstance(instance, Imported):
-            exports = instance.type or {}
+            exports = instance.type if isinstance(instance.type, dict) else {}
             export = exports.get(name)
-            item: Any = Imported(f"{instance.name}#{name}", sort,
-                                 export.type if export else None)
+            if export is None:
+                raise WasmFormatError(f"imported instance {instance.name!r} has no export "
+                                      f"{name!r}")
+            item: Any = export.item if sort == "type" else Imported(
+                f"{instance.name}#{name}", sort, export.type)
         else:
             export = instance.get(name)
             if export is None:
@@ -405,7 +412,7 @@ def _valtype(scope: _Scope, r: _Reader) -> WitType:
         return Primitive(PRIMITIVES[code])
     item = scope.get("type", _sleb33(r))
     if not isinstance(item, WitType):
-        raise WasmFormatError("a value type refers to a type that is not a value type")
+        raise WasmFormatError(f"a value type refers to a type that is not a value type: {item!r}")
     return item
 
 

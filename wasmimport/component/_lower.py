@@ -17,11 +17,17 @@ from typing import Any
 
 from .._wasmbin import read_module
 from ._decode import Builtin, Component, CoreExport, CoreInstance, Export, Imported, Lift
-from ._wit import FuncType, Labels, Primitive, Record, Result, Tuple, WitType, Wrapper
+from ._wit import (FuncType, Labels, Primitive, Record, Result, Tuple, Variant, WitType,
+                   Wrapper)
 
 _SCALARS = {"bool": "bool", "s8": "i8", "u8": "u8", "s16": "i16", "u16": "u16",
             "s32": "i32", "u32": "u32", "s64": "i64", "u64": "u64", "f32": "f32",
-            "f64": "f64", "string": "str"}
+            "f64": "f64", "string": "str", "char": "char"}
+
+
+# the core module's WASI imports: wit-component serves them by the preview-1 adapter, which
+# turns them into WASI 0.2 calls; the core path serves them itself, with the same grants
+WASI_P1 = "wasi_snapshot_preview1"
 
 
 class Unlowerable(Exception):
@@ -52,10 +58,11 @@ class Lowered:
     def __init__(self, core: bytes, table: dict[str, Any],
                  functions: dict[str, tuple[str | None, str]],
                  types: dict[str, tuple[str | None, str]], interfaces: dict[str, str],
-                 imports: list[tuple[str, str, str, str, str]]):
+                 imports: list[tuple[str, str, str, str, str]], wasi: bool):
         self.core = core
         # (core module, core name, WIT import, Python attribute, WIT type) of each import
         self.imports = imports
+        self.wasi = wasi             # the core module imports WASI preview 1
         self.table = table
         self.functions = functions     # manifest name -> (interface, Python name)
         self.types = types             # manifest type name -> (interface, class name)
@@ -82,6 +89,11 @@ def lower(component: Component, data: bytes) -> Lowered:
     functions: dict[str, Any] = {}
     placed: dict[str, tuple[str | None, str]] = {}
     abi: dict[str, str] = {}
+    for attribute, _, export in lifts:
+        if isinstance(export.type, FuncType):
+            for _, t in export.type.params:
+                types.learn(t, attribute)
+            types.learn(export.type.result, attribute)
     for attribute, wit_name, export in lifts:
         lift = export.item
         if not isinstance(lift, Lift):
@@ -107,7 +119,8 @@ def lower(component: Component, data: bytes) -> Lowered:
     start, end = main.module  # type: ignore[misc]
     if abi:
         table["abi"] = abi
-    return Lowered(bytes(data[start:end]), table, placed, types.placed, interfaces, imports)
+    return Lowered(bytes(data[start:end]), table, placed, types.placed, interfaces, imports,
+                   WASI_P1 in main.args)
 
 
 def _lowered_imports(component: Component, main: CoreInstance
@@ -131,6 +144,8 @@ def _lowered_imports(component: Component, main: CoreInstance
                         filled[id(shim), slot] = item
     found = []
     for module, arg in main.args.items():
+        if module == WASI_P1:
+            continue        # served by the core path's WASI; the adapter is not run
         if arg.module is not None:
             raise Unlowerable(f"its core module imports {module!r} from another core module")
         for name, item in arg.exports.items():
@@ -164,11 +179,29 @@ def _main_instance(component: Component, data: bytes, lifts: list[Any]) -> CoreI
     main = next(iter(mains.values()))
     if main.module is None:
         raise Unlowerable("its functions are not exports of a core module")
+    adapters = _adapters(component, main)
     for instance in component.core_instances:
         if instance is not main and instance.module is not None and \
-                not _plumbing(instance, main, data):
+                instance not in adapters and not _plumbing(instance, main, data):
             raise Unlowerable("it instantiates more than one core module")
     return main
+
+
+def _adapters(component: Component, main: CoreInstance) -> list[CoreInstance]:
+    """The instances of the WASI preview-1 adapter that the main module's WASI imports
+    reach, directly or through a shim's table that a fixup fills: they are not run."""
+    wasi = main.args.get(WASI_P1)
+    if wasi is None:
+        return []
+    reached = [item.instance for item in wasi.exports.values() if isinstance(item, CoreExport)]
+    shims = {id(i) for i in reached}
+    adapters = [i for i in reached if i.args]
+    for instance in component.core_instances:
+        if any(id(arg) in shims for arg in instance.args.values()):
+            adapters += [item.instance for actual in instance.args.values()
+                         if actual.module is None for item in actual.exports.values()
+                         if isinstance(item, CoreExport) and item.instance is not main]
+    return adapters
 
 
 def _plumbing(instance: CoreInstance, main: CoreInstance, data: bytes) -> bool:
@@ -210,13 +243,30 @@ class _TypeNames:
         self.table: dict[str, Any] = {}
         self.placed: dict[str, tuple[str | None, str]] = {}
         self._names: dict[int, str] = {}
+        self._shapes: dict[tuple[str | None, str], WitType] = {}
+
+    def learn(self, t: WitType | None, attribute: str | None) -> None:
+        """Note the named types inside ``t`` by their shape: wit-component passes an
+        interface's types into its shim by structure, so a field's type may be an
+        unnamed copy of a named one."""
+        if t is None:
+            return
+        if t.name is not None:
+            self._shapes.setdefault((attribute, t.body()), t)
+        for inner in _children(t):
+            self.learn(inner, attribute)
 
     def name(self, t: WitType, attribute: str | None) -> str:
         known = self._names.get(id(t))
         if known is not None:
             return known
         if t.name is None:
-            raise Unlowerable(f"an anonymous {t.kind} type")
+            named = self._shapes.get((attribute, t.body()))
+            if named is None:
+                raise Unlowerable(f"an anonymous {t.kind} type")
+            key = self.name(named, attribute)
+            self._names[id(t)] = key
+            return key
         cls = camel(t.name)
         key = cls if cls not in self.table else f"{camel(attribute or '')}{cls}"
         if key in self.table:
@@ -226,6 +276,10 @@ class _TypeNames:
         if isinstance(t, Record):
             self.table[key] = {}
             self.table[key] = {snake(n): self.text(ft, attribute) for n, ft in t.fields}
+        elif isinstance(t, Variant):
+            self.table[key] = {}
+            self.table[key] = {"variant": {snake(n): self.text(ct, attribute) if ct else "None"
+                                           for n, ct in t.cases}}
         else:
             assert isinstance(t, Labels)
             self.table[key] = {t.kind: [snake(n) for n in t.names]}
@@ -237,7 +291,7 @@ class _TypeNames:
             if t.kind not in _SCALARS:
                 raise Unlowerable(f"WIT type {t.kind} is not supported yet")
             return _SCALARS[t.kind]
-        if isinstance(t, (Record, Labels)):
+        if isinstance(t, (Record, Labels, Variant)):
             return self.name(t, attribute)
         if isinstance(t, Wrapper) and t.kind == "list":
             if isinstance(t.inner, Primitive) and t.inner.kind == "u8":
@@ -254,6 +308,20 @@ class _TypeNames:
             err = self.text(t.err, attribute) if t.err else "None"
             return f"result[{ok}, {err}]"
         raise Unlowerable(f"WIT type {t.wit()} is not supported yet")
+
+
+def _children(t: WitType) -> tuple[WitType | None, ...]:
+    if isinstance(t, Record):
+        return tuple(ft for _, ft in t.fields)
+    if isinstance(t, Variant):
+        return tuple(ct for _, ct in t.cases)
+    if isinstance(t, Tuple):
+        return t.items
+    if isinstance(t, Result):
+        return (t.ok, t.err)
+    if isinstance(t, Wrapper):
+        return (t.inner,)
+    return ()
 
 
 def _signature(functype: FuncType, types: _TypeNames, attribute: str | None) -> str:
