@@ -20,7 +20,7 @@ EXTRA_PYTHONS ?=
 
 .PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
 	lint bench clean pythons sid-root test-sid test-extra bench-sid dist web-deps test-pyodide \
-	chromium web-big test-chromium demo-web bench-web
+	chromium web-big test-chromium demo-web bench-web component-deps
 
 all: test
 
@@ -116,6 +116,17 @@ demo: samples
 dist: setup wasm
 	rm -rf dist
 	$(PY) tools/dist.py dist
+
+# The component toolchain: npm jco (pinned, tools/component/package.json), whose wasm-tools
+# (embed, new, wit, print, parse) tools/component/wasm_tools.mjs drives, in a git-ignored
+# cache; `python -m wasmimport build --wit` and tests/guests/components use it.
+COMPONENT_CACHE ?= .cache/component
+component-deps: $(COMPONENT_CACHE)/.installed
+$(COMPONENT_CACHE)/.installed: tools/component/package.json tools/component/package-lock.json
+	mkdir -p $(COMPONENT_CACHE)
+	cp tools/component/package.json tools/component/package-lock.json $(COMPONENT_CACHE)/
+	cd $(COMPONENT_CACHE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The web: npm pyodide (pinned, tools/web/package.json) and the pure wheels Pyodide needs
 # for the suite (tools/web/wheels.txt, from PyPI), in a git-ignored cache.
