@@ -74,7 +74,7 @@ real-modules: setup
 mmh3-suite: setup wasm
 	$(PY) tools/mmh3_suite.py
 
-test: samples-everywhere real-modules lint mmh3-suite
+test: samples-everywhere real-modules component-deps lint mmh3-suite
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && export WASMIMPORT_CACHE_DIR=$$cache && \
 	$(PY) -m pytest && \
 	WASMIMPORT_PURE=1 $(PY) -m pytest && \
