@@ -47,7 +47,7 @@ toolchain:
 	tools/ensure-toolchain.sh
 
 # Rebuild every wasm module (test guests and samples) from the C sources in this repo.
-wasm: toolchain setup
+wasm: toolchain setup component-deps
 	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY))
 	for s in $(WASM_PKGS); do $(MAKE) -C sample_pkgs/$$s wasm PYTHON=$(abspath $(PY)) || exit 1; done
 
