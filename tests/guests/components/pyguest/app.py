@@ -1,0 +1,20 @@
+"""The pyguest component (pyguest.wit), in Python: componentize-py builds it.
+
+Not imported by the test suite's Python: componentize-py's bindings (wit_world) exist only
+inside the component.  See tests/guests/Makefile (pyguest) for the build.
+"""
+
+from typing import List, Optional
+
+import wit_world  # type: ignore[import-not-found]
+
+
+class WitWorld(wit_world.WitWorld):  # type: ignore[misc]
+    def greet(self, name: str) -> str:
+        return f"Hello, {name}!"
+
+    def describe(self, p: "wit_world.Person") -> str:
+        return f"{p.name} ({p.age})"
+
+    def oldest(self, people: "List[wit_world.Person]") -> "Optional[wit_world.Person]":
+        return max(people, key=lambda p: p.age, default=None)
