@@ -4,8 +4,6 @@ Not imported by the test suite's Python: componentize-py's bindings (wit_world) 
 inside the component.  See tests/guests/Makefile (pyguest) for the build.
 """
 
-from typing import List, Optional
-
 import wit_world  # type: ignore[import-not-found]
 
 
@@ -16,5 +14,5 @@ class WitWorld(wit_world.WitWorld):  # type: ignore[misc]
     def describe(self, p: "wit_world.Person") -> str:
         return f"{p.name} ({p.age})"
 
-    def oldest(self, people: "List[wit_world.Person]") -> "Optional[wit_world.Person]":
+    def oldest(self, people: "list[wit_world.Person]") -> "wit_world.Person | None":
         return max(people, key=lambda p: p.age, default=None)
