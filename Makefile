@@ -20,7 +20,8 @@ EXTRA_PYTHONS ?=
 
 .PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
 	lint bench clean pythons sid-root test-sid test-extra bench-sid dist web-deps test-pyodide \
-	chromium web-big test-chromium demo-web bench-web
+	chromium web-big test-chromium demo-web bench-web component-deps \
+	componentize-py-deps
 
 all: test
 
@@ -47,8 +48,8 @@ toolchain:
 	tools/ensure-toolchain.sh
 
 # Rebuild every wasm module (test guests and samples) from the C sources in this repo.
-wasm: toolchain setup
-	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY))
+wasm: toolchain setup component-deps componentize-py-deps
+	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY)) COMPONENTIZE_PY="$(COMPONENTIZE_PY)"
 	for s in $(WASM_PKGS); do $(MAKE) -C sample_pkgs/$$s wasm PYTHON=$(abspath $(PY)) || exit 1; done
 
 # Install the sample packages for real (a wheel each, not editable): into the development
@@ -74,7 +75,7 @@ real-modules: setup
 mmh3-suite: setup wasm
 	$(PY) tools/mmh3_suite.py
 
-test: samples-everywhere real-modules lint mmh3-suite
+test: samples-everywhere real-modules component-deps lint mmh3-suite
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && export WASMIMPORT_CACHE_DIR=$$cache && \
 	$(PY) -m pytest && \
 	WASMIMPORT_PURE=1 $(PY) -m pytest && \
@@ -116,6 +117,28 @@ demo: samples
 dist: setup wasm
 	rm -rf dist
 	$(PY) tools/dist.py dist
+
+# The component toolchain: npm jco (pinned, tools/component/package.json), whose wasm-tools
+# (embed, new, wit, print, parse) tools/component/wasm_tools.mjs drives, in a git-ignored
+# cache; `python -m wasmimport build --wit` and tests/guests/components use it.
+COMPONENT_CACHE ?= .cache/component
+component-deps: $(COMPONENT_CACHE)/.installed
+$(COMPONENT_CACHE)/.installed: tools/component/package.json tools/component/package-lock.json
+	mkdir -p $(COMPONENT_CACHE)
+	cp tools/component/package.json tools/component/package-lock.json $(COMPONENT_CACHE)/
+	cd $(COMPONENT_CACHE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The second component toolchain: PyPI componentize-py (pinned, tools/component/
+# componentize-py.txt; 47 MB), which builds tests/guests/components/pyguest from Python.
+CPY_CACHE ?= .cache/componentize-py
+COMPONENTIZE_PY = PYTHONPATH=$(abspath $(CPY_CACHE)) $(abspath $(PY)) \
+	$(abspath $(CPY_CACHE))/bin/componentize-py
+componentize-py-deps: $(CPY_CACHE)/.installed
+$(CPY_CACHE)/.installed: tools/component/componentize-py.txt | setup
+	rm -rf $(CPY_CACHE)
+	$(PY) -m pip install -q --target $(CPY_CACHE) -r tools/component/componentize-py.txt
+	touch $@
 
 # The web: npm pyodide (pinned, tools/web/package.json) and the pure wheels Pyodide needs
 # for the suite (tools/web/wheels.txt, from PyPI), in a git-ignored cache.

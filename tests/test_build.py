@@ -23,9 +23,9 @@ EDGES = GUESTS / "edges.wasm.toml"
 TEXTKIT = ROOT / "sample_pkgs" / "textkit"
 
 
-def build(*args: str, pythonpath: str = str(ROOT),
-          path: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=pythonpath)
+def build(*args: str, pythonpath: str = str(ROOT), path: str | None = None,
+          **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=pythonpath, **extra_env)
     if path is not None:
         env["PATH"] = path
     env.pop("WASM_CC", None)
@@ -119,3 +119,103 @@ def test_a_compile_error_shows_the_compiler_and_its_message(tmp_path: Path) -> N
     missing = build(str(tmp_path / "nope.c"), "-o", str(tmp_path / "x.wasm"))
     assert missing.returncode == 1 and missing.stderr == f"error: {tmp_path / 'nope.c'}: " \
         "no such file\n"
+
+
+# --wit: the core module made a component by wasm-tools embed + new (npm jco, run by Node)
+COMPONENT_DEPS = ROOT / ".cache" / "component" / ".installed"
+ADD_C = """\
+#include <stdint.h>
+__attribute__((export_name("add"))) int32_t add(int32_t a, int32_t b) { return a + b; }
+"""
+ADD_WIT = ("package demo:add@0.1.0;\n\n"
+           "world adder {\n  export add: func(a: s32, b: s32) -> s32;\n}\n")
+COMPONENT_LAYER = b"\0asm\x0d\x00\x01\x00"     # a component's preamble; a module has 1,0,0,0
+
+
+@pytest.fixture
+def jco() -> None:
+    if not COMPONENT_DEPS.exists():
+        pytest.fail(f"{COMPONENT_DEPS.parent} is missing: run `make component-deps` (the test "
+                    "suite needs it)")
+
+
+def component_wit(path: Path) -> str:
+    done = subprocess.run(["node", str(ROOT / "tools" / "component" / "wasm_tools.mjs"), "wit",
+                           str(path)], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def call_component(path: Path, name: str, *args: object) -> object:
+    """Run an export of the component with wasmtime's component API (and WASI p2)."""
+    from wasmtime import Engine, Store, WasiConfig, component
+    engine = Engine()
+    store = Store(engine)
+    store.set_wasi(WasiConfig())
+    linker = component.Linker(engine)
+    linker.add_wasip2()
+    instance = linker.instantiate(store, component.Component.from_file(engine, str(path)))
+    func = instance.get_func(store, name)
+    assert func is not None, name
+    result = func(store, *args)
+    func.post_return(store)
+    return result
+
+
+def test_wit_makes_a_component(tmp_path: Path, jco: None) -> None:
+    (tmp_path / "add.c").write_text(ADD_C)
+    (tmp_path / "add.wit").write_text(ADD_WIT)
+    out = tmp_path / "add.wasm"
+    done = build(str(tmp_path / "add.c"), "--wit", str(tmp_path / "add.wit"), "-o", str(out))
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout == f"built {out} with clang (component, WIT {tmp_path / 'add.wit'})\n"
+    assert out.read_bytes().startswith(COMPONENT_LAYER)
+    assert "export add: func(a: s32, b: s32) -> s32;" in component_wit(out)
+    assert call_component(out, "add", 2, 3) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["add.c", "add.wasm", "add.wit"]
+
+
+def test_wit_with_wasi_adapts_preview1_and_world_picks_one(tmp_path: Path, jco: None) -> None:
+    (tmp_path / "hello.c").write_text(
+        "#include <stdio.h>\n#include <stdint.h>\n"
+        '__attribute__((export_name("hello"))) int32_t hello(int32_t n) {\n'
+        '  printf("hello %d\\n", n); fflush(stdout); return n + 1;\n}\n')
+    (tmp_path / "two.wit").write_text(
+        "package demo:two;\n\nworld one {\n  export hello: func(n: s32) -> s32;\n}\n\n"
+        "world other {\n  export bye: func();\n}\n")
+    out = tmp_path / "hello.wasm"
+    ambiguous = build("--wasi", str(tmp_path / "hello.c"), "--wit", str(tmp_path / "two.wit"),
+                      "-o", str(out))
+    assert ambiguous.returncode == 1 and "wasm-tools embed" in ambiguous.stderr
+    assert "multiple worlds" in ambiguous.stderr and not out.exists()
+    done = build("--wasi", str(tmp_path / "hello.c"), "--wit", str(tmp_path / "two.wit"),
+                 "--world", "one", "-o", str(out))
+    assert done.returncode == 0 and "(component, WASI reactor, WIT" in done.stdout, done.stderr
+    wit = component_wit(out)
+    assert "import wasi:cli/stdout@0.2" in wit and "export hello:" in wit, wit
+    assert call_component(out, "hello", 41) == 42
+
+
+def test_wit_without_node_or_jco_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "add.c").write_text(ADD_C)
+    (tmp_path / "add.wit").write_text(ADD_WIT)
+    args = (str(tmp_path / "add.c"), "--wit", str(tmp_path / "add.wit"), "-o",
+            str(tmp_path / "add.wasm"))
+    no_node = build(*args, path=str(tmp_path / "empty"))
+    assert no_node.returncode == 1
+    assert no_node.stderr.startswith("error: --wit needs Node.js (`node` is not on PATH)")
+    assert "make component-deps" in no_node.stderr
+    # a wasm_tools.mjs that finds no jco: its message, and the Makefile target
+    script = tmp_path / "wasm_tools.mjs"
+    script.write_text((ROOT / "tools" / "component" / "wasm_tools.mjs").read_text())
+    no_jco = build(*args, WASMIMPORT_JCO=str(script),
+                   WASMIMPORT_COMPONENT_DEPS=str(tmp_path / "nothing"))
+    assert no_jco.returncode == 1 and "wasm-tools embed" in no_jco.stderr, no_jco.stderr
+    assert "npm @bytecodealliance/jco is not installed" in no_jco.stderr
+    assert "make component-deps" in no_jco.stderr
+    missing = build(*args, WASMIMPORT_JCO=str(tmp_path / "nope.mjs"))
+    assert missing.returncode == 1
+    assert missing.stderr == f"error: $WASMIMPORT_JCO is {tmp_path / 'nope.mjs'}, which is " \
+        "not a file\n"
+    assert not (tmp_path / "add.wasm").exists()
+    world_alone = build(str(tmp_path / "add.c"), "--world", "adder", "-o", str(tmp_path / "x"))
+    assert (world_alone.returncode, world_alone.stderr) == (1, "error: --world needs --wit\n")

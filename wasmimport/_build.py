@@ -6,6 +6,12 @@ below its data so an overflow traps instead of corrupting data, is optimised for
 is stripped of debug information but keeps its name section for trap backtraces.  The
 compiler is Debian's clang + lld (+ wasi-libc for WASI) or the PyPI ``ziglang`` package,
 whichever is present; $WASM_CC names another clang-compatible driver.
+
+With ``--wit`` the core module is then made a WebAssembly *component*: wasm-tools' ``embed``
+(the WIT world into a custom section) and ``new`` (the component around the core module,
+with the WASI preview1-to-preview2 adapter for ``--wasi``), run by Node.js through npm jco
+(``tools/component/wasm_tools.mjs`` of the wasmimport checkout, installed by ``make
+component-deps``; ``$WASMIMPORT_JCO`` names another copy of that script).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import get_include
 
@@ -84,14 +91,32 @@ def command_line(toolchain: Toolchain, sources: list[str], output: str, wasi: bo
 
 def build(sources: list[str], output: str, wasi: bool = False, toolchain: str = "auto",
           optimize: str = "s", includes: tuple[str, ...] = (),
-          defines: tuple[str, ...] = (), werror: bool = False) -> tuple[Toolchain, list[str]]:
+          defines: tuple[str, ...] = (), werror: bool = False, wit: str | None = None,
+          world: str | None = None) -> tuple[Toolchain, list[str]]:
     """Compile ``sources`` into ``output``; return the toolchain and the command it ran.
 
-    Raises BuildError with the compiler's own messages when it fails.
+    With ``wit`` (a WIT file or folder; ``world`` picks one of its worlds) the module is
+    then made a component (see ``componentize``).  Raises BuildError with the compiler's (or
+    wasm-tools') own messages when it fails.
     """
     for source in sources:
         if not os.path.isfile(source):
             raise BuildError(f"{source}: no such file")
+    if world is not None and wit is None:
+        raise BuildError("--world needs --wit")
+    if wit is not None:
+        if not os.path.exists(wit):
+            raise BuildError(f"{wit}: no such WIT file or folder")
+        find_component_tools()          # before compiling: say early what is missing
+        core = f"{output}.core.tmp{os.getpid()}"
+        try:
+            chosen, command = build(sources, core, wasi, toolchain, optimize, includes,
+                                    defines, werror)
+            componentize(core, wit, output, world, wasi)
+        finally:
+            if os.path.exists(core):
+                os.unlink(core)
+        return chosen, command
     chosen = find_toolchain(toolchain)
     command = command_line(chosen, sources, output, wasi, optimize, includes, defines, werror)
     done = subprocess.run(command, capture_output=True, text=True)
@@ -105,6 +130,65 @@ def build(sources: list[str], output: str, wasi: bool = False, toolchain: str = 
                          f"  {shlex.join(command)}\n{done.stdout}{done.stderr}".rstrip()
                          + hint)
     return chosen, command
+
+
+JCO_ENV = "WASMIMPORT_JCO"
+JCO_HINT = ("run `make component-deps` in the wasmimport checkout (it installs npm jco into "
+            ".cache/component), or set $WASMIMPORT_JCO to a tools/component/wasm_tools.mjs")
+
+
+def find_component_tools() -> tuple[str, str]:
+    """(node, wasm_tools.mjs): what ``--wit`` runs; BuildError naming the fix if missing."""
+    node = shutil.which("node")
+    if node is None:
+        raise BuildError("--wit needs Node.js (`node` is not on PATH): apt-get install nodejs "
+                         "npm; then " + JCO_HINT)
+    script = os.environ.get(JCO_ENV)
+    if script:
+        if not os.path.isfile(script):
+            raise BuildError(f"${JCO_ENV} is {script}, which is not a file")
+        return node, script
+    here = Path(__file__).resolve().parent.parent / "tools" / "component" / "wasm_tools.mjs"
+    if not here.is_file():
+        raise BuildError(f"--wit needs tools/component/wasm_tools.mjs of a wasmimport checkout "
+                         f"(this wasmimport, in {here.parent.parent.parent}, has none): "
+                         f"set ${JCO_ENV} to it")
+    return node, str(here)
+
+
+def _run_tool(command: list[str], what: str) -> str:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        message = f"{done.stdout}{done.stderr}".rstrip()
+        hint = f"\n({JCO_HINT})" if "component-deps" not in message and (
+            "Cannot find" in message or "not installed" in message) else ""
+        raise BuildError(f"{what} failed (exit status {done.returncode}):\n"
+                         f"  {shlex.join(command)}\n{message}" + hint)
+    return done.stdout
+
+
+def componentize(core: str, wit: str, output: str, world: str | None = None,
+                 wasi: bool = False) -> list[list[str]]:
+    """Make the core module ``core`` a component in ``output``: embed the WIT (a file or a
+    folder) and wrap it, with the reactor adapter when ``wasi``; return the commands run."""
+    if not os.path.exists(wit):
+        raise BuildError(f"{wit}: no such WIT file or folder")
+    node, script = find_component_tools()
+    embedded = f"{output}.embed.tmp{os.getpid()}"
+    embed = [node, script, "embed", core, wit, *(["--world", world] if world else []),
+             "-o", embedded]
+    new = [node, script, "new", embedded, "-o", output]
+    try:
+        _run_tool(embed, "wasm-tools embed (WIT into the core module)")
+        if wasi:
+            adapter = _run_tool([node, script, "adapter", "reactor"],
+                                "finding the WASI adapter").strip()
+            new[4:4] = ["--adapt", f"wasi_snapshot_preview1={adapter}"]
+        _run_tool(new, "wasm-tools new (the component)")
+    finally:
+        if os.path.exists(embedded):
+            os.unlink(embedded)
+    return [embed, new]
 
 
 ZIG_CAVEAT = ("note: zig's wasm linker writes no name section, so traps in this module show "

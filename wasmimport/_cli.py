@@ -61,15 +61,17 @@ def _build(args: argparse.Namespace) -> int:
     try:
         toolchain, _ = build(args.sources, args.output, args.wasi, args.toolchain,
                              args.optimize, tuple(args.include), tuple(args.define),
-                             args.werror)
+                             args.werror, args.wit, args.world)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if toolchain.name == "zig":
         print(ZIG_CAVEAT, file=sys.stderr)
     if not args.quiet:
-        print(f"built {args.output} with {toolchain.name}"
-              f"{' (WASI reactor)' if args.wasi else ''}")
+        kind = "WASI reactor" if args.wasi else ""
+        if args.wit:
+            kind = f"component{', WASI reactor' if args.wasi else ''}, WIT {args.wit}"
+        print(f"built {args.output} with {toolchain.name}{f' ({kind})' if kind else ''}")
     return 0
 
 
@@ -265,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VALUE]",
                        help="a preprocessor definition")
     build.add_argument("--werror", action="store_true", help="make every warning an error")
+    build.add_argument("--wit", metavar="WIT",
+                       help="make OUT a WebAssembly component of this WIT world (a .wit file "
+                            "or folder): wasm-tools embed + new, through Node.js and npm jco "
+                            "(`make component-deps`; $WASMIMPORT_JCO names wasm_tools.mjs)")
+    build.add_argument("--world", metavar="NAME",
+                       help="which world of the WIT (needed when it has several)")
     build.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     build.set_defaults(run=_build)
 
