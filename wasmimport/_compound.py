@@ -558,6 +558,7 @@ def _variant_class(name: str, cases: tuple[tuple[str, WasmType | None], ...]) ->
     class Case:
         __slots__ = ("value",)
         __match_args__ = ("value",)
+        value: Any
 
         def __init__(self, value: Any = None) -> None:
             object.__setattr__(self, "value", value)
@@ -567,7 +568,7 @@ def _variant_class(name: str, cases: tuple[tuple[str, WasmType | None], ...]) ->
 
         def __eq__(self, other: object) -> bool:
             return other.__class__ is self.__class__ and \
-                other.value == self.value  # type: ignore[attr-defined]
+                other.value == self.value
 
         def __hash__(self) -> int:
             return hash((self.__class__, self.value))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ._compound import EnumType, FlagsType, RecordType
+from ._compound import CasesType, EnumType, FlagsType, RecordType
 from ._errors import ManifestError, WasmImportError
 from ._facts import prepare, read_manifest
 from ._loader import SIDECAR_SUFFIX
@@ -138,12 +138,16 @@ def report(found: Description) -> str:
     return "\n".join(lines)
 
 
-def _declared(t: RecordType | EnumType | FlagsType) -> str:
+def _declared(t: RecordType | EnumType | FlagsType | CasesType) -> str:
     """One [types] entry as a C author needs it: what it is and how it is laid out."""
     if isinstance(t, RecordType):
         fields = ", ".join(f"{f}: {ft.name} @{offset}"
                            for f, ft, offset in zip(t.fields, t.types, t.offsets))
         what = f"record ({fields})"
+    elif isinstance(t, CasesType):
+        cases = ", ".join(f"{label}: {case.name if case else None}"
+                          for label, case in zip(t.labels, t.cases))
+        what = f"variant ({cases}; payload @{t.payload_offset})"
     else:
         labels = t.labels if len(t.labels) <= 8 else \
             (*t.labels[:3], "...", t.labels[-1], f"{len(t.labels)} in all")

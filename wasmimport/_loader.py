@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     import types
     import zipimport
     from collections.abc import Mapping
-
-    from .component import ComponentManifest
     from importlib.abc import Loader as _Loader
     from typing import Any
+
+    from .component import ComponentManifest
 else:
     _Loader = object   # importlib.abc costs milliseconds to import; mypy sees the real base
 

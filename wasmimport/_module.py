@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from ._facts import Facts
     from ._guest import GuestABI
     from ._manifest import Manifest
-    from .component import ComponentManifest
     from ._plan import FunctionPlan, ModulePlan
     from .backends import Backend, CompiledModule, Instance, Memory
+    from .component import ComponentManifest
 
 
 class ModuleState:
@@ -119,7 +119,7 @@ def _core_of(data: bytes, origin: str, manifest: Manifest | ComponentManifest | 
 
 
 def build_module(module: types.ModuleType, data: bytes, origin: str,
-                 manifest: Manifest | None, backend: Backend) -> None:
+                 manifest: Manifest | ComponentManifest | None, backend: Backend) -> None:
     """Compile, validate, instantiate and bind ``data`` into ``module``."""
     data, manifest, arrange = _core_of(data, origin, manifest)
     facts, backend, compiled = _planned_and_compiled(data, origin, manifest, backend)
@@ -253,8 +253,10 @@ def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,
     for stale in [key for key in namespace if plan.has(key)]:
         del namespace[stale]          # importlib.reload(): forget the old instance's functions
     state.memories = memories = {m: instance.memory(m) for m in plan.memories}
-    for type_name, cls in plan.types.classes().items():   # records, enums, flags
+    for type_name, cls in plan.types.classes().items():   # records, enums, flags, variants
         cls.__module__ = name
+        for case in cls.__subclasses__():                  # a variant's case classes
+            case.__module__ = name
         namespace[type_name] = cls
 
     def bind(f: FunctionPlan) -> Any:

@@ -18,7 +18,7 @@ from ._decode import decode, is_component
 from ._lower import Unlowerable, lower, snake
 from ._manifest import ComponentManifest, parse_component_manifest, python_for
 
-__all__ = ["as_core", "is_component", "parse_component_manifest"]
+__all__ = ["ComponentManifest", "as_core", "is_component", "parse_component_manifest"]
 
 
 def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | None
@@ -87,6 +87,8 @@ def _arrange(module: types.ModuleType, placed: dict[str, tuple[str | None, str]]
         else:
             setattr(namespace[space], cls_name, cls)
             cls.__qualname__ = f"{space}.{cls_name}"
+        for case in cls.__subclasses__():         # a variant's cases: Shape.Circle
+            case.__qualname__ = f"{cls.__qualname__}.{case.__name__}"
     spaces = [n for n in module.__all__ if n not in namespace.get("__all__", ())[:0]
               and isinstance(namespace.get(n), types.SimpleNamespace)]
     public.update(spaces)

@@ -11,8 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from .._wasmbin import WASM_MAGIC, WasmFormatError, _Reader
-from ._wit import (PRIMITIVES, FuncType, Labels, Primitive, Record, Resource, Result, Tuple,
-                   Unsupported, Variant, WitType, Wrapper)
+from ._wit import (
+    PRIMITIVES,
+    FuncType,
+    Labels,
+    Primitive,
+    Record,
+    Resource,
+    Result,
+    Tuple,
+    Unsupported,
+    Variant,
+    WitType,
+    Wrapper,
+)
 
 COMPONENT_VERSION = b"\x0d\x00\x01\x00"   # version 0xd, layer 1
 
@@ -88,6 +100,7 @@ class Component:
         self.modules: list[tuple[int, int]] = []
         self.core_instances: list[CoreInstance] = []
         self.custom: dict[str, bytes] = {}
+        self.types: list[tuple[str, Any]] = []     # the world's own types (type imports)
 
 
 _SORTS = {0x01: "func", 0x02: "value", 0x03: "type", 0x04: "component", 0x05: "instance"}
@@ -175,6 +188,7 @@ def _body(scope: _Scope, r: _Reader, args: dict[str, Any]) -> None:
                     item = desc      # its bound: (eq T), or an abstract resource; a world's
                     if isinstance(item, WitType) and item.name is None:   # own types
                         item.name = name                                  # are imports
+                    scope.result.types.append((name, item))
                 elif item is None:
                     item = Imported(name, sort, desc)
                     scope.result.imports.append(item)
@@ -201,8 +215,6 @@ def _func_type(item: Any) -> FuncType | None:
         return item.type
     if isinstance(item, Imported) and isinstance(item.type, FuncType):
         return item.type
-    if isinstance(item, tuple):       # (type, lifted) of an instance's export
-        return item[0]
     return None
 
 

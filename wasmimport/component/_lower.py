@@ -17,8 +17,7 @@ from typing import Any
 
 from .._wasmbin import read_module
 from ._decode import Builtin, Component, CoreExport, CoreInstance, Export, Imported, Lift
-from ._wit import (FuncType, Labels, Primitive, Record, Result, Tuple, Variant, WitType,
-                   Wrapper)
+from ._wit import FuncType, Labels, Primitive, Record, Result, Tuple, Variant, WitType, Wrapper
 
 _SCALARS = {"bool": "bool", "s8": "i8", "u8": "u8", "s16": "i16", "u16": "u16",
             "s32": "i32", "u32": "u32", "s64": "i64", "u64": "u64", "f32": "f32",
@@ -89,22 +88,22 @@ def lower(component: Component, data: bytes) -> Lowered:
     functions: dict[str, Any] = {}
     placed: dict[str, tuple[str | None, str]] = {}
     abi: dict[str, str] = {}
-    for attribute, _, export in lifts:
+    for space, _, export in lifts:
         if isinstance(export.type, FuncType):
-            for _, t in export.type.params:
-                types.learn(t, attribute)
-            types.learn(export.type.result, attribute)
-    for attribute, wit_name, export in lifts:
+            for t in (t for _param, t in export.type.params):
+                types.learn(t, space)
+            types.learn(export.type.result, space)
+    for space, wit_name, export in lifts:
         lift = export.item
         if not isinstance(lift, Lift):
             raise Unlowerable(f"{wit_name!r} is not a lifted core function")
         functype = export.type if isinstance(export.type, FuncType) else lift.type
-        key = f"{attribute}.{snake(wit_name)}" if attribute else snake(wit_name)
+        key = f"{space}.{snake(wit_name)}" if space else snake(wit_name)
         core = _core_export(lift.core, main, wit_name)
         _options(lift, main, wit_name, core, abi)
-        functions[key] = {"signature": _signature(functype, types, attribute),
+        functions[key] = {"signature": _signature(functype, types, space),
                           "export": core}
-        placed[key] = (attribute, snake(wit_name))
+        placed[key] = (space, snake(wit_name))
     imports: list[tuple[str, str, str, str, str]] = []
     table: dict[str, Any] = {"functions": functions, "types": types.table, "imports": {}}
     for module, name, builtin in _lowered_imports(component, main):
@@ -176,7 +175,7 @@ def _main_instance(component: Component, data: bytes, lifts: list[Any]) -> CoreI
              if isinstance(lift, Lift) and isinstance(lift.core, CoreExport)}
     if len(mains) != 1:
         raise Unlowerable("its functions do not all come from one core module")
-    main = next(iter(mains.values()))
+    main: CoreInstance = next(iter(mains.values()))
     if main.module is None:
         raise Unlowerable("its functions are not exports of a core module")
     adapters = _adapters(component, main)

@@ -34,7 +34,7 @@ class Primitive(WitType):
 
     def __init__(self, kind: str) -> None:
         super().__init__()
-        self.kind = kind   # type: ignore[misc]
+        self.kind = kind
 
 
 class Record(WitType):
@@ -69,7 +69,7 @@ class Labels(WitType):
 
     def __init__(self, kind: str, names: tuple[str, ...]) -> None:
         super().__init__()
-        self.kind = kind   # type: ignore[misc]
+        self.kind = kind
         self.names = names
 
     def body(self) -> str:
@@ -83,7 +83,7 @@ class Wrapper(WitType):
 
     def __init__(self, kind: str, inner: WitType) -> None:
         super().__init__()
-        self.kind = kind   # type: ignore[misc]
+        self.kind = kind
         self.inner = inner
 
     def body(self) -> str:
@@ -131,7 +131,7 @@ class Unsupported(WitType):
 
     def __init__(self, kind: str) -> None:
         super().__init__()
-        self.kind = kind   # type: ignore[misc]
+        self.kind = kind
 
 
 class FuncType:

@@ -9,6 +9,7 @@ from ._wit import FuncType, Resource, WitType
 def world_text(component: Component) -> list[str]:
     """The component's imports and exports in WIT syntax, one line each."""
     lines = ["world {"]
+    lines += [f"  {_typedef(name, t)}" for name, t in component.types if isinstance(t, WitType)]
     for imported in component.imports:
         lines += _item("import", imported.name, imported.kind, imported.type)
     for export in component.exports:

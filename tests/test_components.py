@@ -1,0 +1,235 @@
+"""Components (SPEC section 8): imported like modules, typed by their own WIT.
+
+The guests are tests/guests/components/*.c + .wit, made components by `build --wit` (jco's
+wasm-tools embed + new); see the README there.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+import shutil
+import subprocess
+import sys
+import types
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import wasmimport
+from conftest import guest_path
+from wasmimport import GuestError, WasmImportError
+
+
+def component(name: str) -> Path:
+    return guest_path(f"components/{name}")
+
+
+@pytest.fixture(scope="module")
+def calc() -> types.ModuleType:
+    return wasmimport.load(component("calc"), "calc")
+
+
+def test_import_hook_finds_a_component(syspath: Path, hook: None) -> None:
+    shutil.copy(component("calc"), syspath / "calc_c.wasm")
+    import calc_c  # type: ignore[import-not-found]
+    assert calc_c.add(2, 3) == 5
+    assert calc_c.__file__ == str(syspath / "calc_c.wasm")
+
+
+def test_component_in_a_zip(tmp_path: Path, hook: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(component("calc"), "zipped_calc.wasm")
+    monkeypatch.syspath_prepend(str(archive))
+    import zipped_calc  # type: ignore[import-not-found]
+    assert zipped_calc.upper("zip") == "ZIP"
+
+
+def test_compiled_once(cache: Path, compiles: list[int]) -> None:
+    wasmimport.load(component("calc"))
+    wasmimport.load(component("calc"))
+    assert len(compiles) == 1       # the second import loads the cached core module
+
+
+def test_names_are_python_names(calc: types.ModuleType) -> None:
+    assert {"add", "echo_bytes", "sum_list", "parse_int", "next_char", "not_",
+            "make_shape", "shapes", "Point", "Color", "Perm", "Shape"} <= set(calc.__all__)
+    assert not hasattr(calc, "cabi_realloc")       # the core module's plumbing is hidden
+    assert not hasattr(calc, "memory")
+    assert "cabi_realloc" not in dir(calc)
+
+
+def test_scalars(calc: types.ModuleType) -> None:
+    assert calc.add(2, 3) == 5
+    assert calc.add(2**31 - 1, 1) == -(2**31)
+    assert calc.widen(-1, 2, -3, 4, -5, 6, -7, 8) == 4
+    assert calc.narrow(-1) == (-1, 255, -1, 65535, -1, 2**32 - 1, -1, 2**64 - 1)
+    assert calc.id_f32(1.5) == 1.5
+    assert calc.id_f64(-0.0) == 0.0
+    assert calc.not_(True) is False
+    assert calc.sum_many(*range(17)) == sum(range(17))
+
+
+def test_ints_are_range_checked(calc: types.ModuleType) -> None:
+    with pytest.raises(OverflowError, match=r"calc.widen\(\) argument 'a' is out of range"):
+        calc.widen(200, 0, 0, 0, 0, 0, 0, 0)
+    with pytest.raises(TypeError, match=r"calc.add\(\) argument 'b' must be int, not str"):
+        calc.add(1, "2")
+
+
+def test_char(calc: types.ModuleType) -> None:
+    assert calc.next_char("a") == "b"
+    assert calc.next_char("\U0001F600") == "\U0001F601"
+    with pytest.raises(ValueError, match="must be one character, not 2"):
+        calc.next_char("ab")
+    with pytest.raises(ValueError, match="surrogate"):
+        calc.next_char("\ud800")
+    with pytest.raises(TypeError, match="must be a str of one character, not int"):
+        calc.next_char(97)
+
+
+def test_strings_bytes_lists_tuples(calc: types.ModuleType) -> None:
+    assert calc.upper("hello") == "HELLO"
+    assert calc.upper("") == ""
+    assert calc.echo_bytes(b"\x00\xff") == b"\x00\xff"
+    assert calc.sum_list([1.5, 2.5]) == 4.0
+    assert calc.swap((7, "seven")) == ("seven", 7)
+
+
+def test_option_and_result(calc: types.ModuleType) -> None:
+    assert calc.parse_int("-42") == -42
+    with pytest.raises(GuestError) as info:
+        calc.parse_int("x")
+    assert isinstance(info.value.value, str)
+    assert calc.find("nope") is None
+
+
+def test_record_enum_flags(calc: types.ModuleType) -> None:
+    p = calc.mirror(calc.Point(1, 2))
+    assert p == calc.Point(2, 1) and isinstance(p, calc.Point)
+    assert calc.mirror({"x": 5, "y": 6}) == (6, 5)
+    assert isinstance(calc.paint(calc.Color.green), calc.Perm)
+    assert calc.toggle(calc.Perm.read) == calc.Perm.write | calc.Perm.exec
+
+
+def test_variants_are_a_class_per_case(calc: types.ModuleType) -> None:
+    Shape = calc.Shape
+    assert issubclass(Shape.Circle, Shape) and issubclass(Shape.None_, Shape)
+    assert calc.area(Shape.Rect(calc.Point(2, 3))) == 6.0
+    assert calc.area(Shape.None_()) == 0.0
+    made = calc.make_shape(1)
+    match made:
+        case Shape.Rect(p):
+            assert isinstance(p, calc.Point)
+        case _:
+            pytest.fail(f"not a rect: {made!r}")
+    assert calc.make_shape(2) == Shape.None_()
+    with pytest.raises(TypeError, match=r"must be Shape.Circle or Shape.Rect or Shape.None_"):
+        calc.area(1.0)
+
+
+def test_exported_interface(calc: types.ModuleType) -> None:
+    shapes = calc.shapes
+    assert shapes.norm(shapes.Point(3, 4)) == 25
+    assert shapes.length2(shapes.Segment(shapes.Point(0, 0), shapes.Point(1, 2))) == 5
+    assert shapes.Point is not calc.Point           # the interface has its own point
+    assert shapes.Point.__qualname__ == "shapes.Point"
+    with pytest.raises(TypeError, match=r"calc.shapes.norm\(\) argument 'p'"):
+        shapes.norm(5)
+
+
+def test_signatures_and_pickling(calc: types.ModuleType) -> None:
+    assert str(inspect.signature(calc.add)) == "(a: int, b: int) -> int"
+    assert "calc.Shape" in str(inspect.signature(calc.area))
+    sys.modules["calc"] = calc
+    try:
+        for value in (calc.add, calc.shapes.norm, calc.Point(1, 2), calc.shapes.Point(3, 4),
+                      calc.Shape.Circle(2.0)):
+            assert pickle.loads(pickle.dumps(value)) == value
+    finally:
+        del sys.modules["calc"]
+
+
+class _Host:
+    """What the host component's [imports] name: a module-like object per interface."""
+
+    log: list[str] = []
+
+
+def test_imports_unsatisfied_are_named(tmp_path: Path) -> None:
+    shutil.copy(component("host"), tmp_path / "host_c.wasm")
+    with pytest.raises(WasmImportError) as info:
+        wasmimport.load(tmp_path / "host_c.wasm")
+    message = str(info.value)
+    assert "[imports] does not provide" in message
+    assert "log: func(msg: string)" in message
+    assert "demo:host/clock@0.1.0 now: func() -> u64" in message
+
+
+def test_imports_served_by_python(syspath: Path, hook: None, compiled: None) -> None:
+    """(Host functions need the compiled extension on wasmtime: see test_host.py.)"""
+    (syspath / "hostside.py").write_text(
+        "logged = []\n"
+        "def log(msg): logged.append(msg)\n"
+        "def add_one(x): return x + 1\n"
+        "def name(): return 'wasm'\n")
+    (syspath / "hostclock.py").write_text("def now(): return 2000\n")
+    shutil.copy(component("host"), syspath / "host_c.wasm")
+    (syspath / "host_c.wasm.toml").write_text(
+        '[imports]\nlog = "hostside:log"\nadd-one = "hostside:add_one"\n'
+        'name = "hostside:name"\n"demo:host/clock@0.1.0" = "hostclock"\n')
+    import host_c  # type: ignore[import-not-found]
+    import hostside  # type: ignore[import-not-found]
+    assert host_c.run(5) == 6 + 2000 % 1000
+    assert hostside.logged and "wasm" in hostside.logged[0]
+
+
+def test_component_manifest_has_no_functions(tmp_path: Path) -> None:
+    shutil.copy(component("calc"), tmp_path / "c.wasm")
+    (tmp_path / "c.wasm.toml").write_text('[functions]\nadd = "(a: i32, b: i32) -> i32"\n')
+    with pytest.raises(ImportError, match=r"a component's manifest has no \[functions\]"):
+        wasmimport.load(tmp_path / "c.wasm")
+
+
+def test_wasi_is_denied_without_a_grant(tmp_path: Path) -> None:
+    shutil.copy(component("wasi"), tmp_path / "w.wasm")
+    with pytest.raises(WasmImportError, match=r"uses WASI \(wasi:cli.*granted only by a "
+                                              r"\[wasi\] table"):
+        wasmimport.load(tmp_path / "w.wasm")
+
+
+def test_wasi_grants(tmp_path: Path) -> None:
+    shutil.copy(component("wasi"), tmp_path / "w.wasm")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "note.txt").write_text("inside")
+    (tmp_path / "secret.txt").write_text("outside")
+    (tmp_path / "w.wasm.toml").write_text(
+        '[wasi]\nstdout = "capture"\nenv = { GREETING = "hi" }\n'
+        f'preopens = {{ "/data" = {{ path = "{data}" }} }}\n')
+    w = wasmimport.load(tmp_path / "w.wasm")
+    w.greet("bob")
+    assert w.__wasmimport__.stdout == b"hello, bob\n"
+    assert w.get_env("GREETING") == "hi"
+    assert w.get_env("HOME") is None                # only what is granted
+    assert w.read_file("/data/note.txt") == "inside"
+    with pytest.raises(GuestError):
+        w.read_file("/data/../secret.txt")          # no escape from the preopen
+    with pytest.raises(GuestError):
+        w.read_file(str(tmp_path / "secret.txt"))   # nothing outside it
+
+
+def test_resources_are_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(WasmImportError, match="counter.*cannot be imported"):
+        wasmimport.load(component("counter"))
+
+
+def test_inspect_prints_the_world() -> None:
+    out = subprocess.run([sys.executable, "-m", "wasmimport", "inspect",
+                          str(component("calc"))], capture_output=True, text=True, check=True)
+    assert "a WebAssembly component; its WIT:" in out.stdout
+    assert "export add: func(a: s32, b: s32) -> s32;" in out.stdout
+    assert "variant shape { circle(f64), rect(point), none }" in out.stdout
+    assert "interface {" in out.stdout and "norm: func(p: point) -> s64;" in out.stdout
