@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import wasmimport
-from conftest import guest_path
+from conftest import guest_path, has
 from wasmimport import GuestError, WasmImportError
 
 
@@ -202,18 +202,30 @@ def test_wasi_is_denied_without_a_grant(tmp_path: Path) -> None:
 
 def test_wasi_grants(tmp_path: Path) -> None:
     shutil.copy(component("wasi"), tmp_path / "w.wasm")
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "note.txt").write_text("inside")
-    (tmp_path / "secret.txt").write_text("outside")
     (tmp_path / "w.wasm.toml").write_text(
-        '[wasi]\nstdout = "capture"\nenv = { GREETING = "hi" }\n'
-        f'preopens = {{ "/data" = {{ path = "{data}" }} }}\n')
+        '[wasi]\nstdout = "capture"\nenv = { GREETING = "hi" }\n')
     w = wasmimport.load(tmp_path / "w.wasm")
     w.greet("bob")
     assert w.__wasmimport__.stdout == b"hello, bob\n"
     assert w.get_env("GREETING") == "hi"
     assert w.get_env("HOME") is None                # only what is granted
+    with pytest.raises(GuestError):
+        w.read_file("/etc/hostname")                # no preopens: no files at all
+
+
+def test_wasi_preopens(tmp_path: Path) -> None:
+    shutil.copy(component("wasi"), tmp_path / "w.wasm")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "note.txt").write_text("inside")
+    (tmp_path / "secret.txt").write_text("outside")
+    (tmp_path / "w.wasm.toml").write_text(
+        f'[wasi]\npreopens = {{ "/data" = {{ path = "{data}" }} }}\n')
+    if not has("wasi-preopens"):
+        with pytest.raises(WasmImportError, match="preopens .* is not supported by the"):
+            wasmimport.load(tmp_path / "w.wasm")
+        return
+    w = wasmimport.load(tmp_path / "w.wasm")
     assert w.read_file("/data/note.txt") == "inside"
     with pytest.raises(GuestError):
         w.read_file("/data/../secret.txt")          # no escape from the preopen
