@@ -20,6 +20,9 @@ import pytest
 import wasmimport
 from conftest import guest_path, has
 from wasmimport import GuestError, WasmImportError
+from wasmimport._inspect import describe
+from wasmimport._stub import render_stub
+from wasmimport.component import as_core
 
 
 def component(name: str) -> Path:
@@ -238,6 +241,7 @@ def test_resources_are_refused_by_name(tmp_path: Path) -> None:
         wasmimport.load(component("counter"))
 
 
+@pytest.mark.needs("processes")
 def test_inspect_prints_the_world() -> None:
     out = subprocess.run([sys.executable, "-m", "wasmimport", "inspect",
                           str(component("calc"))], capture_output=True, text=True, check=True)
@@ -245,3 +249,32 @@ def test_inspect_prints_the_world() -> None:
     assert "export add: func(a: s32, b: s32) -> s32;" in out.stdout
     assert "variant shape { circle(f64), rect(point), none }" in out.stdout
     assert "interface {" in out.stdout and "norm: func(p: point) -> s64;" in out.stdout
+
+
+def test_char_and_variants_in_a_core_manifest(tmp_path: Path) -> None:
+    """A component's core module with a hand-written manifest: the types a component's WIT
+    needs are manifest types too, and the stub declares them."""
+    core, _, _ = as_core(component("calc").read_bytes(), "calc.wasm", None)
+    (tmp_path / "core.wasm").write_bytes(core)
+    (tmp_path / "core.wasm.toml").write_text(
+        '[types.Point]\nx = "i32"\ny = "i32"\n'
+        '[types.Shape]\nvariant = { circle = "f64", rect = "Point", none = "None" }\n'
+        '[functions]\narea = "(s: Shape) -> f64"\n'
+        'next_char = { export = "next-char", signature = "(c: char) -> char" }\n')
+    m = wasmimport.load(tmp_path / "core.wasm")
+    assert m.area(m.Shape.Rect(m.Point(2, 5))) == 10.0
+    assert m.next_char("y") == "z"
+    with pytest.raises(ImportError, match=r"variant must be a table of cases"):
+        wasmimport.load(tmp_path / "core.wasm", manifest={
+            "types": {"Shape": {"variant": ["circle"]}}})
+    stub = render_stub(describe(str(tmp_path / "core.wasm")).plan, "core.wasm")
+    assert "class Shape:" in stub and "    Rect: type[Shape]" in stub
+    assert "def next_char(c: str) -> str:" in stub
+
+
+@pytest.mark.needs("processes")
+def test_no_stub_of_a_component() -> None:
+    out = subprocess.run([sys.executable, "-m", "wasmimport", "stub", "-o", "-",
+                          str(component("calc"))], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "stubs of components are not supported yet" in out.stderr

@@ -20,6 +20,7 @@ from packaging.requirements import Requirement
 from test_install import source_tree
 from test_wheels import bare_venv, pip, requires
 
+import wasmimport
 from conftest import ROOT, guest_path
 
 # Pyodide's environment markers (its CPython 3.14 build): what micropip evaluates
@@ -77,6 +78,12 @@ def test_the_pure_wheel_is_py3_none_any_without_the_extension(built: tuple[Path,
     assert not [name for name in names if name.endswith((*DIST.COMPILED, ".c"))]
     assert [name for name in names if "_speedups" in name] == ["wasmimport/_speedups.pyi"]
     assert {"wasmimport/backends/__init__.py", "wasmimport/backends/_wasmtime.py"} <= set(names)
+    # every module of the package, subpackages included (a subpackage missing from
+    # pyproject's list would be left out silently)
+    source = Path(wasmimport.__file__).parent
+    modules = {f"wasmimport/{p.relative_to(source).as_posix()}" for p in source.rglob("*.py")
+               if "__pycache__" not in p.parts}
+    assert modules <= set(names), sorted(modules - set(names))
 
 
 def test_wasmtime_is_required_everywhere_but_emscripten(built: tuple[Path, Path]) -> None:

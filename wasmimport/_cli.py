@@ -115,6 +115,10 @@ def _stub(args: argparse.Namespace) -> int:
         for problem in found.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
+    if found.world:
+        print(f"error: {args.file}: stubs of components are not supported yet "
+              "(docs/components.md)", file=sys.stderr)
+        return 1
     text = render_stub(found.plan, os.path.basename(args.file))
     if args.output == "-":
         sys.stdout.write(text)

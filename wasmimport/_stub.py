@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keyword
 
-from ._compound import EnumType, RecordType
+from ._compound import CasesType, EnumType, FlagsType, RecordType
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Signature
 from ._plan import ModulePlan
 from ._typeparse import TypeSpace
@@ -68,7 +68,9 @@ def render_stub(plan: ModulePlan, source: str) -> str:
 
 def _imports(types: TypeSpace) -> list[str]:
     kinds = [type(t) for t in types.declared.values()]
-    lines = ["import enum"] if any(k is not RecordType for k in kinds) else []
+    lines = ["import enum"] if any(k in (EnumType, FlagsType) for k in kinds) else []
+    if CasesType in kinds:
+        lines.append("from typing import Any")
     if RecordType in kinds:
         lines.append("from typing import NamedTuple")
     return [*lines, ""] if lines else []
@@ -84,6 +86,10 @@ def _classes(types: TypeSpace) -> list[str]:
             lines += [f"    {field}: {ft.hint}" + (
                 "  # type: ignore[assignment]" if hasattr(tuple, field) else "")
                 for field, ft in zip(t.fields, t.types)]
+        elif isinstance(t, CasesType):    # a variant: its cases are subclasses
+            lines += [f"class {name}:", f'    """{t.cls.__doc__}"""', "    value: Any",
+                      "    def __init__(self, value: Any = None) -> None: ..."]
+            lines += [f"    {case.__name__}: type[{name}]" for case in t.case_classes]
         else:
             base = "Enum" if isinstance(t, EnumType) else "Flag"
             lines += [f"class {name}(enum.{base}):"]
