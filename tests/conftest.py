@@ -43,6 +43,8 @@ PLATFORM_NEEDS = {
     "numpy": "numpy has no Pyodide wheel on PyPI (Pyodide's own comes from its CDN)",
     "memory-view": "guest memory is a JS ArrayBuffer: no memoryview of it (the js backend's "
                    "Uint8Array attribute is tested in test_js_backend.py)",
+    "file-cache": "the js backend has no compile cache on disk (a page has no files to "
+                  "keep; compiled modules are kept per process)",
 }
 
 

@@ -50,6 +50,7 @@ def test_component_in_a_zip(tmp_path: Path, hook: None, monkeypatch: pytest.Monk
     assert zipped_calc.upper("zip") == "ZIP"
 
 
+@pytest.mark.needs("file-cache")
 def test_compiled_once(cache: Path, compiles: list[int]) -> None:
     wasmimport.load(component("calc"))
     wasmimport.load(component("calc"))
