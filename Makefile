@@ -94,7 +94,7 @@ sid-root:
 # In the sid root: the whole suite and mmh3's on each of SID_PYTHONS (tools/suite.sh, on a
 # copy of this checkout, one compile cache for both), then `make demo` from a clean copy of
 # HEAD with sid's own python3 and toolchain.
-test-sid: sid-root wasm real-modules
+test-sid: sid-root wasm real-modules component-deps
 	tools/sid.sh $(SID_ROOT) sync .
 	tools/sid.sh $(SID_ROOT) run rm -rf /tmp/wasmimport-test-cache
 	for v in $(SID_PYTHONS); do \

@@ -20,9 +20,10 @@ shift
 MIRROR=${SID_MIRROR:-http://deb.debian.org/debian}
 # the interpreters and what building wasmimport's extension and its test dependencies needs;
 # python3 (3.14 in sid) for `make demo`; the wasm toolchain comes from ensure-toolchain.sh,
-# run in the root (so sid's package names are what it is tested with)
+# run in the root (so sid's package names are what it is tested with); nodejs runs jco (the
+# checkout's .cache/component, copied in by sync) for `build --wit`
 PACKAGES="python3.14 python3.14-venv python3.14-dev python3.15 python3.15-venv python3.15-dev
-python3 python3-venv python3-dev gcc g++ libc6-dev make ca-certificates git"
+python3 python3-venv python3-dev gcc g++ libc6-dev make ca-certificates git nodejs"
 TOOLCHAIN=$(dirname "$0")/ensure-toolchain.sh
 
 fail() {
@@ -103,6 +104,10 @@ sync_source() {
     tar -C "$src" --exclude=./.cache --exclude='./.venv*' --exclude='./.bench-venv*' \
         --exclude=./build --exclude='*.egg-info' --exclude='./wasmimport/*.so' -cf - . |
         tar -C "$ROOT/src" -xf -
+    if [ -d "$src/.cache/component" ]; then      # npm jco, for `build --wit` (make component-deps)
+        mkdir -p "$ROOT/src/.cache"
+        tar -C "$src/.cache" -cf - component | tar -C "$ROOT/src/.cache" -xf -
+    fi
 }
 
 demo() {
