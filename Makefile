@@ -20,7 +20,7 @@ EXTRA_PYTHONS ?=
 
 .PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
 	lint bench clean pythons sid-root test-sid test-extra bench-sid dist web-deps test-pyodide \
-	chromium web-big test-chromium demo-web bench-web component-deps \
+	chromium web-big test-chromium demo-web bench-web component-deps sample-wasm \
 	componentize-py-deps
 
 all: test
@@ -48,13 +48,16 @@ toolchain:
 	tools/ensure-toolchain.sh
 
 # Rebuild every wasm module (test guests and samples) from the C sources in this repo.
-wasm: toolchain setup component-deps componentize-py-deps
+wasm: sample-wasm component-deps componentize-py-deps
 	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY)) COMPONENTIZE_PY="$(COMPONENTIZE_PY)"
+
+# The sample packages' modules alone (all `make demo` needs: no npm, no componentize-py).
+sample-wasm: toolchain setup
 	for s in $(WASM_PKGS); do $(MAKE) -C sample_pkgs/$$s wasm PYTHON=$(abspath $(PY)) || exit 1; done
 
 # Install the sample packages for real (a wheel each, not editable): into the development
 # venv (enough for the demo), and for the tests into every other venv too.
-samples: setup wasm
+samples: setup sample-wasm
 	$(PY) -m pip install -q --force-reinstall --no-deps $(addprefix ./sample_pkgs/,$(SAMPLES))
 samples-everywhere: samples pythons
 	for py in $(foreach v,$(OTHER_PYTHONS),.venv-$(v)/bin/python); do \
