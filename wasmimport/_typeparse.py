@@ -197,7 +197,6 @@ def declare_types(table: Any, source: str) -> TypeSpace:
     Records may use types declared later in the table; a record that contains itself is an
     error, since the Canonical ABI has no recursive types.
     """
-    import ast
 
     if not isinstance(table, dict):
         raise ManifestError(f"{source}: [types] must be a table of type declarations")
@@ -236,18 +235,9 @@ def declare_types(table: Any, source: str) -> TypeSpace:
             if not isinstance(text, str):
                 raise ManifestError(f"{spot} must be a type string like \"f64\", not "
                                     f"{type(text).__name__}")
-
-            def fail(message: str, spot: str = spot, text: str = text) -> ManifestError:
-                return ManifestError(f"{spot}: {message} in type {text!r}")
-            try:
-                node = ast.parse(text.strip(), mode="eval").body
-            except (SyntaxError, ValueError) as exc:
-                raise fail(f"invalid syntax ({getattr(exc, 'msg', exc)})") from None
-            for used in ast.walk(node):
-                if isinstance(used, ast.Name) and used.id in table \
-                        and used.id not in space.declared:
-                    declare(used.id)
-            fields.append((field, _inner(node, space, fail)))
+            field_type = _type_string(text, spot, INNER, space, declare, table)
+            assert field_type is not None
+            fields.append((field, field_type))
         resolving.pop()
         space.declared[name] = RecordType(name, tuple(fields))
 
@@ -257,11 +247,27 @@ def declare_types(table: Any, source: str) -> TypeSpace:
     return space
 
 
+def _type_string(text: str, spot: str, where: str, space: TypeSpace, declare: Any,
+                 table: dict[str, Any]) -> WasmType | None:
+    """The type a record field's or variant case's string names; the [types] entries it
+    uses are declared first (they may come later in the table)."""
+    import ast
+
+    def fail(message: str) -> ManifestError:
+        return ManifestError(f"{spot}: {message} in type {text!r}")
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError) as exc:
+        raise fail(f"invalid syntax ({getattr(exc, 'msg', exc)})") from None
+    for used in ast.walk(node):
+        if isinstance(used, ast.Name) and used.id in table and used.id not in space.declared:
+            declare(used.id)
+    return parse_type(node, space, where, fail)
+
+
 def _variant(name: str, cases: Any, where: str, space: TypeSpace, declare: Any,
              table: dict[str, Any]) -> CasesType:
     """``variant = {case = "T", other = "None"}``: each case's payload type, or None."""
-    import ast
-
     if not isinstance(cases, dict) or not cases:
         raise ManifestError(f"{where} variant must be a table of cases, like "
                             "{circle = \"f64\", empty = \"None\"}")
@@ -271,17 +277,7 @@ def _variant(name: str, cases: Any, where: str, space: TypeSpace, declare: Any,
         if not _field_name_ok(case) or not isinstance(text, str):
             raise ManifestError(f"{spot}: a case is an identifier with a type string "
                                 "(\"None\" for no payload)")
-
-        def fail(message: str, spot: str = spot, text: str = text) -> ManifestError:
-            return ManifestError(f"{spot}: {message} in type {text!r}")
-        try:
-            node = ast.parse(text.strip(), mode="eval").body
-        except (SyntaxError, ValueError) as exc:
-            raise fail(f"invalid syntax ({getattr(exc, 'msg', exc)})") from None
-        for used in ast.walk(node):
-            if isinstance(used, ast.Name) and used.id in table and used.id not in space.declared:
-                declare(used.id)
-        parsed.append((case, parse_type(node, space, CASE, fail)))
+        parsed.append((case, _type_string(text, spot, CASE, space, declare, table)))
     return CasesType(name, tuple(parsed))
 
 
