@@ -89,9 +89,8 @@ def _arrange(module: types.ModuleType, placed: dict[str, tuple[str | None, str]]
             cls.__qualname__ = f"{space}.{cls_name}"
         for case in cls.__subclasses__():         # a variant's cases: Shape.Circle
             case.__qualname__ = f"{cls.__qualname__}.{case.__name__}"
-    spaces = [n for n in module.__all__ if n not in namespace.get("__all__", ())[:0]
-              and isinstance(namespace.get(n), types.SimpleNamespace)]
-    public.update(spaces)
+    public.update(n for n in module.__all__   # the interfaces (``shapes``)
+                  if isinstance(namespace.get(n), types.SimpleNamespace))
     core_getattr = namespace["__getattr__"]
 
     def __getattr__(attr: str) -> Any:
