@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import types
 
 import wasmimport
@@ -42,3 +43,13 @@ def nested_trap() -> int:
     except wasmimport.Trap:
         return -1
     return 0
+
+
+dropped_values: list[int] = []
+
+
+def dropped(value: int, _write: object = os.write) -> None:
+    """objects.wasm tells of each accumulator it drops (on fd 1 too: at interpreter exit,
+    a subprocess test reads it there)."""
+    dropped_values.append(value)
+    _write(1, f"dropped {value}\n".encode())  # type: ignore[operator]

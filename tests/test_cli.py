@@ -240,6 +240,32 @@ def test_stub_passes_mypy_strict(tmp_path: Path) -> None:
     assert wrong.returncode == 1 and "incompatible types in assignment" in wrong.stdout.lower()
 
 
+def test_stub_of_resources_and_imports_passes_mypy_strict(tmp_path: Path) -> None:
+    """A module with [imports] (served by Python, so no problem) and a resource class."""
+    shutil.copy(guest_path("objects"), tmp_path / "objects.wasm")
+    shutil.copy(guest_path("objects").with_suffix(".wasm.toml"),
+                tmp_path / "objects.wasm.toml")
+    result = cli("stub", str(tmp_path / "objects.wasm"))
+    assert result.returncode == 0, result.stderr
+    stub = (tmp_path / "objects.pyi").read_text()
+    assert "class Acc:" in stub and "    def __init__(self, start: int = 0) -> None: ..." in stub
+    assert "    @staticmethod\n    def merged(a: Acc, b: Acc) -> Acc: ..." in stub
+    assert "Acc.add" not in stub                  # a method, not an unusable function name
+    (tmp_path / "user.py").write_text(
+        "import objects\n"
+        "with objects.Acc(1) as a:\n"
+        "    a.add(2)\n"
+        "    n: int = a.value() + objects.total(a)\n"
+        "    b: objects.Acc = objects.Acc.merged(a.copy(), a)\n")
+    (tmp_path / "wrong.py").write_text("import objects\nobjects.Acc('x')\n")
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+    ok = subprocess.run([*mypy, "objects.pyi", "user.py"], cwd=tmp_path, capture_output=True,
+                        text=True)
+    assert ok.returncode == 0, ok.stdout
+    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert wrong.returncode == 1 and "incompatible type" in wrong.stdout.lower()
+
+
 def test_stub_of_a_broken_module_fails(tmp_path: Path) -> None:
     (tmp_path / "b.wat").write_text('(module (func (export "f")))')
     (tmp_path / "b.wat.toml").write_text('[functions]\nf = "(a: i32) -> None"\n')

@@ -6,6 +6,7 @@ wasm-tools embed + new); see the README there.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import pickle
 import shutil
@@ -237,9 +238,64 @@ def test_wasi_preopens(tmp_path: Path) -> None:
         w.read_file(str(tmp_path / "secret.txt"))   # nothing outside it
 
 
-def test_resources_are_refused_by_name(tmp_path: Path) -> None:
-    with pytest.raises(WasmImportError, match="counter.*cannot be imported"):
-        wasmimport.load(component("counter"))
+@pytest.fixture
+def counter(compiled: None) -> types.ModuleType:
+    """The counter component (a fresh instance): its handle table's built-ins are host
+    functions, which need the compiled extension on wasmtime."""
+    return wasmimport.load(component("counter"), "counter")
+
+
+def _live_handles(module: types.ModuleType) -> int:
+    """How many handles the component's table holds (each crossing leaves or re-enters it)."""
+    return len(module.__wasmimport__.plan.types.declared["Counter"].table)
+
+
+def test_an_exported_resource_is_a_class(counter: types.ModuleType) -> None:
+    Counter = counter.counters.Counter
+    c = Counter(5)
+    c.increment(3)
+    assert c.value() == 8 and Counter.zero().value() == 0
+    assert Counter.__qualname__ == "counters.Counter" and Counter.__module__ == "counter"
+    assert str(inspect.signature(Counter)) == "(start: int) -> None"
+    assert str(inspect.signature(Counter.increment)) == \
+        "(self: counter.counters.Counter, by: int) -> None"
+    assert Counter.value.__qualname__ == "counters.Counter.value"
+    assert sorted(vars(counter.counters)) == ["Counter", "__qualname__", "drops", "merge",
+                                              "total"]
+    with pytest.raises(OverflowError, match=r"argument 'by'"):
+        c.increment(2**63)
+
+
+def test_own_and_borrow_as_the_canonical_abi_says(counter: types.ModuleType) -> None:
+    counters = counter.counters
+    a, b = counters.Counter(2), counters.Counter(40)
+    assert counters.total(b) == 40 and b.value() == 40     # borrowed: still ours
+    merged = counters.merge(a, b)    # a is the guest's now: it drops it (its destructor runs)
+    assert merged.value() == 42 and counters.drops() == 1
+    with pytest.raises(ValueError, match=r"counter.counters.Counter.value\(\) argument "
+                                         "'self': the Counter was moved into a call"):
+        a.value()
+    assert _live_handles(counter) == 0   # every handle left the table or was dropped
+
+
+def test_component_resources_drop_once_and_do_not_leak(counter: types.ModuleType) -> None:
+    counters = counter.counters
+    Counter = counters.Counter
+    c = Counter(1)
+    c.close()
+    c.close()
+    assert counters.drops() == 1
+    with pytest.raises(ValueError, match="was dropped"):
+        counters.total(c)
+    with Counter(2):
+        pass
+    Counter(3)                                   # garbage at once
+    assert counters.drops() == 3
+    for i in range(5000):
+        counters.merge(Counter(i), Counter.zero())
+    gc.collect()
+    assert counters.drops() == 3 + 3 * 5000
+    assert _live_handles(counter) == 0
 
 
 @pytest.mark.needs("processes")

@@ -1108,8 +1108,8 @@ def thirty_three_flags() -> str:
                                 r"built-in types"),
     ('[types.P]\nx = "list[u8"\n', r"\[types\.P\] x: invalid syntax .* in type 'list\[u8'"),
     ('[types.P]\nx = 5\n', r"\[types\.P\] x must be a type string like \"f64\", not int"),
-    ('[types.P]\n', r"\[types\.P\] must be a table of fields, or enum = \[\.\.\.\] or "
-                    r"flags = \[\.\.\.\]"),
+    ('[types.P]\n', r"\[types\.P\] must be a table of fields, or enum = \[\.\.\.\], "
+                    r"flags = \[\.\.\.\], variant = \{\.\.\.\} or resource = \{\.\.\.\}"),
     ('types = 5\n', r"\[types\] must be a table of type declarations"),
 ])
 def test_manifest_errors_name_the_file_and_the_entry(tmp_path: Path, toml: str,

@@ -25,10 +25,12 @@ from ._compound import (
     RecordType,
     TupleType,
     VariantType,
+    walk,
 )
 from ._errors import GuestError, Trap
 from ._extension import core_codes, extension
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
+from ._resource import BorrowType, ResourceType
 from ._types import BUFFER, BYTES, CSTR, SCALARS, STR, ListType, ScalarType
 from ._wasmbin import FuncType
 
@@ -100,13 +102,9 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
 
 
 def _compilable(t: WasmType | None) -> bool:
-    """Whether the compiled path has ``t`` and everything inside it (char and variants it
-    has not: a function using them takes the pure path)."""
-    if t is None:
-        return True
-    inner = getattr(t, "types", None) or getattr(t, "cases", None) or (
-        (t.elem,) if isinstance(t, ListOfType) else ())
-    return t.compiled and all(_compilable(c) for c in inner)
+    """Whether the compiled path has ``t`` and everything inside it (char, variants and
+    resources it has not: a function using them takes the pure path)."""
+    return all(inner.compiled for inner in walk(t))
 
 
 def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,
@@ -119,19 +117,26 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
     signature = plan.signature
     params = signature.params
     namespace: dict[str, Any] = {}
+    result = signature.result
+    # fast path: only scalars and borrowed resources, which convert straight to core values
+    # (a borrow to its representation: with nothing moved by the call, it stays valid)
+    fast = not signature.needs_memory() and all(
+        isinstance(p.type, (ScalarType, BorrowType)) for p in params)
     for i, p in enumerate(params):
-        namespace[f"_c{i}"] = p.type.converter(f"{label} argument {p.name!r}")
+        where = f"{label} argument {p.name!r}"
+        namespace[f"_c{i}"] = p.type.rep_converter(where) \
+            if fast and isinstance(p.type, BorrowType) else p.type.converter(where)
     converted = ", ".join(p.type.convert_expression(p.name, f"_c{i}")
                           for i, p in enumerate(params))
-    result = signature.result
-    if not signature.needs_memory() and all(isinstance(p.type, ScalarType) for p in params):
-        # fast path: only scalars, which convert straight to core values
+    if fast:
         lift = "" if result is None or getattr(result, "lifts_as_is", False) else "_lift"
-        # a one-value result that is no scalar (an enum, flags...) lifts as the general path does
+        # a one-value result that is no scalar (an enum, flags...) lifts as the general path
+        # does; a resource is adopted
         namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
+            result.adopt if isinstance(result, ResourceType) else \
             _lifter(label, signature, guest)
-        namespace["_raw"] = instance.function(plan.export, plan.functype, label,
-                                              plan.release_gil)
+        namespace["_raw"] = core_caller(label, plan.export, plan.functype, instance,
+                                        plan.release_gil)
         if post is None:
             body = f"return {lift}(_raw({converted}))"
         else:   # post-return takes the core result (nothing for None)
@@ -143,6 +148,21 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
         namespace["_invoke"] = _invoker(label, signature, raw, guest, post, instance.lock)
         body = f"return _invoke({converted})"
     return _generated(plan.name, params, body, namespace)
+
+
+def core_caller(label: str, export: str, functype: FuncType, instance: Instance,
+                release_gil: bool = False) -> RawFunction:
+    """A call of ``export`` with core values in and out (a fast-path function's, a
+    resource's drop): the compiled path's, over the export's core signature, when the
+    instance has one (a function with resources or chars is no compiled function itself,
+    but its core call is); else the backend's raw caller."""
+    if instance.native_store is None:
+        return instance.function(export, functype, label, release_gil)
+    from ._plan import FunctionPlan, core_signature
+
+    core = FunctionPlan(export, export, functype, core_signature(functype), None, None,
+                        release_gil)
+    return _compiled(label, core, instance, None)
 
 
 def _type_spec(t: WasmType) -> str | tuple[Any, ...]:
@@ -208,6 +228,21 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
         free_label=guest.free_label if guest is not None else "",
         signature=signature)
     return fn
+
+
+def constructor(resource: ResourceType, ctor: Callable[..., Any],
+                signature: Signature) -> Callable[..., Any]:
+    """``R.__init__`` for the guest constructor ``ctor`` (which returns a new ``R``): the
+    object being initialised takes over what ``ctor`` made, with ``ctor``'s parameters."""
+    params = (Param("self", resource), *signature.params)
+    args = ", ".join(p.name if p.kind != KEYWORD_ONLY else f"{p.name}={p.name}"
+                     for p in signature.params)
+    init = _generated("__init__", params, f"_take_over(self, _ctor({args}))",
+                      {"_ctor": ctor, "_take_over": resource.take_over})
+    init.__qualname__ = ctor.__qualname__
+    init.__doc__ = ctor.__doc__
+    init.__annotations__ = {**ctor.__annotations__, "return": None}
+    return init
 
 
 def compiled_guest(instance: Instance, memory: str, exports: dict[str, str | None]) -> Any:
@@ -349,8 +384,8 @@ def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI
                     else:
                         flat = [core for t, v in zip(types, values)
                                 for core in t.lower(v, memory)]
-                except (Trap, MemoryError, OverflowError) as exc:
-                    raise _labelled(exc, label) from None
+                except (Trap, MemoryError, OverflowError, ValueError) as exc:
+                    raise _labelled(exc, label) from None   # ValueError: a spent resource
                 out = raw(*flat)
                 for i in fills:     # what the guest wrote into buffer arguments
                     values[i].copy_back(memory)

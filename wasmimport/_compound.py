@@ -28,6 +28,17 @@ if TYPE_CHECKING:
     from ._types import Converter, Guest
 
 
+def walk(t: WasmType | None) -> Iterator[WasmType]:
+    """``t`` and every type inside it, outermost first."""
+    if t is None:
+        return
+    yield t
+    inner = getattr(t, "types", None) or getattr(t, "cases", None) or (
+        (t.elem,) if isinstance(t, ListOfType) else ())
+    for item in inner:
+        yield from walk(item)
+
+
 def align_to(offset: int, align: int) -> int:
     return -(-offset // align) * align
 

@@ -15,6 +15,7 @@ from ._loader import SIDECAR_SUFFIX
 from ._manifest import Manifest, parse_manifest
 from ._module import COMPONENT_HEADER
 from ._plan import ModulePlan, plan_module
+from ._resource import ResourceType
 from .backends import BackendError, get_backend
 
 TYPE_CHECKING = False
@@ -69,7 +70,13 @@ def describe(path: str, backend_name: str | None = None) -> Description:
         found.plan = plan_module(found.info, found.manifest, path)
     except ManifestError as exc:
         found.problems.extend(exc.problems or [str(exc)])
+    # what nobody provides: the plan knows (WASI, resources' tables); else the manifest's list
+    missing = set(found.plan.missing) if found.plan is not None else None
+    declared = {(i.module, i.name) for i in found.manifest.imports} if found.manifest else set()
     for imp in found.info.imports:
+        if (imp.module, imp.name) in declared if missing is None else \
+                f"{imp.module}.{imp.name}: {imp.functype or imp.kind}" not in missing:
+            continue
         found.problems.append(f"{path}: imports {imp.module}.{imp.name} "
                               f"({imp.functype or imp.kind}), which the manifest does not "
                               "provide")
@@ -138,7 +145,7 @@ def report(found: Description) -> str:
     return "\n".join(lines)
 
 
-def _declared(t: RecordType | EnumType | FlagsType | CasesType) -> str:
+def _declared(t: RecordType | EnumType | FlagsType | CasesType | ResourceType) -> str:
     """One [types] entry as a C author needs it: what it is and how it is laid out."""
     if isinstance(t, RecordType):
         fields = ", ".join(f"{f}: {ft.name} @{offset}"
@@ -148,6 +155,9 @@ def _declared(t: RecordType | EnumType | FlagsType | CasesType) -> str:
         cases = ", ".join(f"{label}: {case.name if case else None}"
                           for label, case in zip(t.labels, t.cases))
         what = f"variant ({cases}; payload @{t.payload_offset})"
+    elif isinstance(t, ResourceType):
+        what = f"resource (a handle: drop export {t.drop_export!r})" if t.drop_export \
+            else "resource (a handle, no drop export)"
     else:
         labels = t.labels if len(t.labels) <= 8 else \
             (*t.labels[:3], "...", t.labels[-1], f"{len(t.labels)} in all")

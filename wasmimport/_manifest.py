@@ -73,6 +73,11 @@ class Signature:
         self.text = text
         self.multi = multi       # core multi-value results, returned directly as a tuple
 
+    def types(self) -> tuple[WasmType, ...]:
+        """The parameters' types and the result's, if any."""
+        result = () if self.result is None else (self.result,)
+        return (*(p.type for p in self.params), *result)
+
     def core_params(self) -> tuple[str, ...]:
         """Flattened core parameter types (before spilling)."""
         return tuple(core for p in self.params for core in p.type.flat)

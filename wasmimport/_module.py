@@ -13,12 +13,12 @@ import os
 import types
 
 from . import _cache
-from ._binding import compiled_guest, make_function
+from ._binding import compiled_guest, constructor, core_caller, make_function
 from ._digest import sha256
 from ._errors import BackendError, CompileRefused, Trap, WasiExit, WasmImportError
 from ._facts import PREPARED, STACK_POINTER_EXPORT, module_facts, prepare
 from ._manifest import Limits
-from ._plan import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE
+from ._wasmbin import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -136,6 +136,9 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
         from ._host import raw_host_function
         host = [(i.module, i.name, i.functype, raw_host_function(i, origin, lambda: abi[0]))
                 for i in plan.imports]
+    # a component's handle tables serve its core module's [resource-*] imports
+    host += [b for r in plan.types.resources() if r.builtins is not None
+             for b in r.builtin_functions()]
     wasi = None
     if manifest is not None and manifest.wasi is not None:
         folder = os.path.dirname(origin)
@@ -223,20 +226,52 @@ class Namespace(types.SimpleNamespace):
         return f"<interface {self.__qualname__!r}>"
 
 
-def _namespaces(module: str, plan: ModulePlan, bind: Callable[[FunctionPlan], Any]
-                ) -> dict[str, Namespace]:
+def _namespaces(module: str, plan: ModulePlan, bind: Callable[[FunctionPlan], Any],
+                methods: set[str]) -> dict[str, Namespace]:
     """The namespaces of the manifest's dotted function names (``shapes.norm``), their
-    functions bound: an interface's functions are made at import, not on first use."""
+    functions bound: an interface's functions are made at import, not on first use.
+    ``methods`` are the dotted names that are resources' methods instead."""
     spaces: dict[str, Namespace] = {}
     for f in plan.functions:
         prefix, dot, short = f.name.partition(".")
-        if dot:
+        if dot and f.name not in methods:
             space = spaces.get(prefix) or spaces.setdefault(
                 prefix, Namespace(f"{module}.{prefix}"))
             fn = bind(f)
             fn.__name__ = short
             setattr(space, short, fn)
     return spaces
+
+
+def _resources(module: str, plan: ModulePlan, instance: Instance,
+               bind: Callable[[FunctionPlan], Any]) -> set[str]:
+    """Bind each resource class to the instance and give it its methods (``R.__init__``
+    is its constructor; a function whose first parameter is ``self`` is a method, any other
+    a static method); the names of the functions that became methods."""
+    for r in plan.types.resources():
+        drop = core_caller(f"{module}.{r.name}.close()", r.drop_export, FREE_TYPE,
+                           instance) if r.drop_export else None
+        r.bind(drop, instance.lock)
+    methods: set[str] = set()
+    for f in plan.functions:
+        found = plan.types.method_of(f.name)
+        if found is None:
+            continue
+        r, method = found
+        fn = bind(f)
+        fn.__name__, fn.__qualname__ = method, f"{f.name.rpartition('.')[0]}.{method}"
+        params = f.signature.params
+        cls: Any = r.cls
+        if method == "__init__":
+            fn = constructor(r, fn, f.signature)
+        elif not params or params[0].name != "self":
+            fn = staticmethod(fn)
+        elif method == "copy" and len(params) == 1 and f.signature.result is r:
+            cls.__copy__ = fn              # hashlib's copy(): copy.copy() uses it too
+            cls.__deepcopy__ = lambda self, memo, copy=fn: copy(self)
+        setattr(cls, method, fn)
+        methods.add(f.name)
+    return methods
 
 
 def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,
@@ -262,7 +297,8 @@ def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,
     def bind(f: FunctionPlan) -> Any:
         return make_function(name, f, instance, guest)
 
-    for space_name, space in _namespaces(name, plan, bind).items():
+    methods = _resources(name, plan, instance, bind)
+    for space_name, space in _namespaces(name, plan, bind, methods).items():
         namespace[space_name] = space
 
     def __getattr__(attr: str) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keyword
 
+from ._compound import walk
 from ._errors import ManifestError
 from ._manifest import (
     AbiOptions,
@@ -18,18 +19,15 @@ from ._manifest import (
     Param,
     Signature,
 )
+from ._resource import BorrowType, ResourceType
 from ._typeparse import TypeSpace
 from ._types import CORE_TYPES, SCALARS
-from ._wasmbin import FuncType, ModuleInfo
+from ._wasmbin import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE, FuncType, ModuleInfo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-REALLOC_TYPE = FuncType(("i32", "i32", "i32", "i32"), ("i32",))
-ALLOC_TYPE = FuncType(("i32",), ("i32",))
-FREE_TYPE = FuncType(("i32",), ())
-INIT_TYPE = FuncType((), ())
 
 
 class FunctionPlan:
@@ -238,6 +236,8 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
             functions.append(planned)
     entries = manifest.functions if manifest else ()
     bound = {e.export for e in entries}      # exports the manifest binds (or tried to)
+    if manifest:                             # and the resources' drops: never callable
+        bound.update(r.drop_export for r in manifest.types.resources() if r.drop_export)
     taken = {e.name for e in entries}        # Python names the manifest claims
     if manifest:
         taken.update(manifest.types.declared)
@@ -256,7 +256,10 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
     memories = tuple(e.name for e in info.exports
                      if e.kind == "memory" and e.name not in taken and not _is_dunder(e.name))
     imports, missing = _import_plans(info, manifest.imports if manifest else (), source,
-                                     problems, manifest is not None and manifest.wasi is not None)
+                                     problems, manifest is not None and manifest.wasi is not None,
+                                     manifest.types.resources() if manifest else [])
+    if manifest:
+        _check_resources(info, manifest, problems)
     users = [(f"[functions] {f.name}", f.signature.needs_allocator()) for f in functions
              if f.uses_guest]
     users += [(f"[imports.{i.module}.{i.name}]", _host_allocates(i.signature)) for i in imports
@@ -288,15 +291,24 @@ WASI_MODULE = "wasi_snapshot_preview1"
 
 
 def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: str,
-                  problems: list[str], wasi: bool
+                  problems: list[str], wasi: bool, resources: list[ResourceType]
                   ) -> tuple[tuple[ImportPlan, ...], tuple[str, ...]]:
     """Match the module's imports with the manifest's [imports] (and [wasi], which provides
-    every WASI preview 1 function); list the unprovided ones."""
+    every WASI preview 1 function, and the resources' handle tables, which provide their
+    built-ins); list the unprovided ones."""
     declared = {(e.module, e.name): e for e in entries}
+    served = {(module, name): functype for r in resources if r.builtins is not None
+              for module, name, functype, _ in r.builtin_functions()}
     plans: list[ImportPlan] = []
     missing: list[str] = []
     for imp in info.imports:
         if wasi and imp.module == WASI_MODULE and (imp.module, imp.name) not in declared:
+            continue
+        builtin = served.get((imp.module, imp.name))
+        if builtin is not None:
+            if imp.functype != builtin:
+                problems.append(f"{source}: the module imports {imp.module}.{imp.name} with "
+                                f"core type {imp.functype or imp.kind}, expected {builtin}")
             continue
         entry = declared.pop((imp.module, imp.name), None)
         if entry is None:
@@ -313,6 +325,11 @@ def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: st
             continue
         planned = _import_plan(entry, imp.functype)
         signature, spilled = planned.signature, planned.spilled
+        if any(isinstance(inner, (ResourceType, BorrowType))
+               for t in signature.types() for inner in walk(t)):
+            problems.append(f"{where}: resources in host functions' signatures are not "
+                            "supported yet")
+            continue
         if signature.multi or host_core(signature, spilled) != imp.functype:
             problems.append(f"{where}: signature {signature.text!r} needs the import to have "
                             f"core type {host_core(signature, spilled)}, but its core type is "
@@ -323,6 +340,32 @@ def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: st
         problems.append(f"{source}: [imports.{module}.{name}]: the module does not import "
                         f"{module}.{name}")
     return tuple(plans), tuple(missing)
+
+
+def _check_resources(info: ModuleInfo, manifest: Manifest, problems: list[str]) -> None:
+    """Each resource's drop export, and the shape of its methods: ``R.__init__`` returns an
+    ``R``; a method's ``self`` is a ``borrow[R]`` (or an ``R``, which it then consumes)."""
+    for r in manifest.types.resources():
+        if r.drop_export is None:
+            continue
+        export = info.export(r.drop_export)
+        if export is None or export.functype != FREE_TYPE:
+            found = "is missing" if export is None else \
+                f"has core type {export.functype or export.kind}"
+            problems.append(f"{manifest.source}: [types.{r.name}]: the drop export "
+                            f"{r.drop_export!r} {found}; expected core type {FREE_TYPE}")
+    for entry in manifest.functions:
+        owned = manifest.types.method_of(entry.name)
+        if owned is None or entry.signature is None:
+            continue
+        r, method = owned
+        where = f"{manifest.source}: [functions] {entry.name}"
+        params = entry.signature.params
+        if method == "__init__" and entry.signature.result is not r:
+            problems.append(f"{where}: a constructor must return {r.name}")
+        elif params and params[0].name == "self" and params[0].type not in (r, r.borrow):
+            problems.append(f"{where}: a method's self must be borrow[{r.name}] (or "
+                            f"{r.name}, which the call consumes)")
 
 
 def _entry_plan(info: ModuleInfo, entry: FunctionEntry, where: str,

@@ -7,6 +7,7 @@ import keyword
 from ._compound import CasesType, EnumType, FlagsType, RecordType
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Signature
 from ._plan import ModulePlan
+from ._resource import ResourceType
 from ._typeparse import TypeSpace
 
 _LITERALS = (bool, int, float, str, bytes, type(None))
@@ -44,14 +45,17 @@ def render_stub(plan: ModulePlan, source: str) -> str:
     lines.append("__all__ = [")
     lines += [f"    {name!r}," for name in sorted(plan.public)]
     lines += ["]", ""]
-    lines += _classes(plan.types)
+    lines += _classes(plan)
     for memory in plan.memories:
         if memory.isidentifier() and not keyword.iskeyword(memory):
             lines.append(f"{memory}: memoryview")
     skipped = []
+    methods = {f.name for f in plan.functions if plan.types.method_of(f.name)}
     for name in sorted(plan.names()):
         planned = plan.lookup(name)
         assert planned is not None
+        if name in methods:
+            continue
         if not name.isidentifier() or keyword.iskeyword(name):
             skipped.append(name)
             continue
@@ -76,11 +80,36 @@ def _imports(types: TypeSpace) -> list[str]:
     return [*lines, ""] if lines else []
 
 
-def _classes(types: TypeSpace) -> list[str]:
-    """The manifest's records (NamedTuple), enums (Enum) and flags (Flag) as classes."""
+def _resource(name: str, plan: ModulePlan) -> list[str]:
+    """A resource's class: its constructor, methods and static methods, close and ``with``."""
+    lines = [f"class {name}:", f'    """A guest object of resource type {name}."""']
+    for planned in plan.functions:
+        found = plan.types.method_of(planned.name)
+        if found is None or found[0].name != name:
+            continue
+        method = found[1]
+        signature = planned.signature
+        params = _parameters(signature)
+        if method == "__init__":
+            lines.append(f"    def __init__(self{', ' if params else ''}{params}) -> None: ...")
+            continue
+        if not signature.params or signature.params[0].name != "self":
+            lines.append("    @staticmethod")
+        lines.append(f"    def {method}({params}) -> {signature.return_hint}: ...")
+    lines += ["    def close(self) -> None: ...",
+              f"    def __enter__(self) -> {name}: ...",
+              "    def __exit__(self, *exc_info: object) -> None: ..."]
+    return lines
+
+
+def _classes(plan: ModulePlan) -> list[str]:
+    """The manifest's records (NamedTuple), enums (Enum), flags (Flag) and resources as
+    classes."""
     lines: list[str] = []
-    for name, t in types.declared.items():
-        if isinstance(t, RecordType):
+    for name, t in plan.types.declared.items():
+        if isinstance(t, ResourceType):
+            lines += _resource(name, plan)
+        elif isinstance(t, RecordType):
             lines += [f"class {name}(NamedTuple):"]
             # a field named like a tuple method (count, index) replaces it, as in C structs
             lines += [f"    {field}: {ft.hint}" + (

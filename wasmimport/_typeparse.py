@@ -24,6 +24,7 @@ from ._compound import (
     TupleType,
 )
 from ._errors import ManifestError
+from ._resource import BorrowType, ResourceType
 from ._types import BUFFER, BY_NAME, CSTR, LISTS, ListType, WasmType
 
 TYPE_CHECKING = False
@@ -40,7 +41,7 @@ RESULT = "result"              # an export's or host function's result: None and
 HOST_PARAM = "host parameter"  # a host function's parameter: no buffer
 INNER = "inner"                # inside another type: no None, result or buffer
 CASE = "case"                  # a result's ok or error type: None too, no result
-_GENERICS = ("list", "tuple", "result")
+_GENERICS = ("list", "tuple", "result", "own", "borrow")
 MAX_FLAGS = 32
 
 
@@ -55,7 +56,19 @@ class TypeSpace:
     """The types one manifest declares in ``[types]``, by name, in dependency order."""
 
     def __init__(self) -> None:
-        self.declared: dict[str, RecordType | EnumType | FlagsType | CasesType] = {}
+        self.declared: dict[str, RecordType | EnumType | FlagsType | CasesType |
+                            ResourceType] = {}
+
+    def resources(self) -> list[ResourceType]:
+        """The declared resource types."""
+        return [t for t in self.declared.values() if isinstance(t, ResourceType)]
+
+    def method_of(self, function: str) -> tuple[ResourceType, str] | None:
+        """(resource, method) when the function name ``[iface.]R.method`` is a method (or
+        the constructor, ``__init__``) of a declared resource ``R``."""
+        owner, _, method = function.rpartition(".")
+        found = self.declared.get(owner.rpartition(".")[2]) if owner else None
+        return (found, method) if isinstance(found, ResourceType) else None
 
     def classes(self) -> dict[str, Any]:
         """The Python classes to put on the module: name -> class."""
@@ -70,6 +83,8 @@ class TypeSpace:
             elif isinstance(t, CasesType):
                 plain.append(("variant", name, tuple((label, to_form(case)) for label, case
                                                      in zip(t.labels, t.cases))))
+            elif isinstance(t, ResourceType):
+                plain.append(("resource", name, (t.drop_export, t.builtins)))
             else:
                 plain.append(("enum" if isinstance(t, EnumType) else "flags", name, t.labels))
         return tuple(plain)
@@ -84,6 +99,8 @@ class TypeSpace:
             elif kind == "variant":
                 space.declared[name] = CasesType(name, tuple(
                     (label, space.from_form(form)) for label, form in body))
+            elif kind == "resource":
+                space.declared[name] = ResourceType(name, *body)
             else:
                 space.declared[name] = (EnumType if kind == "enum" else FlagsType)(name, body)
         return space
@@ -95,6 +112,8 @@ class TypeSpace:
         kind = form[0]
         if kind == "ref":
             return self.declared[form[1]]
+        if kind == "borrow":
+            return self.declared[form[1]].borrow  # type: ignore[union-attr]
         if kind == "list":
             elem = self.from_form(form[1])
             return LISTS[elem.name] if elem.name in LISTS else ListOfType(elem)
@@ -109,8 +128,10 @@ def to_form(t: WasmType | None) -> Any:
     """A type as nested tuples of str (``marshal`` can store it)."""
     if t is None or t.name in BY_NAME:
         return None if t is None else t.name
-    if isinstance(t, (RecordType, EnumType, FlagsType, CasesType)):
+    if isinstance(t, (RecordType, EnumType, FlagsType, CasesType, ResourceType)):
         return ("ref", t.name)
+    if isinstance(t, BorrowType):
+        return ("borrow", t.resource.name)
     if isinstance(t, (ListType, ListOfType)):
         return ("list", to_form(t.elem))
     if isinstance(t, TupleType):
@@ -159,6 +180,8 @@ def parse_type(node: ast.expr, space: TypeSpace, where: str, fail: Fail) -> Wasm
             and node.value.id in _GENERICS:
         generic = node.value.id
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if generic in ("own", "borrow"):
+            return _handle(generic, items, space, where, fail)
         if generic == "list":
             if len(items) != 1:
                 raise fail(f"list takes one item type, not {len(items)}")
@@ -177,6 +200,23 @@ def parse_type(node: ast.expr, space: TypeSpace, where: str, fail: Fail) -> Wasm
         ok, error = (parse_type(item, space, CASE, fail) for item in items)
         return ResultType(ok, error)
     raise fail(f"unknown type {text!r} (expected one of {type_names(space)})")
+
+
+def _handle(generic: str, items: list[ast.expr], space: TypeSpace, where: str,
+            fail: Fail) -> WasmType:
+    """``own[R]`` (the same as ``R``) or ``borrow[R]`` of a declared resource ``R``."""
+    import ast
+
+    named = items[0] if len(items) == 1 else None
+    resource = space.declared.get(named.id) if isinstance(named, ast.Name) else None
+    if not isinstance(resource, ResourceType):
+        raise fail(f"{generic}[...] takes one resource type declared in [types]")
+    if generic == "own":
+        return resource
+    if where != PARAM:
+        raise fail(f"borrow is only a type for an exported function's own parameters, not "
+                   f"{_what(where)}")
+    return resource.borrow
 
 
 def _inner(node: ast.expr, space: TypeSpace, fail: Fail) -> WasmType:
@@ -215,8 +255,8 @@ def declare_types(table: Any, source: str) -> TypeSpace:
                                 f"types ({', '.join(sorted(reserved))})")
         body = table[name]
         if not isinstance(body, dict) or not body:
-            raise ManifestError(f"{where} must be a table of fields, or enum = [...] or "
-                                "flags = [...]")
+            raise ManifestError(f"{where} must be a table of fields, or enum = [...], "
+                                "flags = [...], variant = {...} or resource = {...}")
         if set(body) == {"enum"} or set(body) == {"flags"}:
             kind = next(iter(body))
             space.declared[name] = (EnumType if kind == "enum" else FlagsType)(
@@ -224,6 +264,9 @@ def declare_types(table: Any, source: str) -> TypeSpace:
             return
         if set(body) == {"variant"}:
             space.declared[name] = _variant(name, body["variant"], where, space, declare, table)
+            return
+        if set(body) == {"resource"}:
+            space.declared[name] = _resource(name, body["resource"], where)
             return
         resolving.append(name)
         fields = []
@@ -279,6 +322,25 @@ def _variant(name: str, cases: Any, where: str, space: TypeSpace, declare: Any,
                                 "(\"None\" for no payload)")
         parsed.append((case, _type_string(text, spot, CASE, space, declare, table)))
     return CasesType(name, tuple(parsed))
+
+
+def _resource(name: str, body: Any, where: str) -> ResourceType:
+    """``resource = {drop = "export"}`` (``drop`` optional); a component's lowering also
+    names its handle table's built-ins: ``builtins = {module = "...", name = "..."}``."""
+    if not isinstance(body, dict) or not set(body) <= {"drop", "builtins"}:
+        raise ManifestError(f"{where} resource must be a table with an optional drop "
+                            "export, like {drop = \"hasher_free\"}")
+    drop = body.get("drop")
+    if drop is not None and (not isinstance(drop, str) or not drop):
+        raise ManifestError(f"{where} resource drop must be the name of an export")
+    builtins = body.get("builtins")
+    if builtins is not None:
+        if not isinstance(builtins, dict) or set(builtins) != {"module", "name"} or not all(
+                isinstance(v, str) for v in builtins.values()):
+            raise ManifestError(f"{where} resource builtins must be {{module = \"...\", "
+                                "name = \"...\"}")
+        return ResourceType(name, drop, (builtins["module"], builtins["name"]))
+    return ResourceType(name, drop)
 
 
 def _field_name_ok(name: str) -> bool:

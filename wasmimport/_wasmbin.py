@@ -49,6 +49,13 @@ class FuncType:
         return f"({', '.join(self.params)}) -> ({results})"
 
 
+# the core types of the ABI's own exports and built-ins
+REALLOC_TYPE = FuncType(("i32", "i32", "i32", "i32"), ("i32",))
+ALLOC_TYPE = FuncType(("i32",), ("i32",))       # also resource-new and resource-rep
+FREE_TYPE = FuncType(("i32",), ())              # also a resource's drop, resource-drop
+INIT_TYPE = FuncType((), ())
+
+
 class Extern:
     """One import or export: its kind and, for functions, its core type."""
 

@@ -519,9 +519,7 @@ def _deftype(scope: _Scope, r: _Reader) -> Any:
     if code == 0x3F:                  # resource (rep i32) (dtor?)
         if r.byte() != 0x7F:
             raise WasmFormatError("resource representation is not i32")
-        if r.byte() == 0x01:
-            r.uleb()
-        return Resource()
+        return Resource(scope.get("core func", r.uleb()) if r.byte() == 0x01 else None)
     raise WasmFormatError(f"unknown type form {code:#x}")
 
 

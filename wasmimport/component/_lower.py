@@ -17,7 +17,18 @@ from typing import Any
 
 from .._wasmbin import read_module
 from ._decode import Builtin, Component, CoreExport, CoreInstance, Export, Imported, Lift
-from ._wit import FuncType, Labels, Primitive, Record, Result, Tuple, Variant, WitType, Wrapper
+from ._wit import (
+    FuncType,
+    Labels,
+    Primitive,
+    Record,
+    Resource,
+    Result,
+    Tuple,
+    Variant,
+    WitType,
+    Wrapper,
+)
 
 _SCALARS = {"bool": "bool", "s8": "i8", "u8": "u8", "s16": "i16", "u16": "u16",
             "s32": "i32", "u32": "u32", "s64": "i64", "u64": "u64", "f32": "f32",
@@ -84,7 +95,8 @@ def lower(component: Component, data: bytes) -> Lowered:
         elif export.kind != "type":
             raise Unlowerable(f"it exports a {export.kind} ({export.name!r})")
     main = _main_instance(component, data, [e.item for _, _, e in lifts])
-    types = _TypeNames()
+    filled = _filled(component, main)
+    types = _TypeNames(_exported_resources(component, main, filled, interfaces))
     functions: dict[str, Any] = {}
     placed: dict[str, tuple[str | None, str]] = {}
     abi: dict[str, str] = {}
@@ -98,15 +110,19 @@ def lower(component: Component, data: bytes) -> Lowered:
         if not isinstance(lift, Lift):
             raise Unlowerable(f"{wit_name!r} is not a lifted core function")
         functype = export.type if isinstance(export.type, FuncType) else lift.type
-        key = f"{space}.{snake(wit_name)}" if space else snake(wit_name)
+        method = _method_key(wit_name, space, types)
+        key = method or (f"{space}.{snake(wit_name)}" if space else snake(wit_name))
         core = _core_export(lift.core, main, wit_name)
         _options(lift, main, wit_name, core, abi)
         functions[key] = {"signature": _signature(functype, types, space),
                           "export": core}
-        placed[key] = (space, snake(wit_name))
+        if method is None:
+            placed[key] = (space, snake(wit_name))
     imports: list[tuple[str, str, str, str, str]] = []
     table: dict[str, Any] = {"functions": functions, "types": types.table, "imports": {}}
-    for module, name, builtin in _lowered_imports(component, main):
+    for module, name, builtin in _lowered_imports(main, filled):
+        if builtin.what != "lower":
+            continue        # a resource's handle table: the resource type serves it
         func = builtin.target
         if not isinstance(func, Imported) or not isinstance(func.type, FuncType):
             raise Unlowerable(f"core import {module}.{name} is not an imported function")
@@ -122,16 +138,15 @@ def lower(component: Component, data: bytes) -> Lowered:
                    WASI_P1 in main.args)
 
 
-def _lowered_imports(component: Component, main: CoreInstance
-                     ) -> list[tuple[str, str, Builtin]]:
-    """(core module, core name, canon lower) of each import of the main core module.
+def _filled(component: Component, main: CoreInstance) -> dict[tuple[int, str], Any]:
+    """What wit-component's fixup puts in its shims' tables: (shim instance, slot) -> item.
 
     wit-component lowers a function that needs the main module's memory through a shim:
     the main module imports a trampoline that calls through a table, and a fixup module
-    fills the table with the real ``canon lower`` once the memory exists.  Here the
-    trampoline is followed to that ``canon lower``.
+    fills the table with the real ``canon lower`` once the memory exists.  A resource's
+    destructor reaches the main module's export the same way.
     """
-    filled: dict[tuple[int, str], Builtin] = {}      # (shim instance, slot) -> lower
+    filled: dict[tuple[int, str], Any] = {}
     for instance in component.core_instances:
         if instance is main or instance.module is None:
             continue
@@ -141,6 +156,14 @@ def _lowered_imports(component: Component, main: CoreInstance
                 for slot, item in actual.exports.items():
                     for shim in shims:
                         filled[id(shim), slot] = item
+    return filled
+
+
+def _lowered_imports(main: CoreInstance, filled: dict[tuple[int, str], Any]
+                     ) -> list[tuple[str, str, Builtin]]:
+    """(core module, core name, canon lower) of each import of the main core module (a
+    shim's trampoline followed to its ``canon lower``), and the ``resource.new/rep/drop``
+    built-ins of the resources it exports (from ``[export]<interface>``)."""
     found = []
     for module, arg in main.args.items():
         if module == WASI_P1:
@@ -150,10 +173,32 @@ def _lowered_imports(component: Component, main: CoreInstance
         for name, item in arg.exports.items():
             if isinstance(item, CoreExport):
                 item = filled.get((id(item.instance), item.name))
-            if not isinstance(item, Builtin) or item.what != "lower":
+            if isinstance(item, Builtin) and item.what.startswith("resource."):
+                if not module.startswith("[export]"):
+                    raise Unlowerable(f"it imports a resource ({module} {name}); imported "
+                                      "resources are not supported yet")
+            elif not isinstance(item, Builtin) or item.what != "lower":
                 raise Unlowerable(f"core import {module}.{name} is not a lowered import")
             found.append((module, name, item))
     return found
+
+
+def _method_key(wit_name: str, space: str | None, types: _TypeNames) -> str | None:
+    """The manifest name of a resource's constructor, method or static function:
+    ``[method]counter.value`` -> ``Counter.value``, ``[constructor]counter`` ->
+    ``Counter.__init__``; None for a plain function."""
+    if not wit_name.startswith("["):
+        return None
+    kind, _, rest = wit_name[1:].partition("]")
+    resource, _, method = rest.partition(".")
+    key = types.resource_key(space, resource)
+    if space is not None:
+        key = f"{space}.{key}"      # the label of its errors: mod.shapes.Counter.value()
+    if kind == "constructor":
+        return f"{key}.__init__"
+    if kind not in ("method", "static"):
+        raise Unlowerable(f"{wit_name!r} is an async or unknown kind of function")
+    return f"{key}.{snake(method)}"
 
 
 def _lower_options(options: dict[str, Any], main: CoreInstance, wit_name: str,
@@ -235,10 +280,35 @@ def _options(lift: Lift, main: CoreInstance, wit_name: str, core: str,
         raise Unlowerable(f"{wit_name!r}'s post-return is not cabi_post_{core}")
 
 
-class _TypeNames:
-    """The manifest's ``[types]`` table for the WIT's named types."""
+def _exported_resources(component: Component, main: CoreInstance,
+                        filled: dict[tuple[int, str], Any], interfaces: dict[str, str]
+                        ) -> dict[int, tuple[str, str, dict[str, Any]]]:
+    """The resources the exported interfaces define, by id: (interface attribute, WIT
+    name, manifest ``resource`` table: the destructor export and the handle table's
+    built-ins)."""
+    found: dict[int, tuple[str, str, dict[str, Any]]] = {}
+    for attribute, wit_interface in interfaces.items():
+        export = next(e for e in component.exports if e.name == wit_interface)
+        for e in export.item.values():
+            if e.kind != "type" or not isinstance(e.item, Resource):
+                continue
+            body: dict[str, Any] = {"builtins": {"module": f"[export]{wit_interface}",
+                                                 "name": e.name}}
+            dtor = e.item.dtor
+            if isinstance(dtor, CoreExport) and dtor.instance is not main:
+                dtor = filled.get((id(dtor.instance), dtor.name))
+            if dtor is not None:
+                body["drop"] = _core_export(dtor, main, f"{e.name}'s destructor")
+            found[id(e.item)] = (attribute, e.name, body)
+    return found
 
-    def __init__(self) -> None:
+
+class _TypeNames:
+    """The manifest's ``[types]`` table for the WIT's named types; ``resources`` are the
+    exported resources (see ``_exported_resources``)."""
+
+    def __init__(self, resources: dict[int, tuple[str, str, dict[str, Any]]]) -> None:
+        self.resources = resources
         self.table: dict[str, Any] = {}
         self.placed: dict[str, tuple[str | None, str]] = {}
         self._names: dict[int, str] = {}
@@ -255,10 +325,35 @@ class _TypeNames:
         for inner in _children(t):
             self.learn(inner, attribute)
 
+    def resource_key(self, attribute: str | None, wit_name: str) -> str:
+        """The manifest name of the resource ``wit_name`` that ``attribute`` exports."""
+        for rid, (space, name, _) in self.resources.items():
+            if space == attribute and name == wit_name:
+                known = self._names.get(rid)
+                return known if known is not None else self._declare(
+                    rid, camel(name), attribute, {"resource": self.resources[rid][2]})
+        raise Unlowerable(f"its interface {attribute!r} has no resource {wit_name!r}")
+
+    def _declare(self, tid: int, cls: str, attribute: str | None, body: Any) -> str:
+        """Put a named type into the table under a name no other type has."""
+        key = cls if cls not in self.table else f"{camel(attribute or '')}{cls}"
+        if key in self.table:
+            raise Unlowerable(f"two types are both called {cls!r}")
+        self._names[tid] = key
+        self.placed[key] = (attribute, cls)
+        self.table[key] = body
+        return key
+
     def name(self, t: WitType, attribute: str | None) -> str:
         known = self._names.get(id(t))
         if known is not None:
             return known
+        if isinstance(t, Resource):
+            defined = self.resources.get(id(t))
+            if defined is None:
+                raise Unlowerable(f"it uses resource {t.wit()}, which it imports; imported "
+                                  "resources are not supported yet")
+            return self.resource_key(defined[0], defined[1])
         if t.name is None:
             named = self._shapes.get((attribute, t.body()))
             if named is None:
@@ -266,17 +361,10 @@ class _TypeNames:
             key = self.name(named, attribute)
             self._names[id(t)] = key
             return key
-        cls = camel(t.name)
-        key = cls if cls not in self.table else f"{camel(attribute or '')}{cls}"
-        if key in self.table:
-            raise Unlowerable(f"two types are both called {cls!r}")
-        self._names[id(t)] = key
-        self.placed[key] = (attribute, cls)
+        key = self._declare(id(t), camel(t.name), attribute, {})
         if isinstance(t, Record):
-            self.table[key] = {}
             self.table[key] = {snake(n): self.text(ft, attribute) for n, ft in t.fields}
         elif isinstance(t, Variant):
-            self.table[key] = {}
             self.table[key] = {"variant": {snake(n): self.text(ct, attribute) if ct else "None"
                                            for n, ct in t.cases}}
         else:
@@ -300,6 +388,9 @@ class _TypeNames:
             if isinstance(t.inner, Wrapper) and t.inner.kind == "option":
                 raise Unlowerable("option<option<T>> is not supported yet")
             return f"{self.text(t.inner, attribute)} | None"
+        if isinstance(t, Wrapper) and t.kind in ("own", "borrow"):
+            key = self.name(t.inner, attribute)
+            return key if t.kind == "own" else f"borrow[{key}]"
         if isinstance(t, Tuple):
             return "tuple[" + ", ".join(self.text(i, attribute) for i in t.items) + "]"
         if isinstance(t, Result) and result:

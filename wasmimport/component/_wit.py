@@ -120,8 +120,14 @@ class Result(WitType):
 
 
 class Resource(WitType):
-    __slots__ = ()
+    """A resource type; ``dtor`` is the core function its definition names, if any."""
+
+    __slots__ = ("dtor",)
     kind = "resource"
+
+    def __init__(self, dtor: object = None) -> None:
+        super().__init__()
+        self.dtor = dtor
 
 
 class Unsupported(WitType):
