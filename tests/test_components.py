@@ -20,7 +20,7 @@ import pytest
 
 import wasmimport
 from conftest import guest_path, has
-from wasmimport import GuestError, WasmImportError
+from wasmimport import GuestError, Trap, WasmImportError
 from wasmimport._inspect import describe
 from wasmimport._stub import render_stub
 from wasmimport.component import as_core
@@ -296,6 +296,70 @@ def test_component_resources_drop_once_and_do_not_leak(counter: types.ModuleType
     gc.collect()
     assert counters.drops() == 3 + 3 * 5000
     assert _live_handles(counter) == 0
+
+
+STOREIMPL = """
+class Tally:
+    made = freed = 0
+    def __init__(self, start):
+        Tally.made += 1
+        self.n = start
+    def add(self, n):
+        self.n += n
+    def total(self):
+        return self.n
+    @staticmethod
+    def big():
+        return Tally(1000)
+    def __del__(self):
+        Tally.freed += 1
+
+def consume(t):
+    return t.n * 10
+"""
+
+
+def test_an_imported_resource_is_a_python_class(syspath: Path, hook: None,
+                                                compiled: None) -> None:
+    """store.wit imports `resource tally`: the host implements it (storeimpl.Tally); the
+    component holds handles to Python objects, which its drops let go of."""
+    (syspath / "storeimpl.py").write_text(STOREIMPL)
+    shutil.copy(component("store"), syspath / "store.wasm")
+    (syspath / "store.wasm.toml").write_text(
+        '[imports]\n"demo:store/tallies@0.1.0" = "storeimpl"\n')
+    import storeimpl  # type: ignore[import-not-found]
+    store = wasmimport.load(syspath / "store.wasm")
+    table = store.__wasmimport__.plan.types.declared["Tally"].table
+    # constructor, methods and a static function called by the guest; consume takes one back
+    assert store.run(1, 2) == (1 + 3 * 2 + 1000) * 10
+    gc.collect()
+    assert (storeimpl.Tally.made, storeimpl.Tally.freed, len(table)) == (2, 2, 0)
+    kept = storeimpl.Tally(5)
+    store.hold(kept)                  # own: the guest's now (its table holds the object)
+    del kept
+    gc.collect()
+    assert storeimpl.Tally.freed == 2 and len(table) == 1
+    assert store.release_held() == 5  # the guest drops it: the table lets go
+    gc.collect()
+    assert storeimpl.Tally.freed == 3 and len(table) == 0
+    with pytest.raises(TypeError, match=r"store.hold\(\) argument 't' must be a Tally "
+                                        "object, not None"):
+        store.hold(None)
+    with pytest.raises(Trap, match=r"store.release_held\(\)"):
+        store.release_held()          # nothing held: the guest traps
+
+
+def test_a_missing_imported_resource_is_named(syspath: Path, hook: None) -> None:
+    (syspath / "halfimpl.py").write_text("def consume(t): return 0\n")
+    shutil.copy(component("store"), syspath / "store.wasm")
+    (syspath / "store.wasm.toml").write_text(
+        '[imports]\n"demo:store/tallies@0.1.0" = "halfimpl"\n')
+    with pytest.raises(WasmImportError, match=r"cannot import 'halfimpl:Tally'"):
+        wasmimport.load(syspath / "store.wasm")
+    (syspath / "store.wasm.toml").unlink()
+    with pytest.raises(WasmImportError, match=r"demo:store/tallies@0.1.0 \[method\]tally.add: "
+                                              r"func\(self: borrow<tally>, n: s64\)"):
+        wasmimport.load(syspath / "store.wasm")
 
 
 @pytest.mark.needs("processes")

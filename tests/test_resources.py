@@ -229,7 +229,7 @@ def test_objects_alive_at_exit_are_dropped(tmp_path: Path, compiled: None) -> No
     ('[types.R]\nresource = 5\n', '', r"\[types.R\] resource must be a table"),
     ('[types.R]\nresource = {drop = 3}\n', '', r"resource drop must be the name of an export"),
     ('[types.R]\nresource = {}\n', 'f = "() -> borrow[R]"\n',
-     r"borrow is only a type for an exported function's own parameters, not a result"),
+     r"borrow\[R\] is only a type for an exported function's own parameters, not a result"),
     ('[types.P]\nx = "u8"\n', 'f = "(p: borrow[P]) -> None"\n',
      r"borrow\[\.\.\.\] takes one resource type declared in \[types\]"),
     ('[types.R]\nresource = {}\n', 'f = "(r: own[R, R]) -> None"\n',
@@ -252,7 +252,8 @@ def test_manifest_errors(tmp_path: Path, types_table: str, functions: str,
     (('(self: borrow[Acc], by: i64)', '(self: i32, by: i64)'),
      r"\[functions\] Acc.add: a method's self must be borrow\[Acc\]"),
     (('signature = "(value: i64) -> None"', 'signature = "(value: Acc) -> None"'),
-     r"\[imports.env.dropped\]: resources in host functions' signatures are not supported"),
+     r"\[imports.env.dropped\]: a host function cannot take or return the guest's own "
+     r"resources"),
 ])
 def test_planning_errors(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
     text = MANIFEST.read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ._compound import ResultType, TupleType
 from ._errors import GuestError, Trap, WasmImportError
+from ._resource import HostResourceType
 from ._types import ScalarType
 
 TYPE_CHECKING = False
@@ -58,7 +59,8 @@ def raw_host_function(plan: ImportPlan, origin: str,
         if isinstance(result, ResultType) else None
     indirect = result is not None and len(result.flat) > 1
     if all(isinstance(t, ScalarType) and t.lifts_as_is for t in params) and not indirect \
-            and convert_error is None and spill is None:
+            and convert_error is None and spill is None and \
+            not isinstance(result, HostResourceType):   # (its converter gives the object)
         # core values are the Python values: no memory, no lifting
         def direct(*core: Any) -> Any:
             value = fn(*core)

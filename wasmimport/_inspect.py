@@ -15,7 +15,7 @@ from ._loader import SIDECAR_SUFFIX
 from ._manifest import Manifest, parse_manifest
 from ._module import COMPONENT_HEADER
 from ._plan import ModulePlan, plan_module
-from ._resource import ResourceType
+from ._resource import HostResourceType, ResourceType
 from .backends import BackendError, get_backend
 
 TYPE_CHECKING = False
@@ -145,7 +145,8 @@ def report(found: Description) -> str:
     return "\n".join(lines)
 
 
-def _declared(t: RecordType | EnumType | FlagsType | CasesType | ResourceType) -> str:
+def _declared(t: RecordType | EnumType | FlagsType | CasesType | ResourceType |
+              HostResourceType) -> str:
     """One [types] entry as a C author needs it: what it is and how it is laid out."""
     if isinstance(t, RecordType):
         fields = ", ".join(f"{f}: {ft.name} @{offset}"
@@ -155,6 +156,8 @@ def _declared(t: RecordType | EnumType | FlagsType | CasesType | ResourceType) -
         cases = ", ".join(f"{label}: {case.name if case else None}"
                           for label, case in zip(t.labels, t.cases))
         what = f"variant ({cases}; payload @{t.payload_offset})"
+    elif isinstance(t, HostResourceType):
+        what = f"resource the host implements (imported from {t.builtins[0]})"
     elif isinstance(t, ResourceType):
         what = f"resource (a handle: drop export {t.drop_export!r})" if t.drop_export \
             else "resource (a handle, no drop export)"

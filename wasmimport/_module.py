@@ -137,8 +137,7 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
         host = [(i.module, i.name, i.functype, raw_host_function(i, origin, lambda: abi[0]))
                 for i in plan.imports]
     # a component's handle tables serve its core module's [resource-*] imports
-    host += [b for r in plan.types.resources() if r.builtins is not None
-             for b in r.builtin_functions()]
+    host += [b for r in plan.types.tables() for b in r.builtin_functions()]
     wasi = None
     if manifest is not None and manifest.wasi is not None:
         folder = os.path.dirname(origin)

@@ -19,7 +19,7 @@ from ._manifest import (
     Param,
     Signature,
 )
-from ._resource import BorrowType, ResourceType
+from ._resource import BorrowType, HostResourceType, ResourceType
 from ._typeparse import TypeSpace
 from ._types import CORE_TYPES, SCALARS
 from ._wasmbin import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE, FuncType, ModuleInfo
@@ -257,7 +257,7 @@ def plan_module(info: ModuleInfo, manifest: Manifest | None, origin: str) -> Mod
                      if e.kind == "memory" and e.name not in taken and not _is_dunder(e.name))
     imports, missing = _import_plans(info, manifest.imports if manifest else (), source,
                                      problems, manifest is not None and manifest.wasi is not None,
-                                     manifest.types.resources() if manifest else [])
+                                     manifest.types.tables() if manifest else [])
     if manifest:
         _check_resources(info, manifest, problems)
     users = [(f"[functions] {f.name}", f.signature.needs_allocator()) for f in functions
@@ -291,13 +291,13 @@ WASI_MODULE = "wasi_snapshot_preview1"
 
 
 def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: str,
-                  problems: list[str], wasi: bool, resources: list[ResourceType]
+                  problems: list[str], wasi: bool, tables: list[ResourceType | HostResourceType]
                   ) -> tuple[tuple[ImportPlan, ...], tuple[str, ...]]:
     """Match the module's imports with the manifest's [imports] (and [wasi], which provides
     every WASI preview 1 function, and the resources' handle tables, which provide their
     built-ins); list the unprovided ones."""
     declared = {(e.module, e.name): e for e in entries}
-    served = {(module, name): functype for r in resources if r.builtins is not None
+    served = {(module, name): functype for r in tables
               for module, name, functype, _ in r.builtin_functions()}
     plans: list[ImportPlan] = []
     missing: list[str] = []
@@ -327,8 +327,8 @@ def _import_plans(info: ModuleInfo, entries: tuple[ImportEntry, ...], source: st
         signature, spilled = planned.signature, planned.spilled
         if any(isinstance(inner, (ResourceType, BorrowType))
                for t in signature.types() for inner in walk(t)):
-            problems.append(f"{where}: resources in host functions' signatures are not "
-                            "supported yet")
+            problems.append(f"{where}: a host function cannot take or return the guest's "
+                            "own resources (only the host's: a component's imported ones)")
             continue
         if signature.multi or host_core(signature, spilled) != imp.functype:
             problems.append(f"{where}: signature {signature.text!r} needs the import to have "

@@ -41,7 +41,8 @@ MOVED = "moved into a call that took ownership of it"
 
 
 class HandleTable:
-    """A component's own handles of one resource type: index -> representation.
+    """A component's handles of one resource type: index -> representation (for a
+    resource the host implements, the Python object).
 
     Index 0 is never a handle, so a zeroed i32 is never mistaken for one.
     """
@@ -49,11 +50,11 @@ class HandleTable:
     __slots__ = ("_reps", "_free")
 
     def __init__(self) -> None:
-        self._reps: list[int | None] = [None]
+        self._reps: list[Any] = [None]
         self._free: list[int] = []
 
-    def new(self, rep: int) -> int:
-        """A new handle for ``rep``."""
+    def new(self, rep: Any) -> int:
+        """A new handle for ``rep`` (an int, or a host object)."""
         if self._free:
             handle = self._free.pop()
             self._reps[handle] = rep
@@ -61,7 +62,7 @@ class HandleTable:
         self._reps.append(rep)
         return len(self._reps) - 1
 
-    def rep(self, handle: int) -> int:
+    def rep(self, handle: int) -> Any:
         """The representation behind ``handle``; Trap if it is not a live handle."""
         handle &= 0xFFFFFFFF
         rep = self._reps[handle] if handle < len(self._reps) else None
@@ -70,7 +71,7 @@ class HandleTable:
                        "handle", kind="invalid_handle")
         return rep
 
-    def take(self, handle: int) -> int:
+    def take(self, handle: int) -> Any:
         """Remove ``handle`` from the table; its representation."""
         rep = self.rep(handle)
         handle &= 0xFFFFFFFF
@@ -215,6 +216,88 @@ class BorrowType(WasmType):
 
     def unpack(self, guest: Guest, data: bytes, offset: int) -> Any:
         raise AssertionError("the manifest parser allows borrow only as a parameter")
+
+
+class HostResourceType(WasmType):
+    """``[types.Name] resource = {imported = {module = ..., name = ...}}``: a resource the
+    host implements, as a component imports one (WIT ``import``): its objects are Python
+    objects, and the component knows them as handles into its table.
+
+    An object crossing into the guest (a host function's result, an export's ``own``
+    parameter) gets a new handle; the guest's ``[resource-drop]`` gives it back (the
+    table lets go of the object; Python frees it when nothing else holds it).  A handle
+    coming out as ``own`` leaves the table; as ``borrow`` (a host method's ``self``) it
+    stays.
+    """
+
+    flat = ("i32",)
+    size = align = 4
+    compiled = False
+    annotation = object
+
+    def __init__(self, name: str, builtins: tuple[str, str]):
+        self.name = self.hint = name
+        self.builtins = builtins
+        self.table = HandleTable()
+        self.borrow = HostBorrowType(self)
+
+    def builtin_functions(self) -> list[tuple[str, str, FuncType, Callable[..., Any]]]:
+        """The ``[resource-drop]`` the guest imports for this type's handles."""
+        module, wit = self.builtins
+        table = self.table
+
+        def drop(handle: int) -> None:
+            table.take(handle)
+        return [(module, f"[resource-drop]{wit}", FREE_TYPE, drop)]
+
+    def converter(self, label: str) -> Converter:
+        def convert(value: Any) -> Any:
+            if value is None:
+                raise TypeError(f"{label} must be a {self.name} object, not None")
+            return value
+        return convert
+
+    def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
+        return (self.table.new(value),)
+
+    def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
+        return self.table.take(next(values))
+
+    def pack(self, guest: Guest, buf: bytearray, offset: int, value: Any) -> None:
+        buf[offset:offset + 4] = self.table.new(value).to_bytes(4, "little")
+
+    def unpack(self, guest: Guest, data: bytes, offset: int) -> Any:
+        return self.table.take(int.from_bytes(data[offset:offset + 4], "little"))
+
+
+class HostBorrowType(WasmType):
+    """``borrow[Name]`` of a host resource, as a host function's parameter (a method's
+    ``self``): the object behind the guest's handle, which stays in the table."""
+
+    flat = ("i32",)
+    size = align = 4
+    compiled = False
+    annotation = object
+
+    def __init__(self, resource: HostResourceType):
+        self.resource = resource
+        self.name = f"borrow[{resource.name}]"
+        self.hint = resource.name
+
+    def converter(self, label: str) -> Converter:
+        raise AssertionError("the manifest parser allows this borrow only in host functions")
+
+    def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
+        raise AssertionError("the manifest parser allows this borrow only in host functions")
+
+    def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
+        return self.resource.table.rep(next(values))
+
+    def pack(self, guest: Guest, buf: bytearray, offset: int, value: Any) -> None:
+        raise AssertionError("the manifest parser allows this borrow only in host functions")
+
+    def unpack(self, guest: Guest, data: bytes, offset: int) -> Any:
+        return self.resource.table.rep(int.from_bytes(data[offset:offset + 4], "little"))
 
 
 def _live_checker(cls: type, label: str) -> Converter:

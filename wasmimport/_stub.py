@@ -7,7 +7,7 @@ import keyword
 from ._compound import CasesType, EnumType, FlagsType, RecordType
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Signature
 from ._plan import ModulePlan
-from ._resource import ResourceType
+from ._resource import HostResourceType, ResourceType
 from ._typeparse import TypeSpace
 
 _LITERALS = (bool, int, float, str, bytes, type(None))
@@ -107,6 +107,8 @@ def _classes(plan: ModulePlan) -> list[str]:
     classes."""
     lines: list[str] = []
     for name, t in plan.types.declared.items():
+        if isinstance(t, HostResourceType):
+            continue                  # a component's import: the host's class is its own
         if isinstance(t, ResourceType):
             lines += _resource(name, plan)
         elif isinstance(t, RecordType):

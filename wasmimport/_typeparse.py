@@ -24,7 +24,7 @@ from ._compound import (
     TupleType,
 )
 from ._errors import ManifestError
-from ._resource import BorrowType, ResourceType
+from ._resource import BorrowType, HostBorrowType, HostResourceType, ResourceType
 from ._types import BUFFER, BY_NAME, CSTR, LISTS, ListType, WasmType
 
 TYPE_CHECKING = False
@@ -57,11 +57,17 @@ class TypeSpace:
 
     def __init__(self) -> None:
         self.declared: dict[str, RecordType | EnumType | FlagsType | CasesType |
-                            ResourceType] = {}
+                            ResourceType | HostResourceType] = {}
 
     def resources(self) -> list[ResourceType]:
         """The declared resource types."""
         return [t for t in self.declared.values() if isinstance(t, ResourceType)]
+
+    def tables(self) -> list[ResourceType | HostResourceType]:
+        """The resource types whose handle tables serve built-in imports of a component's
+        core module (``[resource-new]`` and the like)."""
+        return [t for t in self.declared.values() if isinstance(t, HostResourceType) or
+                isinstance(t, ResourceType) and t.builtins is not None]
 
     def method_of(self, function: str) -> tuple[ResourceType, str] | None:
         """(resource, method) when the function name ``[iface.]R.method`` is a method (or
@@ -72,7 +78,8 @@ class TypeSpace:
 
     def classes(self) -> dict[str, Any]:
         """The Python classes to put on the module: name -> class."""
-        return {name: t.cls for name, t in self.declared.items()}
+        return {name: t.cls for name, t in self.declared.items()
+                if not isinstance(t, HostResourceType)}    # (the host's class is its own)
 
     def to_plain(self) -> tuple[Any, ...]:
         plain: list[Any] = []
@@ -85,6 +92,8 @@ class TypeSpace:
                                                      in zip(t.labels, t.cases))))
             elif isinstance(t, ResourceType):
                 plain.append(("resource", name, (t.drop_export, t.builtins)))
+            elif isinstance(t, HostResourceType):
+                plain.append(("host resource", name, t.builtins))
             else:
                 plain.append(("enum" if isinstance(t, EnumType) else "flags", name, t.labels))
         return tuple(plain)
@@ -101,6 +110,8 @@ class TypeSpace:
                     (label, space.from_form(form)) for label, form in body))
             elif kind == "resource":
                 space.declared[name] = ResourceType(name, *body)
+            elif kind == "host resource":
+                space.declared[name] = HostResourceType(name, (body[0], body[1]))
             else:
                 space.declared[name] = (EnumType if kind == "enum" else FlagsType)(name, body)
         return space
@@ -128,9 +139,10 @@ def to_form(t: WasmType | None) -> Any:
     """A type as nested tuples of str (``marshal`` can store it)."""
     if t is None or t.name in BY_NAME:
         return None if t is None else t.name
-    if isinstance(t, (RecordType, EnumType, FlagsType, CasesType, ResourceType)):
+    if isinstance(t, (RecordType, EnumType, FlagsType, CasesType, ResourceType,
+                      HostResourceType)):
         return ("ref", t.name)
-    if isinstance(t, BorrowType):
+    if isinstance(t, (BorrowType, HostBorrowType)):
         return ("borrow", t.resource.name)
     if isinstance(t, (ListType, ListOfType)):
         return ("list", to_form(t.elem))
@@ -209,13 +221,15 @@ def _handle(generic: str, items: list[ast.expr], space: TypeSpace, where: str,
 
     named = items[0] if len(items) == 1 else None
     resource = space.declared.get(named.id) if isinstance(named, ast.Name) else None
-    if not isinstance(resource, ResourceType):
+    if not isinstance(resource, (ResourceType, HostResourceType)):
         raise fail(f"{generic}[...] takes one resource type declared in [types]")
     if generic == "own":
         return resource
-    if where != PARAM:
-        raise fail(f"borrow is only a type for an exported function's own parameters, not "
-                   f"{_what(where)}")
+    allowed = PARAM if isinstance(resource, ResourceType) else HOST_PARAM
+    if where != allowed:
+        whose = "an exported" if allowed == PARAM else "a host"
+        raise fail(f"borrow[{resource.name}] is only a type for {whose} function's own "
+                   f"parameters, not {_what(where)}")
     return resource.borrow
 
 
@@ -324,23 +338,32 @@ def _variant(name: str, cases: Any, where: str, space: TypeSpace, declare: Any,
     return CasesType(name, tuple(parsed))
 
 
-def _resource(name: str, body: Any, where: str) -> ResourceType:
+def _resource(name: str, body: Any, where: str) -> ResourceType | HostResourceType:
     """``resource = {drop = "export"}`` (``drop`` optional); a component's lowering also
-    names its handle table's built-ins: ``builtins = {module = "...", name = "..."}``."""
-    if not isinstance(body, dict) or not set(body) <= {"drop", "builtins"}:
+    names its handle table's built-ins: ``builtins = {module = "...", name = "..."}``, or
+    for a resource the component imports, ``imported = {module = ..., name = ...}``."""
+    if not isinstance(body, dict) or not set(body) <= {"drop", "builtins"} and \
+            set(body) != {"imported"}:
         raise ManifestError(f"{where} resource must be a table with an optional drop "
                             "export, like {drop = \"hasher_free\"}")
+    if "imported" in body:        # a component's import: the host implements it
+        return HostResourceType(name, _builtins(body["imported"], f"{where} resource imported"))
     drop = body.get("drop")
     if drop is not None and (not isinstance(drop, str) or not drop):
         raise ManifestError(f"{where} resource drop must be the name of an export")
     builtins = body.get("builtins")
     if builtins is not None:
-        if not isinstance(builtins, dict) or set(builtins) != {"module", "name"} or not all(
-                isinstance(v, str) for v in builtins.values()):
-            raise ManifestError(f"{where} resource builtins must be {{module = \"...\", "
-                                "name = \"...\"}")
-        return ResourceType(name, drop, (builtins["module"], builtins["name"]))
+        return ResourceType(name, drop, _builtins(builtins, f"{where} resource builtins"))
     return ResourceType(name, drop)
+
+
+def _builtins(table: Any, where: str) -> tuple[str, str]:
+    """``{module = "...", name = "..."}``: where a component's core module imports a
+    resource type's built-ins from, and the type's WIT name."""
+    if not isinstance(table, dict) or set(table) != {"module", "name"} or not all(
+            isinstance(v, str) for v in table.values()):
+        raise ManifestError(f"{where} must be {{module = \"...\", name = \"...\"}}")
+    return table["module"], table["name"]
 
 
 def _field_name_ok(name: str) -> bool:

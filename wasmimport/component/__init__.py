@@ -47,7 +47,7 @@ def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | N
         spec = given.get(wit_name)
         entry = lowered.table["imports"][module][name]
         if spec is None:
-            member = "" if attribute == snake(wit_name) else f" {attribute.replace('_', '-')}"
+            member = "" if name == wit_name else f" {name}"   # a member of an interface
             missing.append(f"  {wit_name}{member}: {wit_type}")
         else:
             entry["python"] = python_for(spec, None if attribute == snake(wit_name)

@@ -96,7 +96,7 @@ def lower(component: Component, data: bytes) -> Lowered:
             raise Unlowerable(f"it exports a {export.kind} ({export.name!r})")
     main = _main_instance(component, data, [e.item for _, _, e in lifts])
     filled = _filled(component, main)
-    types = _TypeNames(_exported_resources(component, main, filled, interfaces))
+    types = _TypeNames(_resources(component, main, filled, interfaces))
     functions: dict[str, Any] = {}
     placed: dict[str, tuple[str | None, str]] = {}
     abi: dict[str, str] = {}
@@ -128,7 +128,8 @@ def lower(component: Component, data: bytes) -> Lowered:
             raise Unlowerable(f"core import {module}.{name} is not an imported function")
         _lower_options(builtin.options, main, func.name, abi)
         wit_name, _, member = func.name.rpartition("#")
-        imports.append((module, name, wit_name or member, snake(member), func.type.wit()))
+        imports.append((module, name, wit_name or member, _python_member(member),
+                        func.type.wit()))
         table["imports"].setdefault(module, {})[name] = {
             "signature": _signature(func.type, types, None), "python": "-:-"}
     start, end = main.module  # type: ignore[misc]
@@ -174,13 +175,24 @@ def _lowered_imports(main: CoreInstance, filled: dict[tuple[int, str], Any]
             if isinstance(item, CoreExport):
                 item = filled.get((id(item.instance), item.name))
             if isinstance(item, Builtin) and item.what.startswith("resource."):
-                if not module.startswith("[export]"):
-                    raise Unlowerable(f"it imports a resource ({module} {name}); imported "
-                                      "resources are not supported yet")
+                if not module.startswith("[export]") and item.what != "resource.drop":
+                    raise Unlowerable(f"core import {module}.{name} is a {item.what} of an "
+                                      "imported resource")
             elif not isinstance(item, Builtin) or item.what != "lower":
                 raise Unlowerable(f"core import {module}.{name} is not a lowered import")
             found.append((module, name, item))
     return found
+
+
+def _python_member(wit_name: str) -> str:
+    """The Python attribute that serves an imported function: ``log`` -> ``log``, a
+    resource's ``[constructor]tally`` -> ``Tally`` (the class), ``[method]tally.add`` and
+    ``[static]tally.big`` -> ``Tally.add``, ``Tally.big``."""
+    if not wit_name.startswith("["):
+        return snake(wit_name)
+    kind, _, rest = wit_name[1:].partition("]")
+    resource, _, method = rest.partition(".")
+    return camel(resource) if kind == "constructor" else f"{camel(resource)}.{snake(method)}"
 
 
 def _method_key(wit_name: str, space: str | None, types: _TypeNames) -> str | None:
@@ -280,13 +292,14 @@ def _options(lift: Lift, main: CoreInstance, wit_name: str, core: str,
         raise Unlowerable(f"{wit_name!r}'s post-return is not cabi_post_{core}")
 
 
-def _exported_resources(component: Component, main: CoreInstance,
+def _resources(component: Component, main: CoreInstance,
                         filled: dict[tuple[int, str], Any], interfaces: dict[str, str]
-                        ) -> dict[int, tuple[str, str, dict[str, Any]]]:
-    """The resources the exported interfaces define, by id: (interface attribute, WIT
-    name, manifest ``resource`` table: the destructor export and the handle table's
-    built-ins)."""
-    found: dict[int, tuple[str, str, dict[str, Any]]] = {}
+                        ) -> dict[int, tuple[str | None, str, dict[str, Any]]]:
+    """The resources the component's interfaces define, by id: (interface attribute, WIT
+    name, manifest ``resource`` table): an exported interface's with its destructor export
+    and its handle table's built-ins; an imported interface's (the host implements them)
+    with the module its core module imports their built-ins from."""
+    found: dict[int, tuple[str | None, str, dict[str, Any]]] = {}
     for attribute, wit_interface in interfaces.items():
         export = next(e for e in component.exports if e.name == wit_interface)
         for e in export.item.values():
@@ -300,14 +313,21 @@ def _exported_resources(component: Component, main: CoreInstance,
             if dtor is not None:
                 body["drop"] = _core_export(dtor, main, f"{e.name}'s destructor")
             found[id(e.item)] = (attribute, e.name, body)
+    for imported in component.imports:       # resources the host implements
+        if imported.kind != "instance" or not isinstance(imported.type, dict):
+            continue
+        for e in imported.type.values():
+            if e.kind == "type" and isinstance(e.item, Resource):
+                found[id(e.item)] = (None, e.name, {"imported": {"module": imported.name,
+                                                                 "name": e.name}})
     return found
 
 
 class _TypeNames:
     """The manifest's ``[types]`` table for the WIT's named types; ``resources`` are the
-    exported resources (see ``_exported_resources``)."""
+    component's resources (see ``_resources``)."""
 
-    def __init__(self, resources: dict[int, tuple[str, str, dict[str, Any]]]) -> None:
+    def __init__(self, resources: dict[int, tuple[str | None, str, dict[str, Any]]]) -> None:
         self.resources = resources
         self.table: dict[str, Any] = {}
         self.placed: dict[str, tuple[str | None, str]] = {}
@@ -330,17 +350,22 @@ class _TypeNames:
         for rid, (space, name, _) in self.resources.items():
             if space == attribute and name == wit_name:
                 known = self._names.get(rid)
+                body = self.resources[rid][2]
                 return known if known is not None else self._declare(
-                    rid, camel(name), attribute, {"resource": self.resources[rid][2]})
+                    rid, camel(name), attribute, {"resource": body},
+                    place="imported" not in body)   # the host's class is the user's
         raise Unlowerable(f"its interface {attribute!r} has no resource {wit_name!r}")
 
-    def _declare(self, tid: int, cls: str, attribute: str | None, body: Any) -> str:
-        """Put a named type into the table under a name no other type has."""
+    def _declare(self, tid: int, cls: str, attribute: str | None, body: Any,
+                 place: bool = True) -> str:
+        """Put a named type into the table under a name no other type has (and, if
+        ``place``, its class into the module)."""
         key = cls if cls not in self.table else f"{camel(attribute or '')}{cls}"
         if key in self.table:
             raise Unlowerable(f"two types are both called {cls!r}")
         self._names[tid] = key
-        self.placed[key] = (attribute, cls)
+        if place:
+            self.placed[key] = (attribute, cls)
         self.table[key] = body
         return key
 
@@ -351,8 +376,8 @@ class _TypeNames:
         if isinstance(t, Resource):
             defined = self.resources.get(id(t))
             if defined is None:
-                raise Unlowerable(f"it uses resource {t.wit()}, which it imports; imported "
-                                  "resources are not supported yet")
+                raise Unlowerable(f"it uses resource {t.wit()}, which neither an exported "
+                                  "nor an imported interface defines")
             return self.resource_key(defined[0], defined[1])
         if t.name is None:
             named = self._shapes.get((attribute, t.body()))
