@@ -394,8 +394,33 @@ def test_char_and_variants_in_a_core_manifest(tmp_path: Path) -> None:
 
 
 @pytest.mark.needs("processes")
-def test_no_stub_of_a_component() -> None:
-    out = subprocess.run([sys.executable, "-m", "wasmimport", "stub", "-o", "-",
-                          str(component("calc"))], capture_output=True, text=True)
-    assert out.returncode == 1
-    assert "stubs of components are not supported yet" in out.stderr
+def test_stub_of_a_component_follows_its_wit(tmp_path: Path) -> None:
+    """Interfaces are classes of static methods and nested classes, so code written against
+    the module's real layout type-checks under mypy --strict (and wrong code does not)."""
+    for name in ("calc", "counter"):
+        shutil.copy(component(name), tmp_path / f"{name}.wasm")
+        done = subprocess.run([sys.executable, "-m", "wasmimport", "stub", "-q",
+                               str(tmp_path / f"{name}.wasm")], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    stub = (tmp_path / "calc.pyi").read_text()
+    assert "class shapes:" in stub and "    def norm(p: shapes.Point) -> int:" in stub
+    assert '"""norm: func(p: point) -> s64"""' in stub          # the docstring is the WIT's
+    (tmp_path / "user.py").write_text(
+        "import calc, counter\n"
+        "n: int = calc.shapes.norm(calc.shapes.Point(3, 4)) + calc.add(1, 2)\n"
+        "seg = calc.shapes.Segment(calc.shapes.Point(0, 0), calc.shapes.Point(1, 1))\n"
+        "m: int = calc.shapes.length2(seg)\n"
+        "s: calc.Shape = calc.make_shape(1)\n"
+        "with counter.counters.Counter(5) as c:\n"
+        "    c.increment(1)\n"
+        "    v: int = c.value() + counter.counters.total(c)\n"
+        "    z: counter.counters.Counter = counter.counters.merge(c, c)\n")
+    (tmp_path / "wrong.py").write_text(
+        "import calc, counter\ncalc.shapes.norm(calc.Point(1, 2))\n"
+        "counter.counters.Counter('x')\n")
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+    ok = subprocess.run([*mypy, "calc.pyi", "counter.pyi", "user.py"], cwd=tmp_path,
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout
+    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert wrong.returncode == 1 and wrong.stdout.count("incompatible type") == 2, wrong.stdout

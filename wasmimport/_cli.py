@@ -16,7 +16,7 @@ from ._loader import SIDECAR_SUFFIX
 from ._manifest import EMBEDDED_SECTION, parse_manifest
 from ._module import compile_only
 from ._plan import plan_module
-from ._stub import render_stub
+from ._stub import render_component_stub, render_stub
 from ._wasmbin import WasmFormatError, read_module, with_custom_section
 from .backends import get_backend
 
@@ -115,11 +115,10 @@ def _stub(args: argparse.Namespace) -> int:
         for problem in found.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
-    if found.world:
-        print(f"error: {args.file}: stubs of components are not supported yet "
-              "(docs/components.md)", file=sys.stderr)
-        return 1
-    text = render_stub(found.plan, os.path.basename(args.file))
+    source = os.path.basename(args.file)
+    layout = found.layout
+    text = render_stub(found.plan, source) if layout is None else render_component_stub(
+        found.plan, source, layout.types, layout.functions, layout.interfaces)
     if args.output == "-":
         sys.stdout.write(text)
         return 0

@@ -21,6 +21,7 @@ from .backends import BackendError, get_backend
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._wasmbin import ModuleInfo
+    from .component import Arrangement
 
 
 class Description:
@@ -35,6 +36,7 @@ class Description:
         self.plan: ModulePlan | None = None
         self.problems: list[str] = []
         self.world: list[str] = []          # a component's WIT world, one line each
+        self.layout: Arrangement | None = None  # and where its functions and types go
 
 
 def describe(path: str, backend_name: str | None = None) -> Description:
@@ -93,7 +95,7 @@ def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manif
         found.world = world_text(decode(data))
     except ValueError:
         pass               # as_core reports it
-    core, manifest, _ = as_core(data, path, None)
+    core, manifest, found.layout = as_core(data, path, None)
     return core, manifest
 
 

@@ -15,14 +15,14 @@ from .._errors import ManifestError, WasmImportError
 from .._manifest import Manifest, manifest_from_mapping
 from .._wasmbin import WasmFormatError
 from ._decode import decode, is_component
-from ._lower import Unlowerable, lower, snake
+from ._lower import Lowered, Unlowerable, lower, snake
 from ._manifest import ComponentManifest, parse_component_manifest, python_for
 
 __all__ = ["ComponentManifest", "as_core", "is_component", "parse_component_manifest"]
 
 
 def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | None
-            ) -> tuple[bytes, Manifest, Any]:
+            ) -> tuple[bytes, Manifest, Arrangement]:
     """The core module that runs the component in ``data``, its manifest (the WIT's
     functions and types, with ``manifest``'s [wasi] and [limits]), and the function that
     arranges the populated module as the WIT says."""
@@ -67,10 +67,21 @@ def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | N
     if manifest is not None:
         typed.wasi, typed.limits = manifest.core.wasi, manifest.core.limits
 
-    def arrange(module: types.ModuleType) -> None:
-        _arrange(module, lowered.types, {py for (space, py) in lowered.functions.values()
-                                         if space is None})
-    return lowered.core, typed, arrange
+    return lowered.core, typed, Arrangement(lowered)
+
+
+class Arrangement:
+    """Where a component's functions and types go (its WIT's layout, from ``Lowered``);
+    called with the populated module, it arranges it so."""
+
+    def __init__(self, lowered: Lowered):
+        self.types = lowered.types
+        self.functions = lowered.functions
+        self.interfaces = lowered.interfaces
+
+    def __call__(self, module: types.ModuleType) -> None:
+        _arrange(module, self.types, {py for (space, py) in self.functions.values()
+                                      if space is None})
 
 
 def _arrange(module: types.ModuleType, placed: dict[str, tuple[str | None, str]],

@@ -115,7 +115,7 @@ def lower(component: Component, data: bytes) -> Lowered:
         core = _core_export(lift.core, main, wit_name)
         _options(lift, main, wit_name, core, abi)
         functions[key] = {"signature": _signature(functype, types, space),
-                          "export": core}
+                          "export": core, "doc": f"{wit_name}: {functype.wit()}"}
         if method is None:
             placed[key] = (space, snake(wit_name))
     imports: list[tuple[str, str, str, str, str]] = []
