@@ -31,7 +31,7 @@ from ._errors import GuestError, Trap
 from ._extension import core_codes, extension
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
 from ._resource import BorrowType, ResourceType
-from ._types import BUFFER, BYTES, CSTR, SCALARS, STR, ListType, ScalarType
+from ._types import BUFFER, BYTES, CSTR, SCALARS, STR, TEXT_BYTES, ListType, ScalarType
 from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
@@ -123,9 +123,8 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
     fast = not signature.needs_memory() and all(
         isinstance(p.type, (ScalarType, BorrowType)) for p in params)
     for i, p in enumerate(params):
-        where = f"{label} argument {p.name!r}"
-        namespace[f"_c{i}"] = p.type.rep_converter(where) \
-            if fast and isinstance(p.type, BorrowType) else p.type.converter(where)
+        namespace[f"_c{i}"] = p.type.rep_converter(f"{label} argument {p.name!r}") \
+            if fast and isinstance(p.type, BorrowType) else p.converter(label)
     converted = ", ".join(p.type.convert_expression(p.name, f"_c{i}")
                           for i, p in enumerate(params))
     if fast:
@@ -170,8 +169,8 @@ def _type_spec(t: WasmType) -> str | tuple[Any, ...]:
     the spec of a compound type's tree (see ``node_spec``)."""
     if isinstance(t, ListType):
         return ("list", t.elem.name)
-    if t.name in SCALARS or t in (STR, BYTES, BUFFER):
-        return t.name
+    if t.name in SCALARS or t in (STR, BYTES, BUFFER, TEXT_BYTES):
+        return t.name     # (a wrap[...] as its base type: C converts it in range)
     return node_spec(t)
 
 
@@ -180,7 +179,7 @@ def node_spec(t: WasmType) -> tuple[Any, ...]:
     head = (core_codes(t.flat), t.size, t.align)
     if isinstance(t, ScalarType):
         return ("scalar", *head, t.name)
-    if t in (STR, BYTES, CSTR):
+    if t in (STR, BYTES, CSTR, TEXT_BYTES):
         return (t.name, *head)
     if isinstance(t, ListType):
         return ("nlist", *head, t.elem.name)
@@ -215,7 +214,7 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
         store=instance.native_store, owner=instance,
         func=instance.native_handle(plan.export, "func"), label=label,
         params=tuple((p.name, _type_spec(p.type),
-                      p.type.converter(f"{label} argument {p.name!r}"), p.kind == KEYWORD_ONLY)
+                      p.converter(label), p.kind == KEYWORD_ONLY)
                      for p in params),
         result=_type_spec(result) if result is not None else None,
         core_results=core_codes(plan.functype.results),
@@ -300,7 +299,7 @@ def _fused(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI |
     names = [p.name for p in params]
     lines = []
     for i, (name, p) in enumerate(zip(names, params)):
-        namespace[f"_c{i}"] = p.type.converter(f"{label} argument {p.name!r}")
+        namespace[f"_c{i}"] = p.converter(label)
         lines.append(f"{name} = ({name} if {name}.__class__ is str and {name}.isascii() "
                      f"else _c{i}({name}))" if p.type is STR
                      else f"{name} = {p.type.convert_expression(name, f'_c{i}')}")

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from ._types import Converter
+
 EMBEDDED_SECTION = "wasmimport"
 MAX_FLAT_PARAMS = 16       # the Canonical ABI's limit; beyond it parameters go through memory
 _TOP_KEYS = {"doc", "abi", "functions", "limits", "imports", "wasi", "types"}
@@ -29,7 +31,7 @@ _STREAMS = {"stdin": ("null", "inherit"), "stdout": ("null", "inherit", "capture
             "stderr": ("null", "inherit", "capture")}
 _IMPORT_KEYS = {"python", "signature", "doc"}
 _LIMIT_KEYS = {"memory", "timeout", "fuel"}
-_FUNCTION_KEYS = {"signature", "export", "doc", "release_gil"}
+_FUNCTION_KEYS = {"signature", "export", "doc", "release_gil", "type_errors"}
 _ABI_KEYS = {"realloc", "alloc", "free", "memory"}
 
 # parameter kinds, as in a Python ``def``
@@ -51,14 +53,32 @@ NO_DEFAULT: Any = _NoDefault()
 class Param:
     """One parameter of a manifest signature."""
 
-    __slots__ = ("name", "type", "default", "kind")
+    __slots__ = ("name", "type", "default", "kind", "type_error")
 
     def __init__(self, name: str, type: WasmType, default: Any = NO_DEFAULT,
-                 kind: str = POSITIONAL_OR_KEYWORD):
+                 kind: str = POSITIONAL_OR_KEYWORD, type_error: str | None = None):
         self.name = name
         self.type = type
         self.default = default
         self.kind = kind
+        # the whole message of a TypeError for a wrong argument, when the manifest words it
+        # (hashlib's "Strings must be encoded before hashing")
+        self.type_error = type_error
+
+    def converter(self, label: str) -> Converter:
+        """The type's converter for this parameter; ``label`` starts its errors, unless the
+        manifest words the TypeError itself."""
+        convert = self.type.converter(f"{label} argument {self.name!r}")
+        message = self.type_error
+        if message is None:
+            return convert
+
+        def worded(value: Any) -> Any:
+            try:
+                return convert(value)
+            except TypeError:
+                raise TypeError(message) from None
+        return worded
 
 
 class Signature:
@@ -228,7 +248,7 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
 
 
 # Bump when the plain form below changes: it is part of the key of remembered manifests.
-PLAIN_FORMAT = 6
+PLAIN_FORMAT = 7
 
 
 def to_plain(manifest: Manifest) -> tuple[Any, ...]:
@@ -240,8 +260,8 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
         if sig is None:
             return None
         return (sig.text, tuple((p.name, to_form(p.type), p.default is not NO_DEFAULT,
-                                 None if p.default is NO_DEFAULT else p.default, p.kind)
-                                for p in sig.params),
+                                 None if p.default is NO_DEFAULT else p.default, p.kind,
+                                 p.type_error) for p in sig.params),
                 to_form(sig.result))
     abi, limits = manifest.abi, manifest.limits
     return (PLAIN_FORMAT, manifest.doc, (abi.realloc, abi.alloc, abi.free, abi.memory),
@@ -263,8 +283,9 @@ def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
             return None
         text, params, result = plain
         return Signature(tuple(Param(name, space.from_form(type_form),
-                                     default if has_default else NO_DEFAULT, kind)
-                               for name, type_form, has_default, default, kind in params),
+                                     default if has_default else NO_DEFAULT, kind, error)
+                               for name, type_form, has_default, default, kind, error
+                               in params),
                          space.from_form(result), text)
     return Manifest(source, doc,
                     tuple(FunctionEntry(name, export, signature(sig), fdoc, release_gil)
@@ -466,7 +487,25 @@ def _function(name: str, value: Any, source: str, space: TypeSpace) -> FunctionE
         raise ManifestError(f"{source}: {where}.release_gil must be true or false, not "
                             f"{type(release_gil).__name__}")
     signature = parse_signature(text, source, where, space) if text is not None else None
+    errors = value.get("type_errors", {})
+    if errors:
+        signature = _worded(signature, errors, f"{source}: {where}.type_errors")
     return FunctionEntry(name, export, signature, doc, release_gil)
+
+
+def _worded(signature: Signature | None, errors: Any, where: str) -> Signature:
+    """``signature`` with the TypeError messages of ``type_errors = {param = "..."}``."""
+    names = [p.name for p in signature.params] if signature is not None else []
+    if not isinstance(errors, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in errors.items()):
+        raise ManifestError(f"{where} must be a table of parameter names and messages")
+    unknown = sorted(set(errors) - set(names))
+    if signature is None or unknown:
+        raise ManifestError(f"{where}: the signature has no parameter "
+                            f"{', '.join(map(repr, unknown or sorted(errors)))}")
+    return Signature(tuple(Param(p.name, p.type, p.default, p.kind, errors.get(p.name))
+                           for p in signature.params), signature.result, signature.text,
+                     signature.multi)
 
 
 def parse_signature(text: str, source: str, where: str, space: TypeSpace | None = None,

@@ -25,7 +25,7 @@ from ._compound import (
 )
 from ._errors import ManifestError
 from ._resource import BorrowType, HostBorrowType, HostResourceType, ResourceType
-from ._types import BUFFER, BY_NAME, CSTR, LISTS, ListType, WasmType
+from ._types import BUFFER, BY_NAME, CSTR, LISTS, TEXT_BYTES, WRAPS, ListType, WasmType, WrapType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,15 +41,22 @@ RESULT = "result"              # an export's or host function's result: None and
 HOST_PARAM = "host parameter"  # a host function's parameter: no buffer
 INNER = "inner"                # inside another type: no None, result or buffer
 CASE = "case"                  # a result's ok or error type: None too, no result
-_GENERICS = ("list", "tuple", "result", "own", "borrow")
+_GENERICS = ("list", "tuple", "result", "own", "borrow", "wrap")
 MAX_FLAGS = 32
+
+
+def list_of(elem: WasmType) -> ListType | ListOfType:
+    """``list[elem]``: a number list (which the compiled path copies in one go) for a plain
+    numeric element, a list of anything otherwise (a ``wrap[u8]`` too: it masks)."""
+    plain = elem.name in LISTS and elem is BY_NAME.get(elem.name)
+    return LISTS[elem.name] if plain else ListOfType(elem)
 
 
 def type_names(space: TypeSpace | None = None) -> str:
     """The types a manifest may use, for error messages."""
     declared = list(space.declared) if space else []
     return ", ".join([*BY_NAME, *declared, "list[T]", "tuple[T, ...]", "T | None",
-                      "result[T, E]"])
+                      "result[T, E]", "wrap[INT]"])
 
 
 class TypeSpace:
@@ -125,9 +132,11 @@ class TypeSpace:
             return self.declared[form[1]]
         if kind == "borrow":
             return self.declared[form[1]].borrow  # type: ignore[union-attr]
+        if kind == "wrap":
+            return WRAPS[form[1]]
         if kind == "list":
             elem = self.from_form(form[1])
-            return LISTS[elem.name] if elem.name in LISTS else ListOfType(elem)
+            return list_of(elem)
         if kind == "tuple":
             return TupleType(tuple(self.from_form(f) for f in form[1]))
         if kind == "option":
@@ -137,6 +146,10 @@ class TypeSpace:
 
 def to_form(t: WasmType | None) -> Any:
     """A type as nested tuples of str (``marshal`` can store it)."""
+    if t is TEXT_BYTES:
+        return TEXT_BYTES.hint
+    if isinstance(t, WrapType):
+        return ("wrap", t.name)
     if t is None or t.name in BY_NAME:
         return None if t is None else t.name
     if isinstance(t, (RecordType, EnumType, FlagsType, CasesType, ResourceType,
@@ -175,9 +188,13 @@ def parse_type(node: ast.expr, space: TypeSpace, where: str, fail: Fail) -> Wasm
         raise fail(f"unknown type {text!r} (expected one of {type_names(space)})")
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         sides = [node.left, node.right]
+        names = {s.id for s in sides if isinstance(s, ast.Name)}
+        if names == {"bytes", "str"}:
+            return TEXT_BYTES               # bytes that take a str too, as UTF-8
         nones = [s for s in sides if isinstance(s, ast.Constant) and s.value is None]
         if len(nones) != 1:
-            raise fail(f"unsupported union {text!r} (only 'T | None' is)")
+            raise fail(f"unsupported union {text!r} (only 'T | None' and 'bytes | str' "
+                       "are)")
         inner = sides[0] if sides[1] in nones else sides[1]
         payload = parse_type(inner, space, INNER, fail)
         assert payload is not None
@@ -194,12 +211,17 @@ def parse_type(node: ast.expr, space: TypeSpace, where: str, fail: Fail) -> Wasm
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if generic in ("own", "borrow"):
             return _handle(generic, items, space, where, fail)
+        if generic == "wrap":
+            named = items[0] if len(items) == 1 else None
+            if not isinstance(named, ast.Name) or named.id not in WRAPS:
+                raise fail(f"wrap takes one integer type ({', '.join(WRAPS)})")
+            return WRAPS[named.id]
         if generic == "list":
             if len(items) != 1:
                 raise fail(f"list takes one item type, not {len(items)}")
             elem = parse_type(items[0], space, INNER, fail)
             assert elem is not None
-            return LISTS[elem.name] if elem.name in LISTS else ListOfType(elem)
+            return list_of(elem)
         if generic == "tuple":
             if not items:
                 raise fail(f"{text} has no items (the Canonical ABI has no empty tuples, and "

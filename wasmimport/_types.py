@@ -181,6 +181,36 @@ class IntType(ScalarType):
         return core
 
 
+class WrapType(IntType):
+    """``wrap[u32]`` (any integer type): an int of any size, masked to the type's bits like
+    ``PyLong_AsUnsignedLongLongMask`` (a seed of 2**64 is 0, -1 is the largest value), for
+    C APIs that take any int.  Its name is the base type's, which is how the compiled path
+    and the layout see it; in range it costs what the base type does."""
+
+    def __init__(self, base: IntType):
+        fmt = base._struct.format.lstrip("<")
+        super().__init__(base.name, base.bits, base.signed, fmt)
+        self.base = base
+        self.text = f"wrap[{base.name}]"
+
+    def __repr__(self) -> str:
+        return f"<wasm type {self.text}>"
+
+    def converter(self, label: str) -> Converter:
+        exact = self.base.converter(label)
+        mask, sign, signed = (1 << self.bits) - 1, 1 << (self.bits - 1), self.signed
+
+        def convert(value: Any) -> Any:
+            if value.__class__ is not int:
+                try:
+                    value = index(value)
+                except TypeError:
+                    raise TypeError(f"{label} must be int, not {_type_name(value)}") from None
+            value &= mask
+            return exact(value - (mask + 1) if signed and value & sign else value)
+        return convert
+
+
 # the smallest double that rounds to infinity as an f32 (FLT_MAX plus half an ulp)
 _F32_OVERFLOW = 2.0**128 - 2.0**103
 _FLT_MAX = 2.0**128 - 2.0**104
@@ -343,6 +373,23 @@ class BytesType(BufferType):
 
     def decode(self, data: bytes) -> bytes:
         return data
+
+
+class TextBytesType(BytesType):
+    """``bytes | str``: bytes that also accept a str, passed as its UTF-8 (as hashlib-style
+    C APIs that take text too); a result is bytes.  The compiled path sees ``bytes``."""
+
+    hint = "bytes | str"
+    annotation = bytes | str
+
+    def converter(self, label: str) -> Converter:
+        as_bytes = super().converter(label)
+
+        def convert(value: Any) -> Any:
+            if isinstance(value, str):
+                return memoryview(value.encode("utf-8"))
+            return as_bytes(value)
+        return convert
 
 
 # struct codes of the buffer formats each element kind accepts (native sizes on this host)
@@ -576,9 +623,13 @@ BYTES = BytesType()
 CSTR = CStrType()
 CHAR = CharType()
 BUFFER = OutBufferType()
+TEXT_BYTES = TextBytesType()
+WRAPS: dict[str, WrapType] = {name: WrapType(t) for name, t in SCALARS.items()
+                              if isinstance(t, IntType)}
 LISTS: dict[str, ListType] = {name: ListType(SCALARS[name]) for name in NUMERIC}
 CORE_TYPES = ("i32", "i64", "f32", "f64")
 
 # the types a manifest names with one word (the others are built from these)
 BY_NAME: dict[str, WasmType] = {t.name: t for t in (*SCALARS.values(), STR, BYTES, CSTR,
                                                       BUFFER, CHAR)}
+BY_NAME[TEXT_BYTES.hint] = TEXT_BYTES       # (a plain form's name; manifests write a union)
