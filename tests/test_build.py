@@ -81,6 +81,43 @@ def test_clang_builds_a_wasi_reactor(tmp_path: Path) -> None:
     assert mod.upper("héllo") == "HéLLO" and mod.slugify("Hello, World!") == "hello-world"
 
 
+SIMD_C = """
+#include <stdint.h>
+#include <stdlib.h>
+#include <wasm_simd128.h>
+#include "wasmimport.h"
+/* the sum of four lanes of (x, x+1, x+2, x+3) * SCALE, in SIMD128; a malloc for good
+ * measure: libc's allocator needs no WASI */
+WI_EXPORT(lanes) int32_t lanes(int32_t x) {
+    int32_t *scratch = malloc(16);
+    v128_t v = wasm_i32x4_mul(wasm_i32x4_add(wasm_i32x4_splat(x), wasm_i32x4_make(0, 1, 2, 3)),
+                              wasm_i32x4_splat(SCALE));
+    wasm_v128_store(scratch, v);
+    int32_t sum = scratch[0] + scratch[1] + scratch[2] + scratch[3];
+    free(scratch);
+    return sum;
+}
+"""
+
+
+def test_simd_and_flags_given_through(tmp_path: Path) -> None:
+    """--simd turns on SIMD128, --cflag goes to clang as it is; a --wasi module whose libc
+    use reaches no system imports no WASI, so it needs no [wasi] grant."""
+    source = tmp_path / "lanes.c"
+    source.write_text(SIMD_C)
+    out = tmp_path / "lanes.wasm"
+    plain = build("--wasi", str(source), "-o", str(out), "--cflag=-DSCALE=3")
+    assert plain.returncode == 1 and "simd128" in plain.stderr.lower(), plain.stderr
+    done = build("--wasi", "--simd", str(source), "-o", str(out), "--cflag=-DSCALE=3",
+                 "--cflag=-Wl,--export=malloc")
+    assert done.returncode == 0, done.stderr
+    module = read_module(out.read_bytes())
+    assert not module.imports and "malloc" in {e.name for e in module.exports}
+    mod = wasmimport.load(out, name="lanes", manifest={"functions": {
+        "lanes": "(x: i32) -> i32"}})
+    assert mod.lanes(10) == (10 + 11 + 12 + 13) * 3
+
+
 def test_zig_builds_both_kinds_and_says_what_it_lacks(tmp_path: Path, ziglang: str) -> None:
     pythonpath = os.pathsep.join([str(ROOT), ziglang])
     out = tmp_path / "edges.wasm"

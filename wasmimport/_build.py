@@ -73,32 +73,45 @@ def find_toolchain(which: str = "auto") -> Toolchain:
     raise BuildError(f"no C-to-wasm toolchain found: {INSTALL_HINT}")
 
 
-def command_line(toolchain: Toolchain, sources: list[str], output: str, wasi: bool,
-                 optimize: str = "s", includes: tuple[str, ...] = (),
-                 defines: tuple[str, ...] = (), werror: bool = False) -> list[str]:
+class Options:
+    """What to build: the target (``wasi``: a WASI reactor with libc) and the compiler's
+    options, the flags given through (``cflags``) last."""
+
+    def __init__(self, wasi: bool = False, toolchain: str = "auto", optimize: str = "s",
+                 includes: tuple[str, ...] = (), defines: tuple[str, ...] = (),
+                 werror: bool = False, simd: bool = False, cflags: tuple[str, ...] = ()):
+        self.wasi, self.toolchain, self.optimize = wasi, toolchain, optimize
+        self.includes, self.defines, self.werror = includes, defines, werror
+        self.simd, self.cflags = simd, cflags
+
+
+def command_line(toolchain: Toolchain, sources: list[str], output: str,
+                 options: Options) -> list[str]:
     """The compile-and-link command for ``sources``."""
-    if wasi:
+    if options.wasi:
         target = ["--target=wasm32-wasi", "-mexec-model=reactor"]
     else:
         target = [f"--target={toolchain.freestanding}", "-mbulk-memory", "-nostdlib",
                   "-Wl,--no-entry"]
-    return [*toolchain.command, *target, "-std=c11", f"-O{optimize}", "-Wall", "-Wextra",
-            *(["-Werror"] if werror else []),
-            "-I", get_include(), *[f"-I{path}" for path in includes],
-            *[f"-D{name}" for name in defines],
-            "-Wl,--strip-debug", *toolchain.stack_first, *sources, "-o", output]
+    return [*toolchain.command, *target, *(["-msimd128"] if options.simd else []),
+            "-std=c11", f"-O{options.optimize}", "-Wall", "-Wextra",
+            *(["-Werror"] if options.werror else []),
+            "-I", get_include(), *[f"-I{path}" for path in options.includes],
+            *[f"-D{name}" for name in options.defines],
+            "-Wl,--strip-debug", *toolchain.stack_first, *options.cflags, *sources,
+            "-o", output]
 
 
-def build(sources: list[str], output: str, wasi: bool = False, toolchain: str = "auto",
-          optimize: str = "s", includes: tuple[str, ...] = (),
-          defines: tuple[str, ...] = (), werror: bool = False, wit: str | None = None,
-          world: str | None = None) -> tuple[Toolchain, list[str]]:
+def build(sources: list[str], output: str, options: Options | None = None,
+          wit: str | None = None, world: str | None = None) -> tuple[Toolchain, list[str]]:
     """Compile ``sources`` into ``output``; return the toolchain and the command it ran.
 
     With ``wit`` (a WIT file or folder; ``world`` picks one of its worlds) the module is
     then made a component (see ``componentize``).  Raises BuildError with the compiler's (or
     wasm-tools') own messages when it fails.
     """
+    options = options or Options()
+    wasi = options.wasi
     for source in sources:
         if not os.path.isfile(source):
             raise BuildError(f"{source}: no such file")
@@ -110,15 +123,14 @@ def build(sources: list[str], output: str, wasi: bool = False, toolchain: str = 
         find_component_tools()          # before compiling: say early what is missing
         core = f"{output}.core.tmp{os.getpid()}"
         try:
-            chosen, command = build(sources, core, wasi, toolchain, optimize, includes,
-                                    defines, werror)
+            chosen, command = build(sources, core, options)
             componentize(core, wit, output, world, wasi)
         finally:
             if os.path.exists(core):
                 os.unlink(core)
         return chosen, command
-    chosen = find_toolchain(toolchain)
-    command = command_line(chosen, sources, output, wasi, optimize, includes, defines, werror)
+    chosen = find_toolchain(options.toolchain)
+    command = command_line(chosen, sources, output, options)
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         hint = ""

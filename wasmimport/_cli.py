@@ -57,11 +57,11 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from ._build import ZIG_CAVEAT, BuildError, build
+    from ._build import ZIG_CAVEAT, BuildError, Options, build
+    options = Options(args.wasi, args.toolchain, args.optimize, tuple(args.include),
+                      tuple(args.define), args.werror, args.simd, tuple(args.cflag))
     try:
-        toolchain, _ = build(args.sources, args.output, args.wasi, args.toolchain,
-                             args.optimize, tuple(args.include), tuple(args.define),
-                             args.werror, args.wit, args.world)
+        toolchain, _ = build(args.sources, args.output, options, args.wit, args.world)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -260,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("sources", nargs="+", metavar="SRC", help="C source files")
     build.add_argument("-o", "--output", required=True, metavar="OUT", help="the .wasm to write")
     build.add_argument("--wasi", action="store_true",
-                       help="link with wasi-libc, as a WASI reactor (needs [wasi] to import)")
+                       help="link with wasi-libc, as a WASI reactor: the module imports "
+                            "WASI (and needs a [wasi] grant) only for what reaches the system "
+                            "(stdio, files, clocks, env); malloc, string.h and math.h need none")
     build.add_argument("--toolchain", choices=("auto", "clang", "zig"), default="auto",
                        help="which compiler (default: clang if present, else zig)")
     build.add_argument("-O", dest="optimize", default="s", metavar="LEVEL",
@@ -270,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VALUE]",
                        help="a preprocessor definition")
     build.add_argument("--werror", action="store_true", help="make every warning an error")
+    build.add_argument("--simd", action="store_true",
+                       help="allow wasm SIMD128 (-msimd128: clang's vector code and "
+                            "wasm_simd128.h); every engine wasmimport runs on has it")
+    build.add_argument("--cflag", action="append", default=[], metavar="FLAG",
+                       help="another compiler or linker flag, given through as it is (write "
+                            "--cflag=-fno-strict-aliasing, --cflag=-Wl,--export=NAME)")
     build.add_argument("--wit", metavar="WIT",
                        help="make OUT a WebAssembly component of this WIT world (a .wit file "
                             "or folder): wasm-tools embed + new, through Node.js and npm jco "
