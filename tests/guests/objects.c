@@ -24,7 +24,7 @@ static acc *check(acc *a) {
 }
 
 WI_EXPORT(acc_new) acc *acc_new(int64_t start) {
-    acc *a = wi_xmalloc(sizeof *a);
+    acc *a = WI_NEW(acc);
     a->value = start;
     a->magic = MAGIC;
     live_count++;

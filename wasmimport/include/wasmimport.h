@@ -26,7 +26,13 @@
  *   bytes                    const uint8_t *ptr, size_t len    wi_bytes *
  *   list[T]                  const T *ptr, size_t count        wi_list_T *   (e.g. wi_list_f64)
  *   None                     -                                 void
+ *   R, borrow[R] (resource)  T *obj (the handle: your pointer) T *
  *
+ * - A resource ([types.R] resource = { drop = "r_free" }, docs/resources.md) is a guest
+ *   object a Python object owns: the handle IS your pointer, so no handle table.  R as a
+ *   parameter moves the object to you (free it, or keep it); borrow[R] lends it for the
+ *   call (a method's self); R as a result hands a new one to Python, which calls your drop
+ *   export (void r_free(T *)) exactly once.  WI_NEW(T) allocates a zeroed T.
  * - A str is UTF-8 and NOT NUL-terminated; its length is in bytes.  A list's length is
  *   its ELEMENT count.  Elements are little-endian and naturally aligned.
  * - Always pass a buffer as two separate C parameters.  Never take or return a struct by
@@ -232,6 +238,9 @@ void wi_free(void *ptr);
  * memory cannot grow or align is not a power of two; new_size == 0 frees old_ptr and
  * returns the dummy pointer `align`. */
 void *cabi_realloc(void *old_ptr, size_t old_size, size_t align, size_t new_size);
+
+/* A new zeroed T for a resource's constructor (traps when memory is exhausted). */
+#define WI_NEW(T) ((T *)__builtin_memset(wi_xmalloc(sizeof(T)), 0, sizeof(T)))
 
 /* wi_malloc that traps instead of returning NULL. */
 static inline void *wi_xmalloc(size_t size) {
