@@ -19,6 +19,7 @@ SID_PYTHONS ?= 3.14 3.15
 EXTRA_PYTHONS ?=
 
 .PHONY: all setup toolchain wasm samples samples-everywhere real-modules mmh3-suite test demo \
+	brotli-wasm brotli-suite \
 	lint bench clean pythons sid-root test-sid test-extra bench-sid dist web-deps test-pyodide \
 	chromium web-big test-chromium demo-web bench-web component-deps sample-wasm \
 	componentize-py-deps
@@ -48,7 +49,7 @@ toolchain:
 	tools/ensure-toolchain.sh
 
 # Rebuild every wasm module (test guests and samples) from the C sources in this repo.
-wasm: sample-wasm component-deps componentize-py-deps
+wasm: sample-wasm brotli-wasm component-deps componentize-py-deps
 	$(MAKE) -C tests/guests all PYTHON=$(abspath $(PY)) COMPONENTIZE_PY="$(COMPONENTIZE_PY)"
 
 # The sample packages' modules alone (all `make demo` needs: no npm, no componentize-py).
@@ -78,7 +79,15 @@ real-modules: setup
 mmh3-suite: setup wasm
 	$(PY) tools/mmh3_suite.py
 
-test: samples-everywhere real-modules component-deps lint mmh3-suite
+# Brotli's own Python test suite (from its pinned sdist, which brotli-wasm is also built
+# from) against sample_pkgs/brotli-wasm, in a fresh venv, on both call paths:
+# tools/brotli_suite.py and docs/drop-in.md.
+brotli-wasm: toolchain setup
+	$(MAKE) -C sample_pkgs/brotli-wasm wasm PYTHON=$(abspath $(PY))
+brotli-suite: brotli-wasm
+	$(PY) tools/brotli_suite.py
+
+test: samples-everywhere real-modules component-deps lint mmh3-suite brotli-suite
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && export WASMIMPORT_CACHE_DIR=$$cache && \
 	$(PY) -m pytest && \
 	WASMIMPORT_PURE=1 $(PY) -m pytest && \
@@ -211,9 +220,12 @@ lint: setup
 bench: setup toolchain wasm
 	rm -rf .bench-venv
 	$(PYTHON) -m venv .bench-venv
-	.bench-venv/bin/python -m pip install -q . ./sample_pkgs/mmh3-wasm
+	.bench-venv/bin/python -m pip install -q . ./sample_pkgs/mmh3-wasm ./sample_pkgs/brotli-wasm
 	.bench-venv/bin/python benchmarks/bench_call.py
 	.bench-venv/bin/python benchmarks/bench_mmh3.py
+	.bench-venv/bin/python benchmarks/bench_brotli.py
+	.bench-venv/bin/python benchmarks/bench_resources.py
+	.bench-venv/bin/python benchmarks/bench_components.py
 	$(PY) benchmarks/bench_import.py --python .bench-venv/bin/python
 	.bench-venv/bin/python benchmarks/bench_limits.py
 	.bench-venv/bin/python benchmarks/bench_traps.py
@@ -238,6 +250,6 @@ bench-sid: sid-root
 
 clean:
 	$(MAKE) -C tests/guests clean
-	for s in $(WASM_PKGS); do $(MAKE) -C sample_pkgs/$$s clean; done
-	rm -rf build dist *.egg-info .bench-venv .bench-venv-3.10 .venv-mmh3 .venv-extra-* \
+	for s in $(WASM_PKGS) brotli-wasm; do $(MAKE) -C sample_pkgs/$$s clean; done
+	rm -rf build dist *.egg-info .bench-venv .bench-venv-3.10 .venv-mmh3 .venv-brotli .venv-extra-* \
 	  $(foreach v,$(OTHER_PYTHONS),.venv-$(v))

@@ -70,3 +70,51 @@ def test_type_errors_must_name_parameters() -> None:
     bad = {"functions": {"echo_i32": {"signature": "(x: wrap[f64]) -> i32"}}}
     with pytest.raises(wasmimport.ManifestError, match=r"wrap takes one integer type"):
         wasmimport.load(guest_path("edges"), "e", manifest=bad)
+
+
+class OddError(ValueError):
+    """What res_half's error case raises with `raises` (an API's own exception class)."""
+
+
+def test_raises_names_the_exception_of_a_result_error() -> None:
+    manifest = {"functions": {
+        "res_half": {"signature": "(x: u32) -> result[u32, str]",
+                     "raises": "test_arguments:OddError"},
+        "res_bad": {"signature": "() -> result[u32, str]", "raises": "test_arguments:OddError"},
+        "res_nonzero": "(x: u32) -> result[None, str]"}}
+    rich = wasmimport.load(guest_path("rich"), "rich_raises", manifest=manifest)
+    assert rich.res_half(8) == 4
+    with pytest.raises(OddError) as caught:
+        rich.res_half(3)
+    assert caught.value.args == ("odd number",)            # the error value, as itself
+    with pytest.raises(wasmimport.Trap, match="invalid discriminant|discriminant"):
+        rich.res_bad()                                     # a broken result stays a Trap
+    with pytest.raises(wasmimport.GuestError):
+        rich.res_nonzero(0)                                # without `raises`: GuestError
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"signature": "(x: u32) -> u32", "raises": "test_arguments:OddError"},
+     r"raises must name an exception class .* whose result is a result\[T, E\]"),
+    ({"signature": "(x: u32) -> result[u32, str]", "raises": "no colon"},
+     r"raises must name an exception class"),
+])
+def test_raises_is_checked(entry: dict[str, str], message: str) -> None:
+    with pytest.raises(wasmimport.ManifestError, match=message):
+        wasmimport.load(guest_path("rich"), "r", manifest={"functions": {"res_half": entry}})
+
+
+@pytest.mark.parametrize(("target", "error", "message"), [
+    ("MANIFEST", wasmimport.WasmImportError,
+     r"r2.res_half\(\): raises: cannot import|is a dict, not a callable"),
+    ("test_raises_is_checked", TypeError,
+     r"r2.res_half\(\): raises = 'test_arguments:test_raises_is_checked' is not an "
+     "exception class"),
+])
+def test_raises_must_be_an_exception_class(target: str, error: type[Exception],
+                                           message: str) -> None:
+    manifest = {"functions": {"res_half": {"signature": "(x: u32) -> result[u32, str]",
+                                           "raises": f"test_arguments:{target}"}}}
+    rich = wasmimport.load(guest_path("rich"), "r2", manifest=manifest)
+    with pytest.raises(error, match=message):
+        rich.res_half(1)          # (resolved when the function is made, on first use)

@@ -16,18 +16,16 @@ ship; this script writes that two-line helper (see docs/drop-in.md).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-REAL = ROOT / "tests" / "real"
+import sdists
+
+ROOT = sdists.ROOT
 VERSION = "5.3.1"
 SHA256 = "bd86d0c86b52332319d981d03781ff77811a29db544a69902dc06b5506bb3e19"
 HELPER = '''"""u32_to_s32, which mmh3's tests import but its sdist does not ship (written here)."""
@@ -41,39 +39,14 @@ WHICH = ("import mmh3, sys; print(mmh3.__file__, type(mmh3._murmur._s32).__name_
          "sys.exit(0 if type(mmh3._murmur._s32).__name__ == sys.argv[1] else 1)")
 
 
-def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    print("+", " ".join(command), flush=True)
-    result: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
-        command, check=True, text=True, **kwargs)
-    return result
-
-
 def sdist() -> Path:
     """The pinned sdist, downloaded once and checked."""
-    path = REAL / f"mmh3-{VERSION}.tar.gz"
-    if not path.exists():
-        REAL.mkdir(parents=True, exist_ok=True)
-        run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
-             ":all:", "-d", str(REAL), f"mmh3=={VERSION}"])
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != SHA256:
-        sys.exit(f"mmh3_suite: {path} has sha256 {digest}, expected {SHA256}")
-    return path
+    return sdists.sdist("mmh3", VERSION, SHA256)
 
 
 def tests_folder(archive: Path, into: Path) -> Path:
     """mmh3's tests/ folder from the sdist, plus the helper it lacks."""
-    prefix = f"mmh3-{VERSION}/tests/"
-    with tarfile.open(archive) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()]
-        if not members:
-            sys.exit(f"mmh3_suite: {archive} has no {prefix}")
-        for member in members:
-            target = into / "tests" / member.name[len(prefix):]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source = tar.extractfile(member)
-            assert source is not None
-            target.write_bytes(source.read())
+    sdists.extract(archive, f"mmh3-{VERSION}/tests/", into / "tests")
     helper = into / "tests" / "helper.py"
     if helper.exists():
         sys.exit("mmh3_suite: the sdist now ships tests/helper.py: drop ours")
@@ -81,22 +54,12 @@ def tests_folder(archive: Path, into: Path) -> Path:
     return into / "tests"
 
 
-def fresh_venv(python: str, folder: Path) -> Path:
-    """A new venv with wasmimport and mmh3-wasm installed from source, and pytest."""
-    shutil.rmtree(folder, ignore_errors=True)
-    run([python, "-m", "venv", str(folder)])
-    venv_python = folder / "bin" / "python"
-    run([str(venv_python), "-m", "pip", "install", "-q", str(ROOT),
-         str(ROOT / "sample_pkgs" / "mmh3-wasm"), "pytest"])
-    return venv_python
-
-
 def suite(venv_python: Path, tests: Path, pure: bool) -> tuple[int, str]:
     """Run the suite on one call path; (passed, summary line); exits on anything else."""
     env = {**os.environ, "WASMIMPORT_PURE": "1" if pure else "0"}
     env.pop("PYTHONPATH", None)
-    which = run([str(venv_python), "-c", WHICH, "function" if pure else "Function"],
-                env=env, cwd=tests.parent, capture_output=True)
+    which = sdists.run([str(venv_python), "-c", WHICH, "function" if pure else "Function"],
+                       env=env, cwd=tests.parent, capture_output=True)
     print(f"mmh3 under test: {which.stdout.strip()}")
     result = subprocess.run([str(venv_python), "-m", "pytest", "-p", "no:cacheprovider",
                              "-q", "-rfEs", str(tests)], env=env, cwd=tests.parent,
@@ -126,14 +89,8 @@ def pyodide_suite() -> tuple[int, str]:
 
 
 def judged(result: subprocess.CompletedProcess[str], where: str) -> tuple[int, str]:
-    """(passed, summary line) of a pytest run that passed; exits on anything else."""
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-    counts = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", summary)}
-    if result.returncode != 0 or set(counts) - {"passed", "warnings", "warning"} \
-            or not counts.get("passed"):
-        sys.exit(f"mmh3_suite: mmh3 {VERSION}'s suite did not pass against mmh3-wasm "
-                 f"({where}): {summary}")
-    return counts["passed"], summary
+    return sdists.judged(result, f"mmh3_suite: mmh3 {VERSION}'s suite against mmh3-wasm "
+                                 f"({where})")
 
 
 def main() -> None:
@@ -151,7 +108,8 @@ def main() -> None:
         print(f"mmh3 {VERSION}'s own suite against mmh3-wasm, js backend in Pyodide: "
               f"{passed} passed, {THREADED} not applicable: no threads ({summary})")
         return
-    venv_python = fresh_venv(args.python, Path(args.venv))
+    venv_python = sdists.fresh_venv(args.python, Path(args.venv),
+                                    [str(ROOT / "sample_pkgs" / "mmh3-wasm")])
     with tempfile.TemporaryDirectory(prefix="mmh3-suite-") as tmp:
         tests = tests_folder(sdist(), Path(tmp))
         results = [(path, *suite(venv_python, tests, path == "pure"))

@@ -86,13 +86,14 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
     signature = plan.signature
     label = f"{module}.{plan.name}()"
     post = plan.post
+    raises = _exception(plan, label)
     if instance.native_store is not None and all(
             _compilable(t) for t in (*(p.type for p in signature.params), signature.result)):
-        fn = _compiled(label, plan, instance, guest)
+        fn = _compiled(label, plan, instance, guest, raises)
     else:
         fn = _pure(label, plan, instance, guest,
                    instance.function(post, FuncType(plan.functype.results, ()), label)
-                   if post else None)
+                   if post else None, raises)
     fn.__name__ = fn.__qualname__ = plan.name
     fn.__module__ = module
     fn.__doc__ = plan.doc
@@ -108,10 +109,11 @@ def _compilable(t: WasmType | None) -> bool:
 
 
 def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,
-          post: RawFunction | None) -> Callable[..., Any]:
+          post: RawFunction | None, raises: type[Exception] | None = None
+          ) -> Callable[..., Any]:
     """The pure-Python call path: a generated function over the backend's raw caller (a
     ctypes one, or the js backend's JS glue called directly)."""
-    fused = _fused(label, plan, instance, guest, post)
+    fused = _fused(label, plan, instance, guest, post, raises)
     if fused is not None:
         return fused
     signature = plan.signature
@@ -133,7 +135,7 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
         # does; a resource is adopted
         namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
             result.adopt if isinstance(result, ResourceType) else \
-            _lifter(label, signature, guest)
+            _lifter(label, signature, guest, raises)
         namespace["_raw"] = core_caller(label, plan.export, plan.functype, instance,
                                         plan.release_gil)
         if post is None:
@@ -144,7 +146,8 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
             body = f"out = _raw({converted})\n    _post({flat})\n    return {lift}(out)"
     else:
         raw = instance.function(plan.export, plan.functype, label, plan.release_gil)
-        namespace["_invoke"] = _invoker(label, signature, raw, guest, post, instance.lock)
+        namespace["_invoke"] = _invoker(label, signature, raw, guest, post, instance.lock,
+                                        raises)
         body = f"return _invoke({converted})"
     return _generated(plan.name, params, body, namespace)
 
@@ -199,7 +202,8 @@ def node_spec(t: WasmType) -> tuple[Any, ...]:
 
 
 def _compiled(label: str, plan: FunctionPlan, instance: Instance,
-              guest: GuestABI | None) -> Callable[..., Any]:
+              guest: GuestABI | None, raises: type[Exception] | None = None
+              ) -> Callable[..., Any]:
     """The compiled call path: a ``_speedups.Function`` (see ``_speedups.c``)."""
     signature = plan.signature
     params = signature.params
@@ -221,7 +225,7 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
         guest=guest.native if guest is not None and signature.needs_memory() else None,
         post=instance.native_handle(plan.post, "func") if plan.post else None,
         spill=spill, release_gil=plan.release_gil, binder=binder,
-        lift=_lifter(label, signature, guest),
+        lift=_lifter(label, signature, guest, raises),
         alloc_failed=_allocation_error(label, guest) if guest is not None else None,
         alloc_label=f"{label}: {guest.alloc_label}" if guest is not None else "",
         free_label=guest.free_label if guest is not None else "",
@@ -268,7 +272,8 @@ def python_signature(fn: Any) -> Any:
 
 
 def _fused(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,
-           post: RawFunction | None) -> Callable[..., Any] | None:
+           post: RawFunction | None, raises: type[Exception] | None
+           ) -> Callable[..., Any] | None:
     """The call path where the backend's glue does the whole call (``Instance.fused``):
     str and scalar parameters, a str or one-value result (or None); str needs plain
     ``cabi_realloc``.  Python keeps the argument checks (an ASCII str goes as itself, any
@@ -306,7 +311,7 @@ def _fused(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI |
     lines.append(f"try:\n        out = _raw({', '.join(names)})\n"
                  f"    except _error as exc:\n        raise _translate(exc)")
     if result is STR:       # what the glue could not lift: Python lifts it, then post-returns
-        lift = _lifter(label, signature, guest)
+        lift = _lifter(label, signature, guest, raises)
 
         def slow(out: Any) -> Any:
             core = int(out[0])
@@ -326,14 +331,17 @@ def _fused(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI |
             call = "_core(out)"
         if not getattr(result, "lifts_as_is", False):   # a one-value enum, flags... too
             namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
-                _lifter(label, signature, guest)
+                _lifter(label, signature, guest, raises)
             call = f"_lift({call})"
         lines.append(f"return {call}")
     return _generated(plan.name, params, "\n    ".join(lines), namespace)
 
 
-def _lifter(label: str, signature: Signature, guest: GuestABI | None) -> Callable[[Any], Any]:
-    """Lift a function's core result from guest memory; errors start with ``label``."""
+def _lifter(label: str, signature: Signature, guest: GuestABI | None,
+            raises: type[Exception] | None = None) -> Callable[[Any], Any]:
+    """Lift a function's core result from guest memory; errors start with ``label``.  A
+    result's error case raises ``GuestError``, or ``raises(value)`` when the manifest names
+    the exception (as the C extension raised its own)."""
     result = signature.result
     indirect = result is not None and len(result.flat) > 1
 
@@ -345,9 +353,25 @@ def _lifter(label: str, signature: Signature, guest: GuestABI | None) -> Callabl
                 assert guest is not None, "planning checks that memory exists"
                 return result.load(guest, _retptr(out, result.align))
             return result.lift(guest, iter((out,)))  # type: ignore[arg-type]
-        except (Trap, GuestError) as exc:
+        except GuestError as exc:
+            if raises is not None:
+                raise raises(exc.value) from None
+            raise _labelled(exc, label) from None
+        except Trap as exc:
             raise _labelled(exc, label) from None
     return lift
+
+
+def _exception(plan: FunctionPlan, label: str) -> type[Exception] | None:
+    """The exception class the manifest's ``raises`` names, imported now."""
+    if plan.raises is None:
+        return None
+    from ._host import resolve
+
+    found = resolve(plan.raises, "raises", label)
+    if not (isinstance(found, type) and issubclass(found, Exception)):
+        raise TypeError(f"{label}: raises = {plan.raises!r} is not an exception class")
+    return found
 
 
 def _allocation_error(label: str, guest: GuestABI) -> Callable[[int, int, int], None]:
@@ -363,13 +387,14 @@ def _allocation_error(label: str, guest: GuestABI) -> Callable[[int, int, int], 
 
 
 def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI | None,
-             post: RawFunction | None, lock: Any) -> Callable[..., Any]:
+             post: RawFunction | None, lock: Any, raises: type[Exception] | None
+             ) -> Callable[..., Any]:
     """The general call path: lower (into guest memory, if any), call, lift, post-return,
     free.  ``guest`` is None when no value touches memory (records of scalars, enums...)."""
     types = tuple(p.type for p in signature.params)
     spill = TupleType(types) if signature.spills() else None
     result = signature.result
-    lift = _lifter(label, signature, guest)
+    lift = _lifter(label, signature, guest, raises)
     fills = signature.fills()
     memory: Any = guest       # lowering that touches no memory takes None
     release = guest.release if guest is not None else _nothing

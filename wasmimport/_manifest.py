@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from . import _cache
+from ._compound import ResultType
 from ._errors import ManifestError
 from ._typeparse import HOST_PARAM, PARAM, RESULT, TypeSpace, declare_types, parse_type, to_form
 from ._types import SCALARS, OutBufferType, WasmType
@@ -31,7 +32,7 @@ _STREAMS = {"stdin": ("null", "inherit"), "stdout": ("null", "inherit", "capture
             "stderr": ("null", "inherit", "capture")}
 _IMPORT_KEYS = {"python", "signature", "doc"}
 _LIMIT_KEYS = {"memory", "timeout", "fuel"}
-_FUNCTION_KEYS = {"signature", "export", "doc", "release_gil", "type_errors"}
+_FUNCTION_KEYS = {"signature", "export", "doc", "release_gil", "type_errors", "raises"}
 _ABI_KEYS = {"realloc", "alloc", "free", "memory"}
 
 # parameter kinds, as in a Python ``def``
@@ -145,15 +146,16 @@ class Signature:
 class FunctionEntry:
     """A ``[functions]`` entry: Python name, wasm export, signature, doc."""
 
-    __slots__ = ("name", "export", "signature", "doc", "release_gil")
+    __slots__ = ("name", "export", "signature", "doc", "release_gil", "raises")
 
     def __init__(self, name: str, export: str, signature: Signature | None, doc: str | None,
-                 release_gil: bool = False):
+                 release_gil: bool = False, raises: str | None = None):
         self.name = name
         self.export = export
         self.signature = signature
         self.doc = doc
         self.release_gil = release_gil
+        self.raises = raises     # "module:Class" raised for a result's error, not GuestError
 
 
 class AbiOptions:
@@ -269,7 +271,7 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
             tuple((i.module, i.name, i.python, signature(i.signature)) for i in manifest.imports),
             None if manifest.wasi is None else tuple(
                 getattr(manifest.wasi, key) for key in Wasi.__slots__),
-            tuple((f.name, f.export, signature(f.signature), f.doc, f.release_gil)
+            tuple((f.name, f.export, signature(f.signature), f.doc, f.release_gil, f.raises)
                   for f in manifest.functions), manifest.types.to_plain())
 
 
@@ -288,8 +290,8 @@ def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
                                in params),
                          space.from_form(result), text)
     return Manifest(source, doc,
-                    tuple(FunctionEntry(name, export, signature(sig), fdoc, release_gil)
-                          for name, export, sig, fdoc, release_gil in functions),
+                    tuple(FunctionEntry(name, export, signature(sig), fdoc, release_gil, raises)
+                          for name, export, sig, fdoc, release_gil, raises in functions),
                     AbiOptions(*abi), Limits(*limits),
                     tuple(ImportEntry(module, name, python, signature(sig))
                           for module, name, python, sig in imports),
@@ -380,10 +382,7 @@ def _imports(table: Any, source: str, space: TypeSpace) -> tuple[ImportEntry, ..
                                     f"\"module:attribute\", not {type(value).__name__}")
             _known_keys(value, _IMPORT_KEYS, f"{source}: {where}:")
             python = _optional_str(value, "python", source, f"{where} python")
-            module_name, _, attribute = (python or "").partition(":")
-            if not (module_name and attribute and all(
-                    part.isidentifier() for part in (*module_name.split("."),
-                                                     *attribute.split(".")))):
+            if not python_name(python or "", attribute=True):
                 raise ManifestError(f"{source}: {where} python must name a callable as "
                                     f"\"package.module:attribute\", not {python!r}")
             text = _optional_str(value, "signature", source, f"{where} signature")
@@ -397,6 +396,15 @@ def _imports(table: Any, source: str, space: TypeSpace) -> tuple[ImportEntry, ..
 _SIZE_UNITS: dict[str, float] = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
                "kb": 1000, "mb": 1000**2, "gb": 1000**3}
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0}
+
+
+def python_name(spec: str, attribute: bool = False) -> bool:
+    """Whether ``spec`` names Python as ``package.module:attribute`` (or, unless
+    ``attribute``, a module alone: ``package.module``)."""
+    module, _, name = spec.partition(":")
+    parts = [*module.split("."), *(name.split(".") if name else ())]
+    return bool(module) and (bool(name) or not attribute) and all(
+        part.isidentifier() for part in parts)
 
 
 def _quantity(value: Any, units: dict[str, float], what: str, example: str) -> float:
@@ -490,7 +498,14 @@ def _function(name: str, value: Any, source: str, space: TypeSpace) -> FunctionE
     errors = value.get("type_errors", {})
     if errors:
         signature = _worded(signature, errors, f"{source}: {where}.type_errors")
-    return FunctionEntry(name, export, signature, doc, release_gil)
+    raises = _optional_str(value, "raises", source, f"{where}.raises")
+    if raises is not None and not (signature is not None and
+                                   isinstance(signature.result, ResultType) and
+                                   python_name(raises, attribute=True)):
+        raise ManifestError(f"{source}: {where}.raises must name an exception class as "
+                            "\"package.module:Class\", for a function whose result is a "
+                            "result[T, E]")
+    return FunctionEntry(name, export, signature, doc, release_gil, raises)
 
 
 def _worded(signature: Signature | None, errors: Any, where: str) -> Signature:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keyword
 
-from ._compound import walk
+from ._compound import ResultType, walk
 from ._errors import ManifestError
 from ._manifest import (
     AbiOptions,
@@ -34,11 +34,13 @@ class FunctionPlan:
     """One Python function to create: its name, export, core and typed signatures."""
 
     __slots__ = ("name", "export", "functype", "signature", "doc", "post", "uses_guest",
-                 "release_gil")
+                 "release_gil", "raises")
 
     def __init__(self, name: str, export: str, functype: FuncType, signature: Signature,
-                 doc: str | None, post: str | None, release_gil: bool = False):
+                 doc: str | None, post: str | None, release_gil: bool = False,
+                 raises: str | None = None):
         self.name = name
+        self.raises = raises           # "module:Class" for a result's error case
         self.release_gil = release_gil   # let other threads run during the wasm call
         self.export = export
         self.functype = functype
@@ -185,7 +187,7 @@ def _function_plan(entry: FunctionEntry, functype: FuncType, post: str | None) -
     """The plan of a manifest entry whose export has ``functype`` (checked)."""
     return FunctionPlan(entry.name, entry.export, functype,
                         entry.signature or core_signature(functype), entry.doc, post,
-                        entry.release_gil)
+                        entry.release_gil, entry.raises)
 
 
 def _import_plan(entry: ImportEntry, functype: FuncType) -> ImportPlan:
@@ -361,8 +363,11 @@ def _check_resources(info: ModuleInfo, manifest: Manifest, problems: list[str]) 
         r, method = owned
         where = f"{manifest.source}: [functions] {entry.name}"
         params = entry.signature.params
-        if method == "__init__" and entry.signature.result is not r:
-            problems.append(f"{where}: a constructor must return {r.name}")
+        result = entry.signature.result
+        if method == "__init__" and result is not r and not (
+                isinstance(result, ResultType) and result.ok is r):
+            problems.append(f"{where}: a constructor must return {r.name} (or "
+                            f"result[{r.name}, E], whose error it raises)")
         elif params and params[0].name == "self" and params[0].type not in (r, r.borrow):
             problems.append(f"{where}: a method's self must be borrow[{r.name}] (or "
                             f"{r.name}, which the call consumes)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import ManifestError
-from .._manifest import Manifest, _toml, manifest_from_mapping
+from .._manifest import Manifest, _toml, manifest_from_mapping, python_name
 
 _KEYS = {"imports", "wasi", "limits"}
 
@@ -51,18 +51,12 @@ def component_manifest(data: dict[str, Any], source: str) -> ComponentManifest:
     if not isinstance(imports, dict):
         raise ManifestError(f"{source}: [imports] must be a table of WIT import names")
     for name, value in imports.items():
-        if not isinstance(value, str) or not _python_name(value):
+        if not isinstance(value, str) or not python_name(value):
             raise ManifestError(f"{source}: [imports] {name!r} must name Python as "
                                 f"\"package.module:attribute\" or \"package.module\", not "
                                 f"{value!r}")
     core = manifest_from_mapping({k: v for k, v in data.items() if k != "imports"}, source)
     return ComponentManifest(source, dict(imports), core)
-
-
-def _python_name(spec: str) -> bool:
-    module, _, attribute = spec.partition(":")
-    parts = [*module.split("."), *(attribute.split(".") if attribute else ())]
-    return bool(module) and all(part.isidentifier() for part in parts)
 
 
 def python_for(spec: str, attribute: str | None) -> str:
