@@ -19,6 +19,9 @@ MANIFEST = {"functions": {
     "echo_bytes": {"signature": "(data: bytes | str) -> bytes",
                    "type_errors": {"data": "Strings must be encoded before hashing"}},
     "echo_u16": "(xs: wrap[u16]) -> u16",
+    "echo_u8": {"signature": "(seed: u8 = 0) -> u8",
+                "value_errors": {"seed": "seed is out of range"},
+                "type_errors": {"seed": "seed must be an int"}},
 }}
 
 
@@ -118,3 +121,15 @@ def test_raises_must_be_an_exception_class(target: str, error: type[Exception],
     rich = wasmimport.load(guest_path("rich"), "r2", manifest=manifest)
     with pytest.raises(error, match=message):
         rich.res_half(1)          # (resolved when the function is made, on first use)
+
+
+def test_value_errors_word_an_out_of_range_argument(edges: types.ModuleType) -> None:
+    """mmh3's seeds: ValueError("seed is out of range"), where wasmimport says OverflowError."""
+    assert edges.echo_u8(255) == 255 and edges.echo_u8() == 0
+    for bad in (-1, 256, 2**64):
+        with pytest.raises(ValueError) as caught:
+            edges.echo_u8(bad)
+        assert str(caught.value) == "seed is out of range"
+    with pytest.raises(TypeError) as wrong:
+        edges.echo_u8("1")
+    assert str(wrong.value) == "seed must be an int"

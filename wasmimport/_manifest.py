@@ -32,7 +32,8 @@ _STREAMS = {"stdin": ("null", "inherit"), "stdout": ("null", "inherit", "capture
             "stderr": ("null", "inherit", "capture")}
 _IMPORT_KEYS = {"python", "signature", "doc"}
 _LIMIT_KEYS = {"memory", "timeout", "fuel"}
-_FUNCTION_KEYS = {"signature", "export", "doc", "release_gil", "type_errors", "raises"}
+_FUNCTION_KEYS = {"signature", "export", "doc", "release_gil", "type_errors",
+                  "value_errors", "raises"}
 _ABI_KEYS = {"realloc", "alloc", "free", "memory"}
 
 # parameter kinds, as in a Python ``def``
@@ -54,31 +55,40 @@ NO_DEFAULT: Any = _NoDefault()
 class Param:
     """One parameter of a manifest signature."""
 
-    __slots__ = ("name", "type", "default", "kind", "type_error")
+    __slots__ = ("name", "type", "default", "kind", "type_error", "value_error")
 
     def __init__(self, name: str, type: WasmType, default: Any = NO_DEFAULT,
-                 kind: str = POSITIONAL_OR_KEYWORD, type_error: str | None = None):
+                 kind: str = POSITIONAL_OR_KEYWORD, type_error: str | None = None,
+                 value_error: str | None = None):
         self.name = name
         self.type = type
         self.default = default
         self.kind = kind
-        # the whole message of a TypeError for a wrong argument, when the manifest words it
-        # (hashlib's "Strings must be encoded before hashing")
+        # the whole message of the TypeError for a wrong argument, and of the ValueError for
+        # a value out of range, when the manifest words them as the C extension did
+        # (hashlib's "Strings must be encoded before hashing", mmh3's "seed is out of range")
         self.type_error = type_error
+        self.value_error = value_error
 
     def converter(self, label: str) -> Converter:
         """The type's converter for this parameter; ``label`` starts its errors, unless the
-        manifest words the TypeError itself."""
+        manifest words them itself."""
         convert = self.type.converter(f"{label} argument {self.name!r}")
-        message = self.type_error
-        if message is None:
+        type_error, value_error = self.type_error, self.value_error
+        if type_error is None and value_error is None:
             return convert
 
         def worded(value: Any) -> Any:
             try:
                 return convert(value)
             except TypeError:
-                raise TypeError(message) from None
+                if type_error is None:
+                    raise
+                raise TypeError(type_error) from None
+            except (ValueError, OverflowError):
+                if value_error is None:
+                    raise
+                raise ValueError(value_error) from None
         return worded
 
 
@@ -250,7 +260,7 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
 
 
 # Bump when the plain form below changes: it is part of the key of remembered manifests.
-PLAIN_FORMAT = 7
+PLAIN_FORMAT = 8
 
 
 def to_plain(manifest: Manifest) -> tuple[Any, ...]:
@@ -263,7 +273,7 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
             return None
         return (sig.text, tuple((p.name, to_form(p.type), p.default is not NO_DEFAULT,
                                  None if p.default is NO_DEFAULT else p.default, p.kind,
-                                 p.type_error) for p in sig.params),
+                                 p.type_error, p.value_error) for p in sig.params),
                 to_form(sig.result))
     abi, limits = manifest.abi, manifest.limits
     return (PLAIN_FORMAT, manifest.doc, (abi.realloc, abi.alloc, abi.free, abi.memory),
@@ -285,8 +295,8 @@ def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
             return None
         text, params, result = plain
         return Signature(tuple(Param(name, space.from_form(type_form),
-                                     default if has_default else NO_DEFAULT, kind, error)
-                               for name, type_form, has_default, default, kind, error
+                                     default if has_default else NO_DEFAULT, kind, *errors)
+                               for name, type_form, has_default, default, kind, *errors
                                in params),
                          space.from_form(result), text)
     return Manifest(source, doc,
@@ -495,9 +505,9 @@ def _function(name: str, value: Any, source: str, space: TypeSpace) -> FunctionE
         raise ManifestError(f"{source}: {where}.release_gil must be true or false, not "
                             f"{type(release_gil).__name__}")
     signature = parse_signature(text, source, where, space) if text is not None else None
-    errors = value.get("type_errors", {})
-    if errors:
-        signature = _worded(signature, errors, f"{source}: {where}.type_errors")
+    for key in ("type_errors", "value_errors"):
+        if value.get(key):
+            signature = _worded(signature, key, value[key], f"{source}: {where}.{key}")
     raises = _optional_str(value, "raises", source, f"{where}.raises")
     if raises is not None and not (signature is not None and
                                    isinstance(signature.result, ResultType) and
@@ -508,8 +518,9 @@ def _function(name: str, value: Any, source: str, space: TypeSpace) -> FunctionE
     return FunctionEntry(name, export, signature, doc, release_gil, raises)
 
 
-def _worded(signature: Signature | None, errors: Any, where: str) -> Signature:
-    """``signature`` with the TypeError messages of ``type_errors = {param = "..."}``."""
+def _worded(signature: Signature | None, key: str, errors: Any, where: str) -> Signature:
+    """``signature`` with the messages of ``type_errors = {param = "..."}`` (or of
+    ``value_errors``: ``key`` says which)."""
     names = [p.name for p in signature.params] if signature is not None else []
     if not isinstance(errors, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and v for k, v in errors.items()):
@@ -518,8 +529,14 @@ def _worded(signature: Signature | None, errors: Any, where: str) -> Signature:
     if signature is None or unknown:
         raise ManifestError(f"{where}: the signature has no parameter "
                             f"{', '.join(map(repr, unknown or sorted(errors)))}")
-    return Signature(tuple(Param(p.name, p.type, p.default, p.kind, errors.get(p.name))
-                           for p in signature.params), signature.result, signature.text,
+    def worded(p: Param) -> Param:
+        type_error, value_error = p.type_error, p.value_error
+        if key == "type_errors":
+            type_error = errors.get(p.name, type_error)
+        else:
+            value_error = errors.get(p.name, value_error)
+        return Param(p.name, p.type, p.default, p.kind, type_error, value_error)
+    return Signature(tuple(map(worded, signature.params)), signature.result, signature.text,
                      signature.multi)
 
 
