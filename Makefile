@@ -174,7 +174,7 @@ $(WEB_CACHE)/.installed: tools/web/package.json tools/web/package-lock.json tool
 PYODIDE_TESTS ?= $(addprefix tests/,test_js_backend.py test_guests.py test_types.py \
 	test_rich_types.py test_rich_roundtrip.py test_rich_host.py test_abi.py test_manifest.py \
 	test_load.py test_module.py test_finder.py test_host.py test_limits.py test_samples.py \
-	test_fuzz.py test_wasi.py test_components.py test_resources.py)
+	test_fuzz.py test_wasi.py test_components.py test_resources.py test_arguments.py)
 test-pyodide: dist web-deps
 	WEB_CACHE=$(WEB_CACHE) node tools/web/pyodide_suite.mjs -q $(PYODIDE_TESTS)
 	WEB_CACHE=$(WEB_CACHE) $(PY) tools/mmh3_suite.py --pyodide

@@ -1086,7 +1086,8 @@ def thirty_three_flags() -> str:
      r"\[functions\] opt_u8: 'u8 \| None \| None': an option of an option cannot be told apart "
      r"from None in Python"),
     ('[functions]\nf = "(x: str | u8) -> None"\n',
-     r"\[functions\] f: unsupported union 'str \| u8' \(only 'T \| None' is\)"),
+     r"\[functions\] f: unsupported union 'str \| u8' \(only 'T \| None' and 'bytes \| str' "
+     r"are\)"),
     ('[functions]\nf = "(x: list) -> None"\n', r"\[functions\] f: list needs its item types"),
     ('[types.Node]\nvalue = "u32"\nnext = "list[Node]"\n',
      r"\[types\.Node\]: a record cannot contain itself \(Node -> Node\)"),
