@@ -140,12 +140,6 @@ class ResourceType(WasmType):
                 (module, f"[resource-rep]{wit}", ALLOC_TYPE, table.rep),
                 (module, f"[resource-drop]{wit}", FREE_TYPE, drop)]
 
-    def builtin_names(self) -> dict[str, str]:
-        """Core import name -> "new"/"rep"/"drop" of the table's built-ins."""
-        assert self.builtins is not None
-        wit = self.builtins[1]
-        return {f"[resource-{op}]{wit}": op for op in ("new", "rep", "drop")}
-
     def converter(self, label: str) -> Converter:
         return _live_checker(self.cls, label)
 
