@@ -53,3 +53,10 @@ def dropped(value: int, _write: object = os.write) -> None:
     a subprocess test reads it there)."""
     dropped_values.append(value)
     _write(1, f"dropped {value}\n".encode())  # type: ignore[operator]
+
+
+def visit(depth: int) -> int:
+    """debug.wasm's host function: raises from inside guest frames (negative: returns)."""
+    if depth >= 0:
+        raise HostError(f"visited at depth {depth}")
+    return depth

@@ -57,7 +57,8 @@ class WasmLoader(_Loader):
     def exec_module(self, module: types.ModuleType) -> None:
         data = self._data if self._data is not None else self.get_data(self.path)
         manifest = self._manifest if self._manifest is not None else self._sidecar(data)
-        build_module(module, data, self.path, manifest, get_backend(self.backend))
+        build_module(module, data, self.path, manifest, get_backend(self.backend),
+                     None if self._data is not None else self.get_data)
 
     def _sidecar(self, data: bytes) -> Manifest | ComponentManifest | None:
         if self._data is not None:

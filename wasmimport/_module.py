@@ -19,6 +19,7 @@ from ._errors import BackendError, CompileRefused, Trap, WasiExit, WasmImportErr
 from ._facts import PREPARED, STACK_POINTER_EXPORT, module_facts, prepare
 from ._manifest import Limits
 from ._wasmbin import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE
+from .backends._base import GuestCode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -119,8 +120,13 @@ def _core_of(data: bytes, origin: str, manifest: Manifest | ComponentManifest | 
 
 
 def build_module(module: types.ModuleType, data: bytes, origin: str,
-                 manifest: Manifest | ComponentManifest | None, backend: Backend) -> None:
-    """Compile, validate, instantiate and bind ``data`` into ``module``."""
+                 manifest: Manifest | ComponentManifest | None, backend: Backend,
+                 read: Callable[[str], bytes] | None = None) -> None:
+    """Compile, validate, instantiate and bind ``data`` into ``module``.
+
+    ``read`` reads a file by path (through a zip, say): given, tracebacks re-read the module
+    from ``origin`` rather than keep its bytes, and find sources beside it."""
+    whole = data
     data, manifest, arrange = _core_of(data, origin, manifest)
     facts, backend, compiled = _planned_and_compiled(data, origin, manifest, backend)
     plan, manifest = facts.plan, facts.manifest
@@ -147,6 +153,7 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
     instance.moved = facts.moved
+    instance.guest_code = _guest_code(origin, data, read if data is whole else None, read)
     abi[0] = guest = _guest(module.__name__, plan, instance)
     state = ModuleState(origin, backend.name, manifest, plan, compiled, instance)
     _initialize(module.__name__, facts, state)
@@ -155,6 +162,15 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
         module.main = _main(module.__name__, instance)  # type: ignore[attr-defined]
     if arrange is not None:
         arrange(module)
+
+
+def _guest_code(origin: str, data: bytes, reread: Callable[[str], bytes] | None,
+                read: Callable[[str], bytes] | None) -> GuestCode:
+    """What tracebacks need of the module: its bytes are read again from ``origin`` when
+    ``reread`` can (a core module from a file), else kept (a component's core module)."""
+    if reread is not None:
+        return GuestCode(origin, lambda: reread(origin), read)
+    return GuestCode(origin, lambda: data, read)
 
 
 def _main(name: str, instance: Instance) -> Any:

@@ -215,7 +215,7 @@ typedef struct {
     void (*store_delete)(void *store);
     PyObject *engine;          /* the Engine the store was made from: outlives it */
     PyObject *hosts;           /* the Hosts the store's imports call: they outlive it too */
-    PyObject *fail;            /* fail(owner, error, trap, label): raises the exception */
+    PyObject *fail;            /* fail(owner, error, trap, label): the exception to raise */
     PyThread_type_lock gate;
     unsigned long owner;
     long depth;
@@ -524,7 +524,7 @@ static PyObject *Store_view(StoreObject *s, PyObject *handle) {
     return view;
 }
 
-/* Call `func` with `vals`; on a trap or error raise through the store's `fail`. */
+/* Call `func` with `vals`; on a trap or error raise what the store's `fail` returns. */
 static inline int store_call(StoreObject *s, PyObject *owner, const Handle *func, RawVal *vals,
                       size_t nvals, PyObject *label, int release_gil) {
     void *trap = NULL;
@@ -544,10 +544,13 @@ static inline int store_call(StoreObject *s, PyObject *owner, const Handle *func
     PyObject *r = PyObject_CallFunction(s->fail, "OKKO", owner,
                                         (unsigned long long)(uintptr_t)error,
                                         (unsigned long long)(uintptr_t)trap, label);
-    if (r != NULL) {   /* fail() must raise */
-        Py_DECREF(r);
-        PyErr_SetString(PyExc_SystemError, "wasmimport: the trap handler did not raise");
-    }
+    if (r == NULL)     /* fail() raised (a KeyboardInterrupt, say) */
+        return -1;
+    if (PyExceptionInstance_Check(r))   /* raised here: its traceback starts at the guest */
+        PyErr_SetObject((PyObject *)Py_TYPE(r), r);
+    else
+        PyErr_SetString(PyExc_SystemError, "wasmimport: the trap handler returned no exception");
+    Py_DECREF(r);
     return -1;
 }
 

@@ -117,6 +117,21 @@ class Direct:
         self.call, self.error, self.translate, self.lift = call, error, translate, lift
 
 
+class GuestCode:
+    """What tracebacks through a module's code need (see ``wasmimport._tracebacks``): its
+    origin, its bytes and a reader of files beside it (sources in a zip), all read only when
+    a traceback is first made; ``source`` is then the parsed state, shared by its instances."""
+
+    __slots__ = ("origin", "wasm", "read", "source")
+
+    def __init__(self, origin: str, wasm: Callable[[], bytes],
+                 read: Callable[[str], bytes] | None):
+        self.origin = origin
+        self.wasm = wasm
+        self.read = read
+        self.source: Any = None
+
+
 class Instance(ABC):
     """One instantiation: its own store, memory and globals.
 
@@ -133,6 +148,14 @@ class Instance(ABC):
     on_trap: Callable[[], None] | None = None
     native_store: Any = None
     moved: tuple[int, int] = (0, 0)   # the code's move in the compiled binary (see frames)
+    guest_code: GuestCode | None = None   # for tracebacks: see guest_frames
+
+    def guest_frames(self, exc: BaseException, frames: Iterable[TrapFrame]) -> BaseException:
+        """``exc`` with the guest's ``frames`` (innermost first) in its traceback."""
+        if self.guest_code is None:
+            return exc
+        from .._tracebacks import with_guest_frames
+        return with_guest_frames(exc, frames, self.guest_code)
 
     def frames(self, raw: Iterable[tuple[str | None, str | None, int, int]]
                ) -> tuple[TrapFrame, ...]:

@@ -302,16 +302,18 @@ class JsInstance(Instance):
                 if exc.name in ("RuntimeError", "RangeError"):
                     trap = _trap(exc, label, self)
                     trap.__suppress_context__ = True    # raised as if `from None`
-                    return trap
+                    return self.guest_frames(trap, trap.frames)
             elif isinstance(exc, WasiExit):     # proc_exit, from _jswasi: named as elsewhere
                 self._sink.stack = None
                 exited = WasiExit(f"{label}: {exc.message}", exc.status)
                 exited.__suppress_context__ = True
                 return exited
             elif hasattr(exc, "add_note") and self._sink.stack is not None:
-                frames = "\n".join(map(str, _frames(str(self._sink.stack), self)))
+                guest = _frames(str(self._sink.stack), self)
+                frames = "\n".join(map(str, guest))
                 exc.add_note(f"raised in a host function called by wasm, in {label}"
                              + (f"; wasm backtrace:\n{frames}" if frames else ""))
+                exc = self.guest_frames(exc, guest)
             self._sink.stack = None
             return exc
         return translate

@@ -267,7 +267,8 @@ class WasmerInstance(Instance):
         if exit_status is not None:
             status = int(exit_status.group(1))
             raise WasiExit(f"{label}: the guest exited with status {status}", status) from None
-        raise _trap(exc, label, self) from None
+        trap = _trap(exc, label, self)
+        raise self.guest_frames(trap, trap.frames) from None
 
     def function(self, export: str, functype: FuncType, label: str,
                  release_gil: bool = False) -> RawFunction:

@@ -141,7 +141,7 @@ class WasmtimeInstance(Instance):
                 call=capi.address(capi.gil.wasmtime_func_call_unchecked),
                 memory_data=capi.address(capi.nogil.wasmtime_memory_data),
                 memory_size=capi.address(capi.nogil.wasmtime_memory_data_size),
-                fail=WasmtimeInstance.raise_failure,
+                fail=WasmtimeInstance.failure,
                 set_fuel=capi.address(capi.nogil.wasmtime_context_set_fuel),
                 error_new=capi.address(capi.nogil.wasmtime_error_new),
                 trap_new=capi.address(capi.nogil.wasmtime_trap_new),
@@ -265,8 +265,10 @@ class WasmtimeInstance(Instance):
         _check(capi.nogil.wasmtime_context_set_wasi(self.ctx, config), "cannot set up WASI")
         self._keep.extend(keep)
 
-    def raise_failure(self, error: int, trapped: int, label: str) -> None:
-        """Raise what a failed call means (``label`` starts the message); frees both."""
+    def failure(self, error: int, trapped: int, label: str) -> BaseException:
+        """What a failed call raises (``label`` starts the message), the guest's frames in
+        its traceback; frees both.  It is returned, not raised, so that the traceback goes
+        from the caller straight to the guest's frames (the C path raises it)."""
         guard = self.native_store
         pending = guard.take_pending() if guard is not None else None
         stopped = guard.take_reason() if guard is not None else None
@@ -286,9 +288,9 @@ class WasmtimeInstance(Instance):
                                 f"{self.limits.fuel})", "out_of_fuel", exc.frames)
         elif stopped == "timeout":
             exc = LimitExceeded(f"{label}: the call ran past its time limit ([limits] "
-                                f"timeout = {self.limits.timeout:g} s)", "timeout")
+                                f"timeout = {self.limits.timeout:g} s)", "timeout", exc.frames)
         elif stopped == "interrupt":
-            exc = Trap(f"{label}: wasm call interrupted by SIGINT", "interrupt")
+            exc = Trap(f"{label}: wasm call interrupted by SIGINT", "interrupt", exc.frames)
         elif refused is not None and pending is None:
             # the guest trapped after [limits] memory refused it memory during this call
             exc = _out_of_memory(label, refused, self.limits.memory or 0, exc)
@@ -300,10 +302,10 @@ class WasmtimeInstance(Instance):
                 pending.add_note(f"raised in a host function called by wasm, in {label}"
                                  + (f"; wasm backtrace:\n{exc.backtrace}" if exc.frames
                                     else ""))
-            raise pending
+            return self.guest_frames(pending, exc.frames)
         if stopped == "interrupt":
             extension().raise_interrupt()    # KeyboardInterrupt, or what the handler raises
-        raise exc
+        return self.guest_frames(exc, exc.frames)
 
     def native_handle(self, export: str, kind: str) -> bytes:
         return ctypes.string_at(self._extern(export, kind), capi.EXTERN_SIZE -
@@ -350,9 +352,9 @@ class WasmtimeInstance(Instance):
         raw = memoryview(buf).cast("B")
         trap = c_void_p()
 
-        def fail(error: int | None) -> None:
+        def fail(error: int | None) -> BaseException:
             trapped, trap.value = trap.value, None
-            self.raise_failure(error or 0, trapped or 0, label)
+            return self.failure(error or 0, trapped or 0, label)
 
         namespace: dict[str, Any] = {
             "acquire": self.lock.acquire, "release": self.lock.release,
@@ -393,7 +395,7 @@ def _raw_source(functype: FuncType) -> str:
         lines.append(f"        {view}[{i * stride}] = a{i}")
     lines.append("        err = call(*args)")
     lines.append("        if err or trap.value:")
-    lines.append("            fail(err)")
+    lines.append("            raise fail(err)")
     results = [f"{_SLOTS[core][0]}[{i * _SLOTS[core][1]}]"
                for i, core in enumerate(functype.results)]
     if len(results) == 1:
