@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -256,3 +257,33 @@ def test_wit_without_node_or_jco_says_what_to_do(tmp_path: Path) -> None:
     assert not (tmp_path / "add.wasm").exists()
     world_alone = build(str(tmp_path / "add.c"), "--world", "adder", "-o", str(tmp_path / "x"))
     assert (world_alone.returncode, world_alone.stderr) == (1, "error: --world needs --wit\n")
+
+
+def test_debug_keeps_dwarf_and_says_what_it_costs(tmp_path: Path) -> None:
+    """--debug (-g) keeps DWARF: a trap's traceback then shows debug.c's lines; without it
+    the module keeps only its name section.  inspect tells which a module has."""
+    source, manifest = GUESTS / "debug.c", {"functions": {"outer": "(x: i32) -> i32"}}
+    kept, stripped = tmp_path / "kept.wasm", tmp_path / "stripped.wasm"
+    done = build("--debug", "-O1", str(source), "-o", str(kept), "--cflag=-DNO_HOST")
+    assert done.returncode == 0, done.stderr
+    cost = done.stdout.splitlines()[-1]
+    assert cost.startswith("debug info: DWARF, ") and "sections" in cost
+    assert f"the file is {kept.stat().st_size} bytes" in cost
+    assert build("-O1", str(source), "-o", str(stripped), "--cflag=-DNO_HOST").returncode == 0
+    assert not any(name.startswith(".debug_")
+                   for name, _ in read_module(stripped.read_bytes()).custom_sections)
+    shown = {}
+    for path in (kept, stripped):
+        try:
+            wasmimport.load(path, manifest=manifest).outer(0)
+        except wasmimport.Trap as exc:
+            shown[path] = [(os.path.basename(f.filename), f.name)
+                           for f in traceback.extract_tb(exc.__traceback__)][-3:]
+    assert shown[kept] == [("debug.c", "middle"), ("debug.c", "inner"), ("debug.c", "checked")]
+    assert shown[stripped] == [("stripped.wasm", "outer"), ("stripped.wasm", "middle"),
+                               ("stripped.wasm", "inner")]
+    inspect = [sys.executable, "-m", "wasmimport", "inspect"]
+    for path, expected in ((kept, "debug info: DWARF, "), (stripped, "debug info: names only")):
+        out = subprocess.run([*inspect, str(path)], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+        assert expected in out, out

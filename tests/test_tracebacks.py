@@ -13,11 +13,11 @@ import types
 import zipfile
 from pathlib import Path
 
-import pytest
-from conftest import GUESTS, backend_env, has, load_on_path, refused
-
 import hostfns
+import pytest
+
 import wasmimport
+from conftest import GUESTS, backend_env, has, load_on_path, refused
 
 SOURCE = GUESTS / "debug.c"
 MANIFEST = GUESTS / "debug.toml"
@@ -68,7 +68,7 @@ def test_a_trap_three_frames_deep_shows_each_source_line(build: str) -> None:
     lines = SOURCE.read_text().splitlines()
     for frame in summary[-4:]:
         assert frame.filename == str(SOURCE.resolve())
-        assert frame.line == lines[frame.lineno - 1].strip()   # the source text, shown
+        assert frame.line == lines[(frame.lineno or 0) - 1].strip()   # the source, shown
     if not WASMER and not JS:
         # the compiled path: from this test's frame straight to the guest's
         assert summary[-5].name == "raised"
@@ -113,8 +113,10 @@ def test_a_host_exception_passes_back_through_guest_frames(build: str) -> None:
                                  ("debug.c", line_of("CALL through->visit"), "through")]
     # caller, guest frames, host function: no wasmimport frame between them
     assert names[host - 2:host] == [("debug.c", "call_host"), ("debug.c", "through")]
-    assert not any("wasmimport" in f.filename for f in summary[host - 3:])
-    assert "raised in a host function called by wasm" in "\n".join(exc.__notes__)
+    package = os.path.dirname(wasmimport.__file__)
+    assert not any(f.filename.startswith(package) for f in summary[host - 3:])
+    if sys.version_info >= (3, 11):
+        assert "raised in a host function called by wasm" in "\n".join(exc.__notes__)
 
 
 def test_without_dwarf_frames_are_the_functions_of_the_name_section() -> None:
@@ -152,7 +154,7 @@ def test_a_module_in_a_zip_shows_the_source_from_the_zip(tmp_path: Path, hook: N
         z.write(SOURCE, "zipped_debug/debug.c")
     sys.path.insert(0, str(archive))
     try:
-        from zipped_debug import core   # type: ignore[import-not-found]
+        from zipped_debug import core  # type: ignore[import-not-found]
         exc = raised(core.recurse, 1)
     finally:
         sys.path.remove(str(archive))
@@ -198,7 +200,7 @@ def run(code: str, **env: str) -> str:
 
 @pytest.mark.needs("processes")
 def test_nothing_is_read_until_a_traceback_is_made() -> None:
-    out = run(f"""
+    out = run("""
         import sys, pathlib, wasmimport
         mod = wasmimport.load("guests/debug_O1.wasm", manifest=pathlib.Path("guests/debug.toml"))
         assert mod.outer(5) == 34

@@ -3,7 +3,8 @@
 A module for wasmimport exports its functions (``WI_EXPORT`` in ``wasmimport.h``), has no
 entry point (a WASI module is a *reactor*: ``_initialize``, no ``_start``), keeps its stack
 below its data so an overflow traps instead of corrupting data, is optimised for size, and
-is stripped of debug information but keeps its name section for trap backtraces.  The
+is stripped of debug information but keeps its name section for trap backtraces (``debug``
+keeps DWARF, for source lines in tracebacks).  The
 compiler is Debian's clang + lld (+ wasi-libc for WASI) or the PyPI ``ziglang`` package,
 whichever is present; $WASM_CC names another clang-compatible driver.
 
@@ -79,10 +80,11 @@ class Options:
 
     def __init__(self, wasi: bool = False, toolchain: str = "auto", optimize: str = "s",
                  includes: tuple[str, ...] = (), defines: tuple[str, ...] = (),
-                 werror: bool = False, simd: bool = False, cflags: tuple[str, ...] = ()):
+                 werror: bool = False, simd: bool = False, cflags: tuple[str, ...] = (),
+                 debug: bool = False):
         self.wasi, self.toolchain, self.optimize = wasi, toolchain, optimize
         self.includes, self.defines, self.werror = includes, defines, werror
-        self.simd, self.cflags = simd, cflags
+        self.simd, self.cflags, self.debug = simd, cflags, debug
 
 
 def command_line(toolchain: Toolchain, sources: list[str], output: str,
@@ -98,7 +100,8 @@ def command_line(toolchain: Toolchain, sources: list[str], output: str,
             *(["-Werror"] if options.werror else []),
             "-I", get_include(), *[f"-I{path}" for path in options.includes],
             *[f"-D{name}" for name in options.defines],
-            "-Wl,--strip-debug", *toolchain.stack_first, *options.cflags, *sources,
+            *(["-g"] if options.debug else ["-Wl,--strip-debug"]), *toolchain.stack_first,
+            *options.cflags, *sources,
             "-o", output]
 
 

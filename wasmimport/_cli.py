@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from . import __version__, _activation, _cache, get_include, is_installed
 from ._errors import WasmImportError
 from ._finder import WASM_SUFFIXES
-from ._inspect import describe, report
+from ._inspect import debug_info, describe, report
 from ._loader import SIDECAR_SUFFIX
 from ._manifest import EMBEDDED_SECTION, parse_manifest
 from ._module import compile_only
@@ -59,7 +59,7 @@ def _status(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from ._build import ZIG_CAVEAT, BuildError, Options, build
     options = Options(args.wasi, args.toolchain, args.optimize, tuple(args.include),
-                      tuple(args.define), args.werror, args.simd, tuple(args.cflag))
+                      tuple(args.define), args.werror, args.simd, tuple(args.cflag), args.debug)
     try:
         toolchain, _ = build(args.sources, args.output, options, args.wit, args.world)
     except BuildError as exc:
@@ -72,7 +72,16 @@ def _build(args: argparse.Namespace) -> int:
         if args.wit:
             kind = f"component{', WASI reactor' if args.wasi else ''}, WIT {args.wit}"
         print(f"built {args.output} with {toolchain.name}{f' ({kind})' if kind else ''}")
+        if args.debug:
+            print(_debug_cost(args.output))
     return 0
+
+
+def _debug_cost(path: str) -> str:
+    """What ``--debug`` added to the module at ``path`` (a component: to its core module)."""
+    found = describe(path)
+    where = f"; the file is {found.size} bytes"
+    return f"debug info: {debug_info(found.info)}{where}" if found.info else where[2:]
 
 
 def _include(args: argparse.Namespace) -> int:
@@ -275,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--simd", action="store_true",
                        help="allow wasm SIMD128 (-msimd128: clang's vector code and "
                             "wasm_simd128.h); every engine wasmimport runs on has it")
+    build.add_argument("--debug", action="store_true",
+                       help="keep DWARF debug info (-g): tracebacks then show the guest's "
+                            "source files and lines; it prints what that costs in size")
     build.add_argument("--cflag", action="append", default=[], metavar="FLAG",
                        help="another compiler or linker flag, given through as it is (write "
                             "--cflag=-fno-strict-aliasing, --cflag=-Wl,--export=NAME)")

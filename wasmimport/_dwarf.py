@@ -125,7 +125,7 @@ class SourceMap:
 
 
 def _dwarf_info(sections: dict[str, bytes]) -> Any:
-    from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DWARFInfo, DwarfConfig
+    from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DwarfConfig, DWARFInfo
     arguments: dict[str, Any] = {keyword: None for keyword in _SECTIONS.values()}
     arguments.update(debug_frame_sec=None, eh_frame_sec=None, debug_pubtypes_sec=None,
                      debug_pubnames_sec=None, debug_sup_sec=None, gnu_debugaltlink_sec=None,

@@ -142,9 +142,24 @@ def report(found: Description) -> str:
         if plan.types.declared:
             lines.append("python types (the C layout: size / alignment in bytes):")
             lines += [f"  {_declared(t)}" for t in plan.types.declared.values()]
+    if info is not None:
+        lines.append(f"debug info: {debug_info(info)}")
     lines.append(f"problems ({len(found.problems)}):" if found.problems else "problems: none")
     lines += [f"  {problem}" for problem in found.problems]
     return "\n".join(lines)
+
+
+def debug_info(info: ModuleInfo) -> str:
+    """What a module's tracebacks can show, and what its debug sections cost in size."""
+    dwarf = [(name, len(data)) for name, data in info.custom_sections
+             if name.startswith(".debug_")]
+    if any(name == ".debug_line" for name, _ in dwarf):
+        size = sum(n for _, n in dwarf)
+        return (f"DWARF, {size / 1024:.1f} KiB in {len(dwarf)} sections (tracebacks show "
+                "source files and lines)")
+    if info.custom("name"):
+        return "names only (tracebacks show function names; build with -g for source lines)"
+    return "none (tracebacks show wasm-function[N]; keep the name section, or build with -g)"
 
 
 def _declared(t: RecordType | EnumType | FlagsType | CasesType | ResourceType |

@@ -81,7 +81,7 @@ class GuestSource:
             code = _without_columns(_RAISE.replace(**fields))
             scope = {"__name__": os.path.basename(self.origin), "__wasmimport_frame__": _Marker}
             try:
-                exec(code, scope)
+                exec(code, scope)  # noqa: S102 - our own one-line code, for its frame
             except _Marker as exc:
                 tb = exc.__traceback__.tb_next  # type: ignore[union-attr]
                 assert tb is not None
