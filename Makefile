@@ -174,7 +174,7 @@ $(WEB_CACHE)/.installed: tools/web/package.json tools/web/package-lock.json tool
 PYODIDE_TESTS ?= $(addprefix tests/,test_js_backend.py test_guests.py test_types.py \
 	test_rich_types.py test_rich_roundtrip.py test_rich_host.py test_abi.py test_manifest.py \
 	test_load.py test_module.py test_finder.py test_host.py test_limits.py test_samples.py \
-	test_fuzz.py test_wasi.py test_components.py test_resources.py test_arguments.py)
+	test_fuzz.py test_wasi.py test_components.py test_resources.py test_arguments.py test_tracebacks.py)
 test-pyodide: dist web-deps
 	WEB_CACHE=$(WEB_CACHE) node tools/web/pyodide_suite.mjs -q $(PYODIDE_TESTS)
 	WEB_CACHE=$(WEB_CACHE) $(PY) tools/mmh3_suite.py --pyodide
@@ -220,7 +220,7 @@ lint: setup
 bench: setup toolchain wasm
 	rm -rf .bench-venv
 	$(PYTHON) -m venv .bench-venv
-	.bench-venv/bin/python -m pip install -q . ./sample_pkgs/mmh3-wasm ./sample_pkgs/brotli-wasm
+	.bench-venv/bin/python -m pip install -q ".[debug]" ./sample_pkgs/mmh3-wasm ./sample_pkgs/brotli-wasm
 	.bench-venv/bin/python benchmarks/bench_call.py
 	.bench-venv/bin/python benchmarks/bench_mmh3.py
 	.bench-venv/bin/python benchmarks/bench_brotli.py
@@ -229,6 +229,7 @@ bench: setup toolchain wasm
 	$(PY) benchmarks/bench_import.py --python .bench-venv/bin/python
 	.bench-venv/bin/python benchmarks/bench_limits.py
 	.bench-venv/bin/python benchmarks/bench_traps.py
+	.bench-venv/bin/python benchmarks/bench_tracebacks.py
 	rm -rf .bench-venv-3.10
 	$(call pyenv_python,3.10) -m venv .bench-venv-3.10
 	.bench-venv-3.10/bin/python -m pip install -q '.[wasmer]'

@@ -252,3 +252,17 @@ def test_pytest_shows_the_guest_source(tmp_path: Path) -> None:
     assert f"debug.c:{line_of('CALL inner->checked')}: in inner" in result.stdout
     assert f"debug.c:{line_of('TRAP checked')}: Trap" in result.stdout   # where it trapped
     assert ">   __builtin_trap();" in result.stdout
+
+
+def test_a_module_file_changed_since_the_import_gives_names_not_wrong_lines(
+        tmp_path: Path) -> None:
+    path = tmp_path / "guest.wasm"
+    shutil.copy(GUESTS / "debug_O1.wasm", path)
+    mod = wasmimport.load(path, manifest=MANIFEST)
+    shutil.copy(GUESTS / "debug_O0.wasm", path)         # rebuilt: other offsets, other DWARF
+    exc = raised(mod.outer, 0)
+    frames = traceback.extract_tb(exc.__traceback__)
+    assert [(f.filename, f.name, f.lineno) for f in frames[-3:]] == [
+        (str(path), "outer", 0), (str(path), "middle", 0), (str(path), "inner", 0)]
+    if sys.version_info >= (3, 11):
+        assert f"{path} changed since it was imported" in "\n".join(exc.__notes__)

@@ -86,9 +86,9 @@ def _compile(backend: Backend, digest: bytes, wasm: Callable[[], bytes],
 
 
 def _planned_and_compiled(data: bytes, origin: str, manifest: Manifest | None,
-                          backend: Backend) -> tuple[Facts, Backend, CompiledModule]:
-    """The facts of ``data``, the engine configuration its manifest needs, and its code:
-    everything an import does before it instantiates, checks included."""
+                          backend: Backend) -> tuple[Facts, Backend, CompiledModule, bytes]:
+    """The facts of ``data``, the engine configuration its manifest needs, its code and its
+    digest: everything an import does before it instantiates, checks included."""
     digest = sha256(data)
     facts, wasm = module_facts(data, digest, origin, manifest, backend)
     try:
@@ -98,7 +98,7 @@ def _planned_and_compiled(data: bytes, origin: str, manifest: Manifest | None,
 
     def binary() -> bytes:     # on a miss of the compile cache only
         return wasm if wasm is not None else prepare(data, origin, backend)[0]
-    return facts, configured, _compile(configured, digest, binary, origin)
+    return facts, configured, _compile(configured, digest, binary, origin), digest
 
 
 def compile_only(data: bytes, origin: str, manifest: Manifest | None,
@@ -128,7 +128,7 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     from ``origin`` rather than keep its bytes, and find sources beside it."""
     whole = data
     data, manifest, arrange = _core_of(data, origin, manifest)
-    facts, backend, compiled = _planned_and_compiled(data, origin, manifest, backend)
+    facts, backend, compiled, digest = _planned_and_compiled(data, origin, manifest, backend)
     plan, manifest = facts.plan, facts.manifest
     limits = manifest.limits if manifest is not None else Limits()
     if plan.missing:
@@ -153,7 +153,8 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     except BackendError as exc:
         raise WasmImportError(f"{origin}: {exc}", path=origin) from None
     instance.moved = facts.moved
-    instance.guest_code = _guest_code(origin, data, read if data is whole else None, read)
+    instance.guest_code = _guest_code(origin, data, digest, read if data is whole else None,
+                                      read)
     abi[0] = guest = _guest(module.__name__, plan, instance)
     state = ModuleState(origin, backend.name, manifest, plan, compiled, instance)
     _initialize(module.__name__, facts, state)
@@ -164,13 +165,13 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
         arrange(module)
 
 
-def _guest_code(origin: str, data: bytes, reread: Callable[[str], bytes] | None,
+def _guest_code(origin: str, data: bytes, digest: bytes, reread: Callable[[str], bytes] | None,
                 read: Callable[[str], bytes] | None) -> GuestCode:
     """What tracebacks need of the module: its bytes are read again from ``origin`` when
     ``reread`` can (a core module from a file), else kept (a component's core module)."""
     if reread is not None:
-        return GuestCode(origin, lambda: reread(origin), read)
-    return GuestCode(origin, lambda: data, read)
+        return GuestCode(origin, lambda: reread(origin), read, digest)
+    return GuestCode(origin, lambda: data, read, digest)
 
 
 def _main(name: str, instance: Instance) -> Any:

@@ -22,6 +22,7 @@ import types
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._digest import sha256
 from ._dwarf import Location, SourceMap
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 _RAISE = compile("raise __wasmimport_frame__", "<wasm>", "exec")
 _NO_PYELFTOOLS = ("the module has DWARF debug info; install pyelftools (wasmimport[debug]) to "
                   "see guest source lines")
+_CHANGED = ("{origin} changed since it was imported: its guest frames are shown without "
+            "source lines")
 
 
 _PACKAGE = os.path.dirname(__file__) + os.sep
@@ -45,25 +48,32 @@ class GuestSource:
 
     def __init__(self, code: GuestCode):
         self.origin, self._wasm, self._read = code.origin, code.wasm, code.read
+        self._digest = code.digest
         self._map: SourceMap | None = None
-        self.missing_reader = False      # DWARF present, pyelftools absent
+        self.note: str | None = None     # why there are no source lines, when it is not plain
         self._files: dict[str, str] = {}
         self._frames: dict[Location, tuple[types.FrameType, int, int]] = {}
 
-    def source_map(self) -> SourceMap | None:
+    def source_map(self) -> SourceMap:
         if self._map is None:
+            self._map = SourceMap(b"")    # names only, unless all of the below holds
             try:
-                self._map = SourceMap(self._wasm())
-            except ImportError:           # no pyelftools: names only, and say why
-                self._map = SourceMap(b"")
-                self.missing_reader = True
+                data = self._wasm()
             except OSError:               # the file went away since the import
-                self._map = SourceMap(b"")
+                self.note = _CHANGED.format(origin=self.origin)
+                return self._map
+            if sha256(data) != self._digest:
+                self.note = _CHANGED.format(origin=self.origin)
+                return self._map
+            try:
+                self._map = SourceMap(data)
+            except ImportError:           # no pyelftools
+                self.note = _NO_PYELFTOOLS
         return self._map
 
     def locations(self, frame: TrapFrame) -> list[Location]:
         """The Python-visible frames of one wasm frame, innermost first."""
-        found = self.source_map().locate(frame.offset)  # type: ignore[union-attr]
+        found = self.source_map().locate(frame.offset)
         if found:
             return [(name, self._source_file(file), line) for name, file, line in found]
         name = frame.function or f"wasm-function[{frame.func_index}]"
@@ -153,6 +163,6 @@ def with_guest_frames(exc: BaseException, frames: Iterable[TrapFrame],
         for location in source.locations(frame):
             made, lasti, line = source.frame(location)
             tb = types.TracebackType(tb, made, lasti, line)
-    if source.missing_reader and hasattr(exc, "add_note"):
-        exc.add_note(_NO_PYELFTOOLS)
+    if source.note is not None and hasattr(exc, "add_note"):
+        exc.add_note(source.note)
     return exc.with_traceback(tb)

@@ -119,16 +119,18 @@ class Direct:
 
 class GuestCode:
     """What tracebacks through a module's code need (see ``wasmimport._tracebacks``): its
-    origin, its bytes and a reader of files beside it (sources in a zip), all read only when
-    a traceback is first made; ``source`` is then the parsed state, shared by its instances."""
+    origin, its bytes (checked against ``digest``: the file may have changed since) and a
+    reader of files beside it (sources in a zip), all read only when a traceback is first
+    made; ``source`` is then the parsed state."""
 
-    __slots__ = ("origin", "wasm", "read", "source")
+    __slots__ = ("origin", "wasm", "read", "digest", "source")
 
     def __init__(self, origin: str, wasm: Callable[[], bytes],
-                 read: Callable[[str], bytes] | None):
+                 read: Callable[[str], bytes] | None, digest: bytes):
         self.origin = origin
         self.wasm = wasm
         self.read = read
+        self.digest = digest
         self.source: Any = None
 
 
