@@ -37,6 +37,7 @@ _CHANGED = ("{origin} changed since it was imported: its guest frames are shown 
 
 
 _PACKAGE = os.path.dirname(__file__) + os.sep
+_TRAMPOLINE = _PACKAGE + "_host.py"
 
 
 class _Marker(Exception):
@@ -141,7 +142,14 @@ def _without_columns(code: types.CodeType) -> types.CodeType:
 
 
 def _host_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
-    """``tb`` without its head frames in wasmimport itself (the host call trampoline)."""
+    """The host function's own part of ``tb``: what follows wasmimport's host-call trampoline
+    (``_host.py``; a JS engine's frames and the backend's come before it), else ``tb``
+    without its head frames in wasmimport."""
+    at = tb
+    while at is not None:
+        if at.tb_frame.f_code.co_filename == _TRAMPOLINE:
+            return at.tb_next
+        at = at.tb_next
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE):
         tb = tb.tb_next
     return tb
