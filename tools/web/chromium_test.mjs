@@ -96,6 +96,9 @@ function judge(where, run, mainThread) {
          `textkit.slugify: ${steps.samples["textkit.slugify"]}`);
   expect(/numkit._numkit.div\(\): wasm trap: /.test(steps.samples.trap),
          `numkit.div(1, 0): ${steps.samples.trap}`);
+  const last = JSON.stringify(steps.samples.trap_frames?.at(-1));
+  expect(last === JSON.stringify(["_numkit.wasm", "div_i32"]),
+         `numkit.div(1, 0)'s traceback should end in the guest's div_i32: ${last}`);
   const first = mainThread ? async_ : sync;
   expect(first.size > 9 * 2 ** 20, `the big module is only ${first.size} bytes`);
   if (mainThread) {

@@ -12,6 +12,7 @@ import math
 import statistics
 import sys
 import time
+import traceback
 import zlib
 
 from pyodide.ffi import can_run_sync
@@ -71,10 +72,14 @@ def samples() -> str:
         numkit.div(1, 0)
     except wasmimport.Trap as exc:
         trap = str(exc)
+        # the guest's frames in the traceback, from the JS engine's stack (name section)
+        frames = [(f.filename.rsplit("/", 1)[-1], f.name)
+                  for f in traceback.extract_tb(exc.__traceback__)]
     else:
         raise AssertionError("numkit.div(1, 0) did not trap")
     return json.dumps({"textkit.slugify": textkit.slugify("Naïve Café, in the browser!"),
-                       "numkit.crc32": numkit.crc32(b"wasmimport"), "trap": trap})
+                       "numkit.crc32": numkit.crc32(b"wasmimport"), "trap": trap,
+                       "trap_frames": frames})
 
 
 def big() -> str:
