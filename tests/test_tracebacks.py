@@ -266,3 +266,34 @@ def test_a_module_file_changed_since_the_import_gives_names_not_wrong_lines(
         (str(path), "outer", 0), (str(path), "middle", 0), (str(path), "inner", 0)]
     if sys.version_info >= (3, 11):
         assert f"{path} changed since it was imported" in "\n".join(exc.__notes__)
+
+
+def test_a_component_built_with_debug_shows_its_source(tmp_path: Path, compiled: None) -> None:
+    """components/host_debug.wasm: host.c with DWARF, made a component; its add-one import
+    raises through the guest's run()."""
+    (tmp_path / "hostside_tb.py").write_text(
+        "def log(msg): pass\n"
+        "def add_one(x): raise LookupError(f'no add-one for {x}')\n"
+        "def name(): return 'wasm'\n"
+        "def now(): return 2000\n")
+    shutil.copy(GUESTS / "components" / "host_debug.wasm", tmp_path / "host_debug.wasm")
+    (tmp_path / "host_debug.wasm.toml").write_text(
+        '[imports]\nlog = "hostside_tb:log"\nadd-one = "hostside_tb:add_one"\n'
+        'name = "hostside_tb:name"\n"demo:host/clock@0.1.0" = "hostside_tb"\n')
+    sys.path.insert(0, str(tmp_path))
+    try:
+        mod = wasmimport.load(tmp_path / "host_debug.wasm")
+        exc = raised(mod.run, 5)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("hostside_tb", None)
+    assert type(exc) is LookupError
+    summary = traceback.extract_tb(exc.__traceback__)
+    source = GUESTS / "components" / "host.c"
+    call = [n for n, line in enumerate(source.read_text().splitlines(), 1)
+            if "host_add_one(x)" in line]
+    guest = [] if WASMER else [("host.c", call[0], "run")]   # wasmer: no frames (see above)
+    assert [(os.path.basename(f.filename), f.lineno, f.name)
+            for f in summary[-1 - len(guest):]] == [*guest, ("hostside_tb.py", 2, "add_one")]
+    if not WASMER:      # (on a pure call path wasmimport's call frames come first)
+        assert not summary[-2].filename.startswith(os.path.dirname(wasmimport.__file__))

@@ -78,10 +78,17 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _debug_cost(path: str) -> str:
-    """What ``--debug`` added to the module at ``path`` (a component: to its core module)."""
-    found = describe(path)
-    where = f"; the file is {found.size} bytes"
-    return f"debug info: {debug_info(found.info)}{where}" if found.info else where[2:]
+    """What ``--debug`` added to the module at ``path`` (a component: to its largest core
+    module, the one built from the C sources)."""
+    from ._wasmbin import read_module
+    from .component import is_component
+    with open(path, "rb") as f:
+        data = f.read()
+    core = data
+    if is_component(data):
+        from .component._decode import decode
+        core = max((data[start:end] for start, end in decode(data).modules), key=len)
+    return f"debug info: {debug_info(read_module(core))}; the file is {len(data)} bytes"
 
 
 def _include(args: argparse.Namespace) -> int:

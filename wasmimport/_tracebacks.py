@@ -160,17 +160,16 @@ def with_guest_frames(exc: BaseException, frames: Iterable[TrapFrame],
     """``exc`` with one traceback frame per guest frame (``frames`` innermost first) in
     front of the traceback it has, so that the guest's frames sit between the caller and
     any host function's frames."""
-    frames = tuple(frames)
-    if not frames:
-        return exc
-    source = code.source
-    if source is None:
-        source = code.source = GuestSource(code)
     tb = _host_frames(exc.__traceback__)
-    for frame in frames:
-        for location in source.locations(frame):
-            made, lasti, line = source.frame(location)
-            tb = types.TracebackType(tb, made, lasti, line)
-    if source.note is not None and hasattr(exc, "add_note"):
-        exc.add_note(source.note)
+    frames = tuple(frames)
+    if frames:
+        source = code.source
+        if source is None:
+            source = code.source = GuestSource(code)
+        for frame in frames:
+            for location in source.locations(frame):
+                made, lasti, line = source.frame(location)
+                tb = types.TracebackType(tb, made, lasti, line)
+        if source.note is not None and hasattr(exc, "add_note"):
+            exc.add_note(source.note)
     return exc.with_traceback(tb)

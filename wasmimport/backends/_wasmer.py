@@ -260,7 +260,7 @@ class WasmerInstance(Instance):
         if pending is not None and exc is pending:
             if hasattr(pending, "add_note"):
                 pending.add_note(f"raised in a host function called by wasm, in {label}")
-            raise pending
+            raise self.guest_frames(pending, ())   # wasmer gives no frames: the host's only
         if not isinstance(exc, RuntimeError):
             raise exc
         exit_status = _EXIT.search(str(exc)[:_MESSAGE_LIMIT])
