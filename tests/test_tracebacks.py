@@ -17,7 +17,7 @@ import hostfns
 import pytest
 
 import wasmimport
-from conftest import GUESTS, backend_env, has, load_on_path, refused
+from conftest import GUESTS, backend_env, has, load_on_path, refused, wat_binary
 
 SOURCE = GUESTS / "debug.c"
 MANIFEST = GUESTS / "debug.toml"
@@ -297,3 +297,13 @@ def test_a_component_built_with_debug_shows_its_source(tmp_path: Path, compiled:
             for f in summary[-1 - len(guest):]] == [*guest, ("hostside_tb.py", 2, "add_one")]
     if not WASMER:      # (on a pure call path wasmimport's call frames come first)
         assert not summary[-2].filename.startswith(os.path.dirname(wasmimport.__file__))
+
+
+def test_without_a_name_section_frames_are_numbered_wasm_functions() -> None:
+    wasm = wat_binary('(module (func (result i32) unreachable)'
+                      '  (func (export "boom") (result i32) call 0))')
+    mod = wasmimport.load(wasm, name="nameless", manifest={"functions": {"boom": "() -> i32"}})
+    exc = raised(mod.boom)
+    frames = traceback.extract_tb(exc.__traceback__)[-2:]
+    assert [(f.filename, f.lineno, f.name) for f in frames] == [
+        ("<nameless>", 0, "wasm-function[1]"), ("<nameless>", 0, "wasm-function[0]")]
