@@ -19,6 +19,10 @@ import pytest
 import wasmimport
 from conftest import GUESTS, backend_env, has, load_on_path, refused, wat_binary
 
+# debug.c's host import needs the compiled extension on wasmtime (see test_host.py), so the
+# module runs on the compiled path; test_both_call_paths covers the pure one
+pytestmark = pytest.mark.usefixtures("compiled")
+
 SOURCE = GUESTS / "debug.c"
 MANIFEST = GUESTS / "debug.toml"
 NO_HOST = '[functions]\nouter = "(x: i32) -> i32"\nrecurse = "(depth: i32) -> i32"\n'
@@ -166,7 +170,7 @@ def test_a_module_in_a_zip_shows_the_source_from_the_zip(tmp_path: Path, hook: N
 
 
 @pytest.mark.parametrize("limit", ["fuel = 100000", "timeout = \"20ms\""])
-def test_a_limit_keeps_its_type_and_shows_where_it_stopped(compiled: None, limit: str) -> None:
+def test_a_limit_keeps_its_type_and_shows_where_it_stopped(limit: str) -> None:
     manifest = MANIFEST.read_text() + f"\n[limits]\n{limit}\n"
     setting = limit.partition(" ")[0]
     if not has(f"limits-{setting}"):         # the backend refuses it at import instead
@@ -268,7 +272,7 @@ def test_a_module_file_changed_since_the_import_gives_names_not_wrong_lines(
         assert f"{path} changed since it was imported" in "\n".join(exc.__notes__)
 
 
-def test_a_component_built_with_debug_shows_its_source(tmp_path: Path, compiled: None) -> None:
+def test_a_component_built_with_debug_shows_its_source(tmp_path: Path) -> None:
     """components/host_debug.wasm: host.c with DWARF, made a component; its add-one import
     raises through the guest's run()."""
     (tmp_path / "hostside_tb.py").write_text(
