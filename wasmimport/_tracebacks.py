@@ -34,8 +34,6 @@ _NO_PYELFTOOLS = ("the module has DWARF debug info; install pyelftools (wasmimpo
                   "see guest source lines")
 _CHANGED = ("{origin} changed since it was imported: its guest frames are shown without "
             "source lines")
-
-
 _PACKAGE = os.path.dirname(__file__) + os.sep
 _TRAMPOLINE = _PACKAGE + "_host.py"
 
