@@ -242,6 +242,9 @@ def test_without_pyelftools_frames_are_names_and_a_note_says_why() -> None:
 def test_pytest_shows_the_guest_source(tmp_path: Path) -> None:
     shutil.copy(GUESTS / "debug_O1.wasm", tmp_path / "guest.wasm")
     shutil.copy(MANIFEST, tmp_path / "guest.wasm.toml")
+    # the source beside the module too: where the checkout is copied elsewhere (the sid
+    # root's /src), the path the DWARF names is not there, and the file beside is shown
+    shutil.copy(GUESTS / "debug.c", tmp_path / "debug.c")
     (tmp_path / "test_guest.py").write_text(textwrap.dedent("""
         import wasmimport
         def test_trap():
