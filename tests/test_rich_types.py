@@ -1093,6 +1093,11 @@ def thirty_three_flags() -> str:
      r"\[types\.Node\]: a record cannot contain itself \(Node -> Node\)"),
     ('[types.A]\nb = "B"\n[types.B]\na = "A | None"\n',
      r"\[types\.A\]: a record cannot contain itself \(A -> B -> A\)"),
+    ('[types.Tree]\nvariant = { leaf = "i32", node = "list[Tree]" }\n',
+     r"\[types\.Tree\]: a variant cannot contain itself \(Tree -> Tree\)"),
+    ('[types.Shape]\nvariant = { dot = "None", group = "Group" }\n[types.Group]\n'
+     'first = "Shape"\n',
+     r"\[types\.Shape\]: a variant cannot contain itself \(Shape -> Group -> Shape\)"),
     ('[types.E]\nenum = []\n', r"\[types\.E\] enum must be a non-empty list of names"),
     ('[types.E]\nenum = ["a b"]\n', r"\[types\.E\] enum must be a non-empty list of names .*"
                                     r"not \['a b'\]"),

@@ -270,8 +270,8 @@ def _what(where: str) -> str:
 def declare_types(table: Any, source: str) -> TypeSpace:
     """Read the ``[types]`` table: records (``x = "f64"``), ``enum = [...]``, ``flags = [...]``.
 
-    Records may use types declared later in the table; a record that contains itself is an
-    error, since the Canonical ABI has no recursive types.
+    Records and variants may use types declared later in the table; one that contains
+    itself is an error, since the Canonical ABI has no recursive types.
     """
 
     if not isinstance(table, dict):
@@ -284,7 +284,8 @@ def declare_types(table: Any, source: str) -> TypeSpace:
         where = f"{source}: [types.{name}]"
         if name in resolving:
             cycle = " -> ".join([*resolving[resolving.index(name):], name])
-            raise ManifestError(f"{where}: a record cannot contain itself ({cycle})")
+            kind = "variant" if set(table[name]) == {"variant"} else "record"
+            raise ManifestError(f"{where}: a {kind} cannot contain itself ({cycle})")
         if not _field_name_ok(name) or name in reserved:
             raise ManifestError(f"{where}: type names must be identifiers that are not "
                                 f"keywords, start with no underscore and are not built-in "
@@ -299,7 +300,9 @@ def declare_types(table: Any, source: str) -> TypeSpace:
                 name, _labels(body[kind], f"{where} {kind}"))
             return
         if set(body) == {"variant"}:
+            resolving.append(name)
             space.declared[name] = _variant(name, body["variant"], where, space, declare, table)
+            resolving.pop()
             return
         if set(body) == {"resource"}:
             space.declared[name] = _resource(name, body["resource"], where)
