@@ -3,7 +3,8 @@
 The guest is tests/guests/objects.c with objects.wasm.toml: an accumulator whose handle is
 its pointer, with a drop export, methods, a consuming function and a copy.  Its drop tells
 the host (env.dropped), so these tests run with the compiled extension (host functions
-need it on wasmtime); resource calls themselves take the pure call path on both.
+need it on wasmtime); a method's call is the compiled path's, over the object's
+representation.
 """
 
 from __future__ import annotations
@@ -53,6 +54,24 @@ def test_constructor_methods_and_signatures(objects: types.ModuleType) -> None:
     assert "Acc" in objects.__all__ and "acc_free" not in dir(objects)  # the drop is hidden
     with pytest.raises(TypeError, match=r"missing 1 required positional argument: 'by'"):
         acc.add()                       # type: ignore[call-arg]
+
+
+def test_methods_with_memory_run_on_the_compiled_path(objects: types.ModuleType) -> None:
+    """A method lending its object and passing bytes and str is the compiled path's call
+    over the representation (a plain call's cost, not the general pure invoker's)."""
+    acc = objects.Acc(7)
+    assert acc.feed(b"\x01\x02") == "10" and acc.feed(bytearray(b"\xff")) == "265"
+    assert objects.Acc(-300).feed(b"") == "-300"
+    if has("compiled-calls"):
+        for method in (objects.Acc.feed, objects.Acc.value, objects.Acc.copy):
+            assert type(method.__globals__["_inner"]).__name__ == "Function", method
+    with pytest.raises(TypeError, match=r"objects\.Acc\.feed\(\) argument 'data' must be "):
+        acc.feed("text")                # type: ignore[arg-type]
+    acc.close()
+    with pytest.raises(ValueError, match=r"argument 'self': the Acc was dropped"):
+        acc.feed(b"x")
+    copied = objects.Acc(4).copy()      # a resource result is adopted from its handle
+    assert type(copied) is objects.Acc and copied.value() == 4
 
 
 def test_borrow_lends_and_own_moves(objects: types.ModuleType) -> None:

@@ -90,6 +90,8 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
     if instance.native_store is not None and all(
             _compilable(t) for t in (*(p.type for p in signature.params), signature.result)):
         fn = _compiled(label, plan, instance, guest, raises)
+    elif instance.native_store is not None and _lends(signature):
+        fn = _compiled_lending(label, plan, instance, guest, raises)
     else:
         fn = _pure(label, plan, instance, guest,
                    instance.function(post, FuncType(plan.functype.results, ()), label)
@@ -106,6 +108,52 @@ def _compilable(t: WasmType | None) -> bool:
     """Whether the compiled path has ``t`` and everything inside it (char, variants and
     resources it has not: a function using them takes the pure path)."""
     return all(inner.compiled for inner in walk(t))
+
+
+def _lends(signature: Signature) -> bool:
+    """Whether a signature's only uncompiled types are resources lent (``borrow`` params)
+    or handed over (an own result): the compiled path runs it, over the representations."""
+    params = [p.type for p in signature.params]
+    result = signature.result
+    return (any(isinstance(t, BorrowType) for t in params) or isinstance(result, ResourceType)) \
+        and all(isinstance(t, BorrowType) or _compilable(t) for t in params) \
+        and (isinstance(result, ResourceType) or _compilable(result))
+
+
+def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
+                      guest: GuestABI | None, raises: type[Exception] | None
+                      ) -> Callable[..., Any]:
+    """A method's call on the compiled path: a generated function takes each lent object's
+    representation (it moves no object, so none can be moved and lent at once), the compiled
+    function of the signature with those as i32 does the rest, and a new object is adopted
+    from the handle a resource result hands over."""
+    signature = plan.signature
+    params = signature.params
+    result = signature.result
+    rep = SCALARS["i32"]
+    core = tuple(Param(p.name, rep if isinstance(p.type, BorrowType) else p.type,
+                       kind=POSITIONAL_ONLY, type_error=p.type_error,
+                       value_error=p.value_error) for p in params)
+    core_result = rep if isinstance(result, ResourceType) else result
+    from ._plan import FunctionPlan
+
+    inner = _compiled(label, FunctionPlan(
+        plan.name, plan.export, plan.functype,
+        Signature(core, core_result, signature.text, signature.multi), plan.doc, plan.post,
+        plan.release_gil, plan.raises), instance, guest, raises)
+    namespace: dict[str, Any] = {"_inner": inner}
+    args = []
+    for i, p in enumerate(params):
+        if isinstance(p.type, BorrowType):
+            namespace[f"_r{i}"] = p.type.rep_converter(f"{label} argument {p.name!r}")
+            args.append(f"_r{i}({p.name})")
+        else:
+            args.append(p.name)
+    call = f"_inner({', '.join(args)})"
+    if isinstance(result, ResourceType):
+        namespace["_adopt"] = result.adopt
+        call = f"_adopt({call})"
+    return _generated(plan.name, params, f"return {call}", namespace)
 
 
 def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,

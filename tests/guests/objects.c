@@ -49,6 +49,20 @@ WI_EXPORT(acc_merge) acc *acc_merge(acc *a, acc *b) {
     return sum;
 }
 
+/* A method with memory on both sides: adds the bytes' values, returns the total as text. */
+WI_EXPORT(acc_feed) wi_str *acc_feed(acc *a, const uint8_t *data, size_t len) {
+    static char text[24];
+    int64_t v = check(a)->value;
+    for (size_t i = 0; i < len; i++) v += data[i];
+    wi_free_bytes(data, len);
+    a->value = v;
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do text[sizeof text - 1 - n++] = (char)('0' + u % 10); while ((u /= 10) != 0);
+    if (v < 0) text[sizeof text - 1 - n++] = '-';
+    return wi_return_str(text + sizeof text - n, n);
+}
+
 WI_EXPORT(live) int32_t live(void) { return live_count; }
 WI_EXPORT(drops) int32_t drops(void) { return drop_count; }
 WI_EXPORT(notify_drops) void notify_drops(int32_t on) { notify = on; }
