@@ -277,8 +277,19 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
         alloc_failed=_allocation_error(label, guest) if guest is not None else None,
         alloc_label=f"{label}: {guest.alloc_label}" if guest is not None else "",
         free_label=guest.free_label if guest is not None else "",
-        signature=signature)
+        signature=signature, defaults=_trailing_defaults(params))
     return fn
+
+
+def _trailing_defaults(params: tuple[Param, ...]) -> tuple[Any, ...]:
+    """The defaults of the parameters after the last one without: what C fills in itself
+    for a positional call that leaves them out (any other call is the binder's)."""
+    defaults: list[Any] = []
+    for p in reversed(params):
+        if p.default is NO_DEFAULT:
+            break
+        defaults.insert(0, p.default)
+    return tuple(defaults)
 
 
 def constructor(resource: ResourceType, ctor: Callable[..., Any],

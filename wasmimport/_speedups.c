@@ -1248,6 +1248,7 @@ typedef struct {
     char release_gil;
     int nparams;
     int all_positional;        /* nparams if no parameter is keyword-only, else -1 */
+    int first_default;         /* the first of the trailing parameters that have defaults */
     int nslots;                /* max(flat params, flat results, 1) */
     int nresults;              /* core results */
     Param *params;
@@ -1264,6 +1265,7 @@ typedef struct {
     PyObject *alloc_label;     /* "mod.fn(): mod.cabi_realloc()" */
     PyObject *free_label;
     PyObject *binder;          /* a Python function with the signature: binds odd calls */
+    PyObject *defaults;        /* the trailing parameters' defaults, a tuple */
     PyObject *lift;            /* lift(out): the pure lift, for results C refuses */
     PyObject *alloc_failed;    /* alloc_failed(align, size, ptr): raises the pure error */
     PyObject *signature;       /* the manifest Signature, for __signature__ */
@@ -1799,12 +1801,24 @@ static int cleanup_call(FunctionObject *fn, const Handle *func, RawVal *vals, si
     return -1;
 }
 
-/* Bind positional and keyword arguments in parameter order (defaults applied). */
+#define STACK_PARAMS 8
+
+/* Bind positional and keyword arguments in parameter order (defaults applied): a call
+ * that leaves out trailing defaults is bound here, into `filled` (STACK_PARAMS long). */
 static PyObject *const *bind_args(FunctionObject *fn, PyObject *const *args, size_t nargsf,
-                                  PyObject *kwnames, PyObject **bound_tuple) {
+                                  PyObject *kwnames, PyObject **bound_tuple,
+                                  PyObject **filled) {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (kwnames == NULL && nargs == fn->all_positional)
         return args;
+    if (kwnames == NULL && nargs < fn->all_positional && nargs >= fn->first_default
+            && fn->all_positional <= STACK_PARAMS) {
+        for (Py_ssize_t k = 0; k < nargs; k++)
+            filled[k] = args[k];
+        for (Py_ssize_t k = nargs; k < fn->all_positional; k++)
+            filled[k] = PyTuple_GET_ITEM(fn->defaults, k - fn->first_default);
+        return filled;
+    }
     /* anything else (defaults, keywords, mistakes): CPython binds a Python twin */
     PyObject *bound = PyObject_Vectorcall(fn->binder, args, nargsf, kwnames);
     if (bound == NULL)
@@ -1816,8 +1830,6 @@ static PyObject *const *bind_args(FunctionObject *fn, PyObject *const *args, siz
     }
     return &PyTuple_GET_ITEM(bound, 0);
 }
-
-#define STACK_PARAMS 8
 
 /* Call, post-return and lift for a function whose values all travel as core values. */
 static PyObject *call_scalars(FunctionObject *fn, PyObject *const *values) {
@@ -1848,7 +1860,8 @@ static PyObject *call_scalars(FunctionObject *fn, PyObject *const *values) {
 static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
                                      size_t nargsf, PyObject *kwnames) {
     PyObject *bound = NULL;
-    PyObject *const *values = bind_args(fn, args, nargsf, kwnames, &bound);
+    PyObject *filled[STACK_PARAMS];
+    PyObject *const *values = bind_args(fn, args, nargsf, kwnames, &bound, filled);
     if (values == NULL)
         return NULL;
     if (fn->scalars_only) {
@@ -1976,17 +1989,18 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     static char *kwlist[] = {
         "store", "owner", "func", "label", "params", "result", "core_results", "guest",
         "post", "spill", "release_gil", "binder", "lift", "alloc_failed", "alloc_label",
-        "free_label", "signature", NULL
+        "free_label", "signature", "defaults", NULL
     };
     PyObject *store, *owner, *func, *label, *params, *result, *core_results, *guest, *post;
     PyObject *spill, *binder, *lift, *alloc_failed, *alloc_label, *free_label, *signature;
+    PyObject *defaults;
     int release_gil;
     ModuleState *st = type_state(type);
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwds, "$O!OOUO!OO!OOOpOOOOOO:Function", kwlist, st->Store_Type, &store,
+            args, kwds, "$O!OOUO!OO!OOOpOOOOOOO!:Function", kwlist, st->Store_Type, &store,
             &owner, &func, &label, &PyTuple_Type, &params, &result, &PyUnicode_Type,
             &core_results, &guest, &post, &spill, &release_gil, &binder, &lift,
-            &alloc_failed, &alloc_label, &free_label, &signature))
+            &alloc_failed, &alloc_label, &free_label, &signature, &PyTuple_Type, &defaults))
         return NULL;
     if (guest != Py_None && !PyObject_TypeCheck(guest, st->Guest_Type)) {
         PyErr_SetString(PyExc_TypeError, "guest must be a Guest or None");
@@ -2001,6 +2015,7 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     fn->guest = guest == Py_None ? NULL : (GuestObject *)Py_NewRef(guest);
     fn->label = Py_NewRef(label);
     fn->binder = Py_NewRef(binder);
+    fn->defaults = Py_NewRef(defaults);
     fn->lift = Py_NewRef(lift);
     fn->alloc_failed = Py_NewRef(alloc_failed);
     fn->alloc_label = Py_NewRef(alloc_label);
@@ -2037,6 +2052,11 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     fn->result_spec = Py_NewRef(result);
 
     fn->nparams = fn->all_positional = (int)PyTuple_GET_SIZE(params);
+    if (PyTuple_GET_SIZE(defaults) > fn->nparams) {
+        PyErr_SetString(PyExc_ValueError, "more defaults than parameters");
+        goto error;
+    }
+    fn->first_default = fn->nparams - (int)PyTuple_GET_SIZE(defaults);
     fn->params = PyMem_Calloc(fn->nparams ? fn->nparams : 1, sizeof(Param));
     if (fn->params == NULL) {
         PyErr_NoMemory();
@@ -2109,6 +2129,7 @@ static int Function_traverse(FunctionObject *fn, visitproc visit, void *arg) {
     Py_VISIT(fn->owner);
     Py_VISIT(fn->guest);
     Py_VISIT(fn->binder);
+    Py_VISIT(fn->defaults);
     Py_VISIT(fn->lift);
     Py_VISIT(fn->alloc_failed);
     Py_VISIT(fn->signature);
@@ -2137,6 +2158,7 @@ static void Function_dealloc(FunctionObject *fn) {
     Py_CLEAR(fn->owner);
     Py_CLEAR(fn->guest);
     Py_CLEAR(fn->binder);
+    Py_CLEAR(fn->defaults);
     Py_CLEAR(fn->lift);
     Py_CLEAR(fn->alloc_failed);
     Py_CLEAR(fn->signature);
