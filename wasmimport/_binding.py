@@ -265,7 +265,7 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
     fn: Callable[..., Any] = extension().Function(
         store=instance.native_store, owner=instance,
         func=instance.native_handle(plan.export, "func"), label=label,
-        params=tuple((p.name, _type_spec(p.type),
+        params=tuple((p.name, TEXT_BYTES.hint if p.type is TEXT_BYTES else _type_spec(p.type),
                       p.converter(label), p.kind == KEYWORD_ONLY)
                      for p in params),
         result=_type_spec(result) if result is not None else None,

@@ -1214,6 +1214,7 @@ typedef struct {
     Node *node;                /* T_NODE: the type's tree */
     int slot;                  /* first flat slot (when not spilled) */
     uint32_t offset;           /* offset in the spilled record */
+    char text;                 /* T_BYTES of "bytes | str": a str goes as its UTF-8 */
 } Param;
 
 /* one converted argument, before it is lowered */
@@ -1459,7 +1460,17 @@ static int buffer_fast(const Param *p, PyObject *o, Arg *a) {
             a->nbytes = PyBytes_GET_SIZE(o);
             return 1;
         }
-        if (PyUnicode_Check(o) || PyObject_GetBuffer(o, &a->view, PyBUF_C_CONTIGUOUS) < 0) {
+        if (PyUnicode_Check(o)) {
+            if (!p->text)
+                return 0;
+            a->data = PyUnicode_AsUTF8AndSize(o, &a->nbytes);
+            if (a->data == NULL) {   /* lone surrogates: the pure converter words the error */
+                PyErr_Clear();
+                return 0;
+            }
+            return 1;
+        }
+        if (PyObject_GetBuffer(o, &a->view, PyBUF_C_CONTIGUOUS) < 0) {
             PyErr_Clear();
             return 0;
         }
@@ -2086,7 +2097,11 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
             goto error;
         if (keyword_only)
             fn->all_positional = -1;
-        if (parse_type(spec, &p->type, &p->elem, &p->node) < 0)
+        if (PyUnicode_Check(spec) && PyUnicode_CompareWithASCIIString(spec, "bytes | str") == 0) {
+            p->type = T_BYTES;
+            p->elem = -1;
+            p->text = 1;
+        } else if (parse_type(spec, &p->type, &p->elem, &p->node) < 0)
             goto error;
         p->name = Py_NewRef(name);
         p->convert = Py_NewRef(convert);
