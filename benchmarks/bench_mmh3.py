@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
             bench_call.check(row)
         loop_row = Row("timing loop", "pass", {}, None)
         medians = measure([loop_row, *rows], args.rounds, 0.005 if args.quick else 0.04)
-    kinds = {path: type(module._murmur._s32).__name__ for path, module in modules.items()}
+    kinds = {path: type(module._murmur.hash).__name__ for path, module in modules.items()}
     print(f"Python {sys.version.split()[0]}, mmh3 {VERSION} wheel against mmh3-wasm "
           f"(bindings: {kinds}); {args.rounds} interleaved rounds, medians; the timing "
           f"loop ({medians[0]:.1f} ns) is subtracted.\n")

@@ -1,6 +1,7 @@
 """mmh3-wasm beyond mmh3's own suite (which `make mmh3-suite` runs): what is particular to
-being a wasm module -- guest-side hasher state that must be freed, keys larger than the
-guest's memory streamed through it, and a clean interpreter exit with hashers alive.
+being a wasm module -- hashers that are the manifest's resources (guest state freed exactly
+once), keys larger than the guest's memory streamed through a hasher, and a clean
+interpreter exit with hashers alive.
 
 The package is imported from its source folder (its module built by `make wasm`).
 """
@@ -15,8 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-import wasmimport
 
 SOURCE = Path(__file__).resolve().parent.parent / "sample_pkgs" / "mmh3-wasm" / "src"
 
@@ -48,30 +47,40 @@ def test_hashers_free_their_guest_state(mmh3: types.ModuleType) -> None:
     assert len(mmh3._murmur.memory) == before
 
 
-def test_a_freed_or_forged_handle_traps_in_the_guest(mmh3: types.ModuleType) -> None:
-    with pytest.raises(wasmimport.Trap) as info:
-        mmh3._murmur._hasher_update(123_456, b"x")
-    assert info.value.kind == "unreachable"
-    assert {f.function for f in info.value.frames} & {"lookup", "hasher_update"}
+def test_hashers_are_the_manifests_resources(mmh3: types.ModuleType) -> None:
+    """No handle table and no facade class: the hasher is the guest's pointer, owned by the
+    class the manifest declares, dropped exactly once; use after close names the method."""
+    assert mmh3.mmh3_x64_128 is mmh3._murmur.mmh3_x64_128
+    with mmh3.mmh3_32(b"foo", seed=1) as hasher:
+        clone = hasher.copy()
+        assert hasher.uintdigest() == mmh3.hash(b"foo", 1, signed=False)
+    with pytest.raises(ValueError, match=r"mmh3\._murmur\.mmh3_32\.update\(\) argument "
+                                         r"'self': the mmh3_32 was dropped"):
+        hasher.update(b"more")
+    clone.update(b"bar")                # the copy lives on
+    assert clone.sintdigest() == mmh3.hash(b"foobar", 1)
+    assert (mmh3.mmh3_32.name, mmh3.mmh3_x86_128.digest_size, mmh3.mmh3_x64_128.block_size) \
+        == ("mmh3_32", 16, 32)
+    with pytest.raises(ValueError, match="seed is out of range"):
+        mmh3.mmh3_x86_128(seed=2**32)
 
 
 @pytest.mark.parametrize("key", [bytes(range(256)) * 41 + b"tail", "héllo wörld " * 300])
-def test_keys_larger_than_a_chunk_are_streamed_with_the_same_result(
+def test_keys_too_large_for_the_guest_are_streamed_with_the_same_result(
         mmh3: types.ModuleType, monkeypatch: pytest.MonkeyPatch, key: bytes | str) -> None:
-    whole = (mmh3.hash(key, 7), mmh3.hash(key, 7, signed=False), mmh3.hash64(key, 7),
-             mmh3.hash128(key, 7, x64arch=False, signed=True), mmh3.hash_bytes(key, 7),
-             mmh3.hash_from_buffer(key, 7))
-    buffers = () if isinstance(key, str) else (
-        mmh3.mmh3_32_digest(key, 7), mmh3.mmh3_x64_128_stupledigest(memoryview(key), 7),
-        mmh3.mmh3_x86_128_uintdigest(bytearray(key), 7))
-    monkeypatch.setattr(mmh3, "_CHUNK", 1000)     # now the key spans several chunks
-    assert (mmh3.hash(key, 7), mmh3.hash(key, 7, signed=False), mmh3.hash64(key, 7),
-            mmh3.hash128(key, 7, x64arch=False, signed=True), mmh3.hash_bytes(key, 7),
-            mmh3.hash_from_buffer(key, 7)) == whole
-    if buffers:
-        assert (mmh3.mmh3_32_digest(key, 7),
-                mmh3.mmh3_x64_128_stupledigest(memoryview(key), 7),
-                mmh3.mmh3_x86_128_uintdigest(bytearray(key), 7)) == buffers
+    """What a key of 4 GiB or more takes (mmh3's own test_64bit hashes one): a hasher fed in
+    pieces, here of 1000 bytes, gives what the one-shot binding gives."""
+    monkeypatch.setattr(mmh3, "_CHUNK", 1000)     # the key spans several pieces
+    stream = mmh3._stream
+    assert stream(mmh3.mmh3_32, key, 7, "sintdigest") == mmh3.hash(key, 7)
+    assert stream(mmh3.mmh3_32, key, 7, "uintdigest") == mmh3.hash(key, 7, signed=False)
+    assert stream(mmh3.mmh3_x64_128, key, 7, "digest") == mmh3.hash_bytes(key, 7)
+    assert stream(mmh3.mmh3_x86_128, key, 7, "stupledigest") == mmh3.hash64(key, 7, False)
+    assert stream(mmh3.mmh3_x86_128, key, 7, "sintdigest") == \
+        mmh3.hash128(key, 7, x64arch=False, signed=True)
+    if isinstance(key, bytes):
+        assert stream(mmh3.mmh3_x64_128, memoryview(key), 7, "utupledigest") == \
+            mmh3.mmh3_x64_128_utupledigest(bytearray(key), 7)
 
 
 def test_hashers_are_final_like_mmh3s(mmh3: types.ModuleType) -> None:

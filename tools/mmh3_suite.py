@@ -35,8 +35,8 @@ def u32_to_s32(value: int) -> int:
     return value - 2**32 if value >= 2**31 else value
 '''
 # run by the fresh venv's Python: which mmh3 the suite will test, on which call path
-WHICH = ("import mmh3, sys; print(mmh3.__file__, type(mmh3._murmur._s32).__name__); "
-         "sys.exit(0 if type(mmh3._murmur._s32).__name__ == sys.argv[1] else 1)")
+WHICH = ("import mmh3, sys; print(mmh3.__file__, type(mmh3._murmur.hash).__name__); "
+         "sys.exit(0 if type(mmh3._murmur.hash).__name__ == sys.argv[1] else 1)")
 
 
 def sdist() -> Path:

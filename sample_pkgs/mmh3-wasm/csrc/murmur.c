@@ -4,19 +4,17 @@
  * MurmurHash3, placed in the public domain).  Freestanding: wasmimport.h brings the
  * allocator.  The manifest is src/mmh3/_murmur.wasm.toml.
  *
- * One-shot hashes take the key and the seed and return the hash:
- *   x86_32(key, seed)            -> u32
- *   x86_128(key, seed), x64_128(key, seed)
- *                                -> the 16-byte digest as two u64 (low, high), little
- *                                   endian, through a static return area
- * Streaming hashers keep their state here, in the guest: the host holds a handle.
- *   hasher_new(kind, seed) -> handle      kind: 0 x86_32, 1 x86_128, 2 x64_128
- *   hasher_update(handle, data)           full blocks are mixed in at once, the rest kept
- *   hasher_digest(handle) -> (low, high)  the digest so far; the state is not changed
- *   hasher_copy(handle) -> handle         an independent copy
- *   hasher_free(handle)
- * A handle is an index into a table of states; an unknown handle traps.  Every argument
- * buffer is freed here (the Canonical ABI gives it to the guest).
+ * One-shot hashes take the key and the seed and return the hash in the form mmh3's API
+ * gives it, so that the manifest binds them as mmh3's functions with no Python between:
+ *   x86_32(key, seed) -> u32; hash32(key, seed, signed) -> i64 (signed or not)
+ *   x86_128, x64_128(key, seed); hash128(key, seed, x64arch)
+ *                     -> the 16-byte digest as two u64 (low, high), through a return area
+ *   *_bytes(...)      -> the digest as bytes, little endian
+ * Streaming hashers are the manifest's resources mmh3_32, mmh3_x86_128 and mmh3_x64_128:
+ * the handle Python holds is the state's pointer, dropped by hasher_free exactly once, so
+ * there is no handle table here.  hasher_*_new(data: option<bytes>, seed), hasher_update,
+ * hasher_digest (two u64), hasher_digest32, hasher_digest_bytes, hasher_copy.
+ * Every argument buffer is freed here (the Canonical ABI gives it to the guest).
  */
 #include "wasmimport.h"
 
@@ -214,83 +212,118 @@ static void update(state *s, const uint8_t *p, size_t len) {
 
 typedef struct { uint64_t low, high; } digest128;   /* tuple[u64, u64] */
 static digest128 result_area;
+static uint8_t digest_bytes[16];                    /* a bytes result: copied by the host */
 
-static uint64_t *oneshot(uint32_t kind, const uint8_t *key, size_t len, uint32_t seed) {
+/* The digest of a key, which the call gives us and we free. */
+static digest128 *oneshot(uint32_t kind, const uint8_t *key, size_t len, uint32_t seed) {
     state s;
     init(&s, kind, seed);
     update(&s, key, len);
     finish(&s, &result_area.low);
     wi_free_bytes(key, len);
-    return &result_area.low;
+    return &result_area;
 }
 
+static wi_bytes *as_bytes(const digest128 *d, uint32_t kind) {
+    memcpy(digest_bytes, &d->low, 8);               /* wasm is little endian */
+    memcpy(digest_bytes + 8, &d->high, 8);
+    return wi_return_bytes(digest_bytes, kind == X86_32 ? 4 : 16);
+}
+
+static uint32_t arch(uint32_t x64arch) { return x64arch ? X64_128 : X86_128; }
+
 WI_EXPORT(x86_32) uint32_t x86_32(const uint8_t *key, size_t len, uint32_t seed) {
-    return (uint32_t)*oneshot(X86_32, key, len, seed);
+    return (uint32_t)oneshot(X86_32, key, len, seed)->low;
+}
+
+/* hash(): the signed or the unsigned 32-bit value, both as an i64 */
+WI_EXPORT(hash32) int64_t hash32(const uint8_t *key, size_t len, uint32_t seed,
+                                 uint32_t is_signed) {
+    uint32_t h = x86_32(key, len, seed);
+    return is_signed ? (int64_t)(int32_t)h : (int64_t)h;
+}
+
+WI_EXPORT(hash128) digest128 *hash128(const uint8_t *key, size_t len, uint32_t seed,
+                                      uint32_t x64arch) {
+    return oneshot(arch(x64arch), key, len, seed);
+}
+
+WI_EXPORT(hash_bytes) wi_bytes *hash_bytes(const uint8_t *key, size_t len, uint32_t seed,
+                                           uint32_t x64arch) {
+    return as_bytes(hash128(key, len, seed, x64arch), X64_128);
 }
 
 WI_EXPORT(x86_128) digest128 *x86_128(const uint8_t *key, size_t len, uint32_t seed) {
-    oneshot(X86_128, key, len, seed);
-    return &result_area;
+    return oneshot(X86_128, key, len, seed);
 }
 
 WI_EXPORT(x64_128) digest128 *x64_128(const uint8_t *key, size_t len, uint32_t seed) {
-    oneshot(X64_128, key, len, seed);
-    return &result_area;
+    return oneshot(X64_128, key, len, seed);
 }
 
-/* ---- streaming hashers: a table of states, addressed by handle = index + 1 ------------- */
-
-static state **table;
-static uint32_t table_size;
-
-static state *lookup(uint32_t handle) {
-    if (handle == 0 || handle > table_size || table[handle - 1] == NULL)
-        WI_TRAP();                      /* not a live handle */
-    return table[handle - 1];
+WI_EXPORT(x86_32_bytes) wi_bytes *x86_32_bytes(const uint8_t *key, size_t len, uint32_t seed) {
+    return as_bytes(oneshot(X86_32, key, len, seed), X86_32);
 }
 
-static uint32_t store(state *s) {
-    for (uint32_t i = 0; i < table_size; i++)
-        if (table[i] == NULL) {
-            table[i] = s;
-            return i + 1;
-        }
-    uint32_t used = table_size, grown = table_size ? table_size * 2 : 16;
-    state **bigger = wi_realloc(table, grown * sizeof *table);
-    if (bigger == NULL)
-        WI_TRAP();
-    memset(bigger + used, 0, (grown - used) * sizeof *table);
-    table = bigger;
-    table_size = grown;
-    table[used] = s;
-    return used + 1;
+WI_EXPORT(x86_128_bytes) wi_bytes *x86_128_bytes(const uint8_t *key, size_t len,
+                                                 uint32_t seed) {
+    return as_bytes(oneshot(X86_128, key, len, seed), X86_128);
 }
 
-WI_EXPORT(hasher_new) uint32_t hasher_new(uint32_t kind, uint32_t seed) {
-    if (kind >= KINDS)
-        WI_TRAP();
+WI_EXPORT(x64_128_bytes) wi_bytes *x64_128_bytes(const uint8_t *key, size_t len,
+                                                 uint32_t seed) {
+    return as_bytes(oneshot(X64_128, key, len, seed), X64_128);
+}
+
+/* ---- streaming hashers: manifest resources, the handle is the state's pointer --------- */
+
+/* The constructors: option<bytes> data (present, ptr, len), then the seed. */
+static state *hasher_new(uint32_t kind, uint32_t present, const uint8_t *data, size_t len,
+                         uint32_t seed) {
     state *s = wi_xmalloc(sizeof *s);
     init(s, kind, seed);
-    return store(s);
+    if (present) {
+        update(s, data, len);
+        wi_free_bytes(data, len);
+    }
+    return s;
 }
 
-WI_EXPORT(hasher_update) void hasher_update(uint32_t handle, const uint8_t *data, size_t len) {
-    update(lookup(handle), data, len);
+WI_EXPORT(hasher_x86_32_new) state *hasher_x86_32_new(uint32_t present, const uint8_t *data,
+                                                      size_t len, uint32_t seed) {
+    return hasher_new(X86_32, present, data, len, seed);
+}
+
+WI_EXPORT(hasher_x86_128_new) state *hasher_x86_128_new(uint32_t present, const uint8_t *data,
+                                                        size_t len, uint32_t seed) {
+    return hasher_new(X86_128, present, data, len, seed);
+}
+
+WI_EXPORT(hasher_x64_128_new) state *hasher_x64_128_new(uint32_t present, const uint8_t *data,
+                                                        size_t len, uint32_t seed) {
+    return hasher_new(X64_128, present, data, len, seed);
+}
+
+WI_EXPORT(hasher_update) void hasher_update(state *s, const uint8_t *data, size_t len) {
+    update(s, data, len);
     wi_free_bytes(data, len);
 }
 
-WI_EXPORT(hasher_digest) digest128 *hasher_digest(uint32_t handle) {
-    finish(lookup(handle), &result_area.low);
+WI_EXPORT(hasher_digest) digest128 *hasher_digest(const state *s) {
+    finish(s, &result_area.low);
     return &result_area;
 }
 
-WI_EXPORT(hasher_copy) uint32_t hasher_copy(uint32_t handle) {
-    state *copy = wi_xmalloc(sizeof *copy);
-    *copy = *lookup(handle);
-    return store(copy);
+WI_EXPORT(hasher_digest32) uint32_t hasher_digest32(const state *s) {
+    return (uint32_t)hasher_digest(s)->low;
 }
 
-WI_EXPORT(hasher_free) void hasher_free(uint32_t handle) {
-    wi_free(lookup(handle));
-    table[handle - 1] = NULL;
+WI_EXPORT(hasher_digest_bytes) wi_bytes *hasher_digest_bytes(const state *s) {
+    return as_bytes(hasher_digest(s), s->kind);
 }
+
+WI_EXPORT(hasher_copy) state *hasher_copy(const state *s) {
+    return wi_memdup(s, sizeof *s);
+}
+
+WI_EXPORT(hasher_free) void hasher_free(state *s) { wi_free(s); }
