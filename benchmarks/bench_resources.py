@@ -1,5 +1,5 @@
-"""Cost of resources (guest objects as Python objects): a method call, an object made and
-dropped, a borrow, against a plain call of the same module and a C extension's object
+"""Cost of resources (guest objects as Python objects): a method call (with memory on both
+sides too), an object made and dropped, a borrow, against a plain call of the same module and a C extension's object
 (``io.BytesIO``) as the native reference, all in one process run.
 
 The guests are tests/guests/components/counter.wasm (a component's WIT resource) and
@@ -40,6 +40,7 @@ def rows() -> dict[str, tuple[Callable[[], Any], Any]]:
         "native object made and freed (BytesIO())": (lambda: io.BytesIO() and None, None),
         "core plain call (live())": (lambda: live(), 1),
         "core method (Acc.value)": (lambda: a.value(), 7),
+        "core method, bytes in, str out (Acc.feed)": (lambda: a.feed(b"\0"), "7"),
         "core object made and dropped (Acc(1))": (lambda: Acc(1) and None, None),
         "component method (Counter.value)": (lambda: c.value(), 7),
         "component borrow (total(c))": (lambda: total(c), 7),
