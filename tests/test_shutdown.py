@@ -144,8 +144,9 @@ FINALIZERS = textwrap.dedent("""
 @pytest.mark.parametrize("path", ["compiled", "pure"])
 def test_calls_from_finalizers_at_exit_work(tmp_path: Path, path: str) -> None:
     """Objects alive at exit whose __del__ calls into a wasm module -- in globals, in
-    cycles, made in another thread, in another module -- with faulthandler on, as the
-    docs/drop-in.md pattern (a guest handle freed from __del__) leaves them."""
+    cycles, made in another thread, in another module -- with faulthandler on, as a
+    hand-written guest handle freed from __del__ leaves them (what a manifest resource
+    does for itself)."""
     for suffix in (".wasm", ".wasm.toml"):
         (tmp_path / f"edges{suffix}").write_bytes(
             guest_path("edges").with_suffix(suffix).read_bytes())
