@@ -1,6 +1,6 @@
 """Cost of resources (guest objects as Python objects): a method call (with memory on both
-sides too), an object made and dropped, a borrow, against a plain call of the same module and a C extension's object
-(``io.BytesIO``) as the native reference, all in one process run.
+sides too), an object made and dropped, a borrow, against a plain call of the same module
+and a C extension's object (``io.BytesIO``) as the native reference, all in one process run.
 
 The guests are tests/guests/components/counter.wasm (a component's WIT resource) and
 tests/guests/objects.wasm (a core module's manifest resource); `make wasm` builds both.
