@@ -260,8 +260,8 @@ def test_an_exported_resource_is_a_class(counter: types.ModuleType) -> None:
     assert str(inspect.signature(Counter.increment)) == \
         "(self: counter.counters.Counter, by: int) -> None"
     assert Counter.value.__qualname__ == "counters.Counter.value"
-    assert sorted(vars(counter.counters)) == ["Counter", "__qualname__", "drops", "merge",
-                                              "total"]
+    assert sorted(vars(counter.counters)) == ["Counter", "__doc__", "__qualname__", "drops",
+                                              "merge", "total"]
     with pytest.raises(OverflowError, match=r"argument 'by'"):
         c.increment(2**63)
 
@@ -404,7 +404,7 @@ def test_stub_of_a_component_follows_its_wit(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
     stub = (tmp_path / "calc.pyi").read_text()
     assert "class shapes:" in stub and "    def norm(p: shapes.Point) -> int:" in stub
-    assert '"""norm: func(p: point) -> s64"""' in stub          # the docstring is the WIT's
+    assert '"""norm: func(p: point) -> s64\n\nThe squared length' in stub   # the WIT's
     (tmp_path / "user.py").write_text(
         "import calc, counter\n"
         "n: int = calc.shapes.norm(calc.shapes.Point(3, 4)) + calc.add(1, 2)\n"

@@ -200,10 +200,21 @@ def componentize(core: str, wit: str, output: str, world: str | None = None,
                                 "finding the WASI adapter").strip()
             new[4:4] = ["--adapt", f"wasi_snapshot_preview1={adapter}"]
         _run_tool(new, "wasm-tools new (the component)")
+        _append_docs(output, wit)
     finally:
         if os.path.exists(embedded):
             os.unlink(embedded)
     return [embed, new]
+
+
+def _append_docs(component: str, wit: str) -> None:
+    """Append the WIT's doc comments to ``component`` as its package-docs section, which
+    jco's ``embed`` does not carry (see component/_witdocs.py)."""
+    from .component._witdocs import extract, read_wit, section
+    docs = extract(read_wit(wit))
+    if docs:
+        with open(component, "ab") as f:
+            f.write(section(docs))
 
 
 ZIG_CAVEAT = ("note: zig's wasm linker writes no name section, so traps in this module show "

@@ -15,7 +15,7 @@ from .._errors import ManifestError, WasmImportError
 from .._manifest import Manifest, manifest_from_mapping
 from .._wasmbin import WasmFormatError
 from ._decode import decode, is_component
-from ._lower import Lowered, Unlowerable, lower, snake
+from ._lower import Lowered, Unlowerable, camel, lower, snake
 from ._manifest import ComponentManifest, parse_component_manifest, python_for
 
 __all__ = ["ComponentManifest", "as_core", "is_component", "parse_component_manifest"]
@@ -78,8 +78,18 @@ class Arrangement:
         self.types = lowered.types
         self.functions = lowered.functions
         self.interfaces = lowered.interfaces
+        self.docs = lowered.docs
 
     def __call__(self, module: types.ModuleType) -> None:
+        for key, (space, cls_name) in self.types.items():   # the WIT's docs of each type
+            doc = self.docs.type(self.interfaces.get(space) if space else None,
+                                 lambda wit_name, c=cls_name: camel(wit_name) == c)
+            if doc:
+                cls = module.__dict__[key]
+                cls.__doc__ = f"{cls.__doc__}\n\n{doc}" if cls.__doc__ else doc
+        for attribute, wit_name in self.interfaces.items():
+            if self.docs.interface(wit_name):
+                getattr(module, attribute).__doc__ = self.docs.interface(wit_name)
         _arrange(module, self.types, {py for (space, py) in self.functions.values()
                                       if space is None})
 

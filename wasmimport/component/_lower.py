@@ -29,6 +29,7 @@ from ._wit import (
     WitType,
     Wrapper,
 )
+from ._witdocs import SECTION_NAME, STANDARD_NAME, PackageDocs
 
 _SCALARS = {"bool": "bool", "s8": "i8", "u8": "u8", "s16": "i16", "u16": "u16",
             "s32": "i32", "u32": "u32", "s64": "i64", "u64": "u64", "f32": "f32",
@@ -68,8 +69,10 @@ class Lowered:
     def __init__(self, core: bytes, table: dict[str, Any],
                  functions: dict[str, tuple[str | None, str]],
                  types: dict[str, tuple[str | None, str]], interfaces: dict[str, str],
-                 imports: list[tuple[str, str, str, str, str]], wasi: bool):
+                 imports: list[tuple[str, str, str, str, str]], wasi: bool,
+                 docs: PackageDocs):
         self.core = core
+        self.docs = docs               # the WIT's doc comments, for the types' docstrings
         # (core module, core name, WIT import, Python attribute, WIT type) of each import
         self.imports = imports
         self.wasi = wasi             # the core module imports WASI preview 1
@@ -95,6 +98,7 @@ def lower(component: Component, data: bytes) -> Lowered:
         elif export.kind != "type":
             raise Unlowerable(f"it exports a {export.kind} ({export.name!r})")
     main = _main_instance(component, data, [e.item for _, _, e in lifts])
+    docs = PackageDocs(component.custom.get(SECTION_NAME, component.custom.get(STANDARD_NAME)))
     filled = _filled(component, main)
     types = _TypeNames(_resources(component, main, filled, interfaces))
     functions: dict[str, Any] = {}
@@ -114,12 +118,15 @@ def lower(component: Component, data: bytes) -> Lowered:
         key = method or (f"{space}.{snake(wit_name)}" if space else snake(wit_name))
         core = _core_export(lift.core, main, wit_name)
         _options(lift, main, wit_name, core, abi)
-        functions[key] = {"signature": _signature(functype, types, space),
-                          "export": core, "doc": f"{wit_name}: {functype.wit()}"}
+        doc = docs.function(interfaces.get(space) if space else None, wit_name)
+        functions[key] = {"signature": _signature(functype, types, space), "export": core,
+                          "doc": f"{wit_name}: {functype.wit()}" + (f"\n\n{doc}" if doc else "")}
         if method is None:
             placed[key] = (space, snake(wit_name))
     imports: list[tuple[str, str, str, str, str]] = []
     table: dict[str, Any] = {"functions": functions, "types": types.table, "imports": {}}
+    if docs.module():
+        table["doc"] = docs.module()
     for module, name, builtin in _lowered_imports(main, filled):
         if builtin.what != "lower":
             continue        # a resource's handle table: the resource type serves it
@@ -136,7 +143,7 @@ def lower(component: Component, data: bytes) -> Lowered:
     if abi:
         table["abi"] = abi
     return Lowered(bytes(data[start:end]), table, placed, types.placed, interfaces, imports,
-                   WASI_P1 in main.args)
+                   WASI_P1 in main.args, docs)
 
 
 def _filled(component: Component, main: CoreInstance) -> dict[tuple[int, str], Any]:
