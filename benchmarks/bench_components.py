@@ -5,7 +5,10 @@ The component is tests/guests/components/calc.wasm (C, made a component by `buil
 `make wasm` builds it).  Its core module with a hand-written manifest is the baseline the
 issue names; ``operator.add`` and ``str.upper`` are the native references.  Rows run in
 interleaved rounds (each round times every row once, in rotating order) with one timeit
-loop; the table shows medians and ratios.
+loop; the table shows medians and ratios.  A second table times
+tests/guests/components/pyguest.wasm (componentize-py: several core modules, so it runs on
+wasmtime's component runtime) through wasmimport and through wasmtime-py's ``Func`` (with
+its ``post_return``), on one engine.
 
     python benchmarks/bench_components.py [--rounds 11] [--markdown]
 """
@@ -24,9 +27,11 @@ from wasmtime import Engine, Store
 from wasmtime import component as wtc
 
 import wasmimport
-from wasmimport.component import as_core
+from wasmimport.component import _runtime, as_core
 
-CALC = Path(__file__).resolve().parents[1] / "tests" / "guests" / "components" / "calc.wasm"
+COMPONENTS = Path(__file__).resolve().parents[1] / "tests" / "guests" / "components"
+CALC = COMPONENTS / "calc.wasm"
+PYGUEST = COMPONENTS / "pyguest.wasm"
 TEXT = "hello wasmimport"          # 16 ASCII characters
 CORE_MANIFEST = {"functions": {"add": "(a: i32, b: i32) -> i32", "upper": "(s: str) -> str"}}
 
@@ -59,6 +64,25 @@ def rows() -> dict[str, tuple[Callable[[], Any], Any]]:
     }
 
 
+def runtime_rows() -> dict[str, tuple[Callable[[], Any], Any]]:
+    """The component-runtime path's rows: pyguest's greet(str) -> str both ways."""
+    pyguest = wasmimport.load(PYGUEST, "pyguest")
+    engine = _runtime.runtime()
+    store = Store(engine.engine)
+    instance = wtc.Linker(engine.engine).instantiate(
+        store, _runtime.compile_component(PYGUEST.read_bytes(), str(PYGUEST)))
+    wt_greet = instance.get_func(store, "greet")
+    assert wt_greet is not None
+    greet = pyguest.greet
+
+    def wasmtime_py() -> Any:
+        out = wt_greet(store, TEXT)
+        wt_greet.post_return(store)
+        return out
+    return {"wasmimport greet (runtime path)": (lambda: greet(TEXT), f"Hello, {TEXT}!"),
+            "wasmtime-py component greet": (wasmtime_py, f"Hello, {TEXT}!")}
+
+
 def measure(table: dict[str, tuple[Callable[[], Any], Any]], rounds: int) -> dict[str, float]:
     """Median seconds per call of each row, the timing loop's own cost subtracted."""
     for name, (call, expected) in table.items():
@@ -70,7 +94,7 @@ def measure(table: dict[str, tuple[Callable[[], Any], Any]], rounds: int) -> dic
         order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
             call = table[name][0]
-            n = 20_000 if "wasmtime-py" not in name else 2_000
+            n = 20_000 if "wasmtime-py" not in name and "runtime" not in name else 2_000
             timer = timeit.Timer(call)
             samples[name].append((timer.timeit(n) - empty.timeit(n)) / n)
     return {name: statistics.median(s) for name, s in samples.items()}
@@ -94,6 +118,12 @@ def main() -> None:
         w = result[f"wasmtime-py component {kind}"]
         print(f"{kind}: component / core module = {c / k:.2f} (goal <= 1.2); "
               f"wasmtime-py Func / component = {w / c:.0f}x (goal >= 50x)")
+    slow = measure(runtime_rows(), args.rounds)
+    ours, theirs = slow["wasmimport greet (runtime path)"], slow["wasmtime-py component greet"]
+    print(f"\n{'row (several core modules)':32} {'us/call':>9}")
+    for name, seconds in slow.items():
+        print(f"{name:32} {seconds * 1e6:9.3f}")
+    print(f"greet: wasmtime-py Func / wasmimport = {theirs / ours:.2f}x")
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def _arglist(params: tuple[Param, ...], names: list[str]) -> str:
     return ", ".join(parts)
 
 
-def _generated(name: str, params: tuple[Param, ...], body: str,
+def generated(name: str, params: tuple[Param, ...], body: str,
                namespace: dict[str, Any]) -> Callable[..., Any]:
     """A ``def`` with the manifest's parameter list, defaults bound from ``namespace``."""
     names = [p.name for p in params]
@@ -153,7 +153,7 @@ def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
     if isinstance(result, ResourceType):
         namespace["_adopt"] = result.adopt
         call = f"_adopt({call})"
-    return _generated(plan.name, params, f"return {call}", namespace)
+    return generated(plan.name, params, f"return {call}", namespace)
 
 
 def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,
@@ -197,7 +197,7 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
         namespace["_invoke"] = _invoker(label, signature, raw, guest, post, instance.lock,
                                         raises)
         body = f"return _invoke({converted})"
-    return _generated(plan.name, params, body, namespace)
+    return generated(plan.name, params, body, namespace)
 
 
 def core_caller(label: str, export: str, functype: FuncType, instance: Instance,
@@ -260,7 +260,7 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
     if signature.spills():
         record = TupleType(tuple(p.type for p in params))
         spill = (record.align, record.size, record.offsets)
-    binder = _generated(plan.name, params,
+    binder = generated(plan.name, params,
                         f"return ({''.join(p.name + ', ' for p in params)})", {})
     fn: Callable[..., Any] = extension().Function(
         store=instance.native_store, owner=instance,
@@ -299,7 +299,7 @@ def constructor(resource: ResourceType, ctor: Callable[..., Any],
     params = (Param("self", resource), *signature.params)
     args = ", ".join(p.name if p.kind != KEYWORD_ONLY else f"{p.name}={p.name}"
                      for p in signature.params)
-    init = _generated("__init__", params, f"_take_over(self, _ctor({args}))",
+    init = generated("__init__", params, f"_take_over(self, _ctor({args}))",
                       {"_ctor": ctor, "_take_over": resource.take_over})
     init.__qualname__ = ctor.__qualname__
     init.__doc__ = ctor.__doc__
@@ -393,7 +393,7 @@ def _fused(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI |
                 _lifter(label, signature, guest, raises)
             call = f"_lift({call})"
         lines.append(f"return {call}")
-    return _generated(plan.name, params, "\n    ".join(lines), namespace)
+    return generated(plan.name, params, "\n    ".join(lines), namespace)
 
 
 def _lifter(label: str, signature: Signature, guest: GuestABI | None,

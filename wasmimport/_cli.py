@@ -127,6 +127,9 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _stub(args: argparse.Namespace) -> int:
     found = describe(args.file, args.backend)
+    if found.runtime:
+        found.problems.append(f"{args.file}: no stub yet for a component that does not run "
+                              f"as one core module ({found.runtime})")
     if found.plan is None or found.problems:
         for problem in found.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -37,6 +37,7 @@ class Description:
         self.problems: list[str] = []
         self.world: list[str] = []          # a component's WIT world, one line each
         self.layout: Arrangement | None = None  # and where its functions and types go
+        self.runtime: str | None = None     # why it runs on wasmtime's component runtime
 
 
 def describe(path: str, backend_name: str | None = None) -> Description:
@@ -49,7 +50,10 @@ def describe(path: str, backend_name: str | None = None) -> Description:
         found.size = len(data)
         manifest: Manifest | None = None
         if data[4:8] == COMPONENT_HEADER:
-            data, manifest = _component(data, path, found)
+            core = _component(data, path, found)
+            if core is None:         # it runs on wasmtime's component runtime
+                return found
+            data, manifest = core
         wasm, found.info, _ = prepare(data, path, backend)
     except (OSError, WasmImportError) as exc:
         found.problems.append(str(exc))
@@ -85,9 +89,10 @@ def describe(path: str, backend_name: str | None = None) -> Description:
     return found
 
 
-def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manifest]:
-    """The core module and manifest of the component ``data``; its world in ``found``."""
-    from .component import as_core
+def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manifest] | None:
+    """The core module and manifest of the component ``data`` (None if it is not one core
+    module: ``found.runtime`` then says why); its world in ``found``."""
+    from .component import RuntimeNeeded, as_core
     from .component._decode import decode
     from .component._world import world_text
 
@@ -95,7 +100,11 @@ def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manif
         found.world = world_text(decode(data))
     except ValueError:
         pass               # as_core reports it
-    core, manifest, found.layout = as_core(data, path, None)
+    try:
+        core, manifest, found.layout = as_core(data, path, None)
+    except RuntimeNeeded as needed:
+        found.runtime = needed.reason
+        return None
     return core, manifest
 
 
@@ -104,7 +113,8 @@ def report(found: Description) -> str:
     lines = [f"{found.path}: {found.size} bytes"]
     if found.world:
         lines += ["a WebAssembly component; its WIT:", *(f"  {w}" for w in found.world),
-                  "it runs as its core module:"]
+                  f"it runs on wasmtime's component runtime ({found.runtime})"
+                  if found.runtime else "it runs as its core module:"]
     info, plan = found.info, found.plan
     if info is not None:
         lines.append(f"manifest: {found.manifest_from}")

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ._manifest import Manifest
     from ._plan import FunctionPlan, ModulePlan
     from .backends import Backend, CompiledModule, Instance, Memory
-    from .component import ComponentManifest
+    from .component import ComponentManifest, RuntimeNeeded
 
 
 class ModuleState:
@@ -105,18 +105,26 @@ def compile_only(data: bytes, origin: str, manifest: Manifest | None,
                  backend: Backend) -> None:
     """Plan ``data`` with ``manifest`` (None: the embedded one) and compile it into the
     cache, as an import does, without instantiating it."""
-    data, manifest, _ = _core_of(data, origin, manifest)
-    _planned_and_compiled(data, origin, manifest, backend)
+    core = _core_of(data, origin, manifest)
+    if not isinstance(core, tuple):      # a component for wasmtime's component runtime
+        core.compile(data, origin, backend.name)
+        return
+    _planned_and_compiled(core[0], origin, core[1], backend)
 
 
 def _core_of(data: bytes, origin: str, manifest: Manifest | ComponentManifest | None
-             ) -> tuple[bytes, Manifest | None, Callable[[types.ModuleType], None] | None]:
+             ) -> tuple[bytes, Manifest | None, Callable[[types.ModuleType], None] | None] \
+        | RuntimeNeeded:
     """The core module and manifest to run for ``data``, and for a component the function
-    that arranges the module as its WIT says (None for a core module)."""
+    that arranges the module as its WIT says (None for a core module); or, for a component
+    that is not one core module, what runs it on wasmtime's component runtime."""
     if data[4:8] != COMPONENT_HEADER:
         return data, manifest, None  # type: ignore[return-value]
-    from .component import as_core
-    return as_core(data, origin, manifest)
+    from .component import RuntimeNeeded, as_core
+    try:
+        return as_core(data, origin, manifest)
+    except RuntimeNeeded as needed:
+        return needed
 
 
 def build_module(module: types.ModuleType, data: bytes, origin: str,
@@ -127,7 +135,11 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     ``read`` reads a file by path (through a zip, say): given, tracebacks re-read the module
     from ``origin`` rather than keep its bytes, and find sources beside it."""
     whole = data
-    data, manifest, arrange = _core_of(data, origin, manifest)
+    core = _core_of(data, origin, manifest)
+    if not isinstance(core, tuple):      # a component for wasmtime's component runtime
+        core.build(module, whole, origin, backend.name)
+        return
+    data, manifest, arrange = core
     facts, backend, compiled, digest = _planned_and_compiled(data, origin, manifest, backend)
     plan, manifest = facts.plan, facts.manifest
     limits = manifest.limits if manifest is not None else Limits()

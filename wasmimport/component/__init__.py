@@ -14,11 +14,40 @@ from typing import Any
 from .._errors import ManifestError, WasmImportError
 from .._manifest import Manifest, manifest_from_mapping
 from .._wasmbin import WasmFormatError
-from ._decode import decode, is_component
-from ._lower import Lowered, Unlowerable, camel, lower, snake
+from ._decode import Component, decode, is_component
+from ._lower import Lowered, Unlowerable, lower
 from ._manifest import ComponentManifest, parse_component_manifest, python_for
+from ._wit import snake
 
-__all__ = ["ComponentManifest", "as_core", "is_component", "parse_component_manifest"]
+__all__ = ["ComponentManifest", "RuntimeNeeded", "as_core", "is_component",
+           "parse_component_manifest"]
+
+
+class RuntimeNeeded(Exception):
+    """The component does not run as one core module (``reason`` says why): wasmtime's
+    component runtime runs it (``_runtime``)."""
+
+    def __init__(self, component: Component, manifest: ComponentManifest | None, reason: str):
+        super().__init__(reason)
+        self.component, self.manifest, self.reason = component, manifest, reason
+
+    def build(self, module: types.ModuleType, data: bytes, origin: str, backend: str) -> None:
+        """Compile, instantiate and bind the component into ``module`` on that runtime."""
+        self._check(origin, backend)
+        from ._runtime import build
+        build(module, self.component, data, origin, self.manifest, self.reason)
+
+    def compile(self, data: bytes, origin: str, backend: str) -> None:
+        """Compile the component into the cache, as an import does."""
+        self._check(origin, backend)
+        from ._runtime import compile_component
+        compile_component(data, origin)
+
+    def _check(self, origin: str, backend: str) -> None:
+        if backend != "wasmtime":
+            raise WasmImportError(f"{origin}: this component does not run as one core module "
+                                  f"({self.reason}), so it needs wasmtime's component "
+                                  f"runtime: the wasmtime backend, not {backend}", path=origin)
 
 
 def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | None
@@ -30,17 +59,16 @@ def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | N
         component = decode(data)
     except WasmFormatError as exc:
         raise WasmImportError(f"{origin}: not a valid component: {exc}", path=origin) from None
-    try:
-        lowered = lower(component, data)
-    except Unlowerable as exc:
-        raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
-                              path=origin) from None
     if isinstance(manifest, Manifest):    # load(manifest=...): the core schema
         if manifest.functions or manifest.imports or manifest.types.declared:
             raise ManifestError(f"{manifest.source}: a component's manifest may only hold "
                                 "[imports] (by WIT name), [wasi] and [limits]: its "
                                 "functions and types come from its WIT", path=origin)
         manifest = ComponentManifest(manifest.source, {}, manifest)
+    try:
+        lowered = lower(component, data)
+    except Unlowerable as exc:
+        raise RuntimeNeeded(component, manifest, str(exc)) from None
     given = manifest.imports if manifest is not None else {}
     missing = []
     for module, name, wit_name, attribute, wit_type in lowered.imports:
@@ -82,11 +110,8 @@ class Arrangement:
 
     def __call__(self, module: types.ModuleType) -> None:
         for key, (space, cls_name) in self.types.items():   # the WIT's docs of each type
-            doc = self.docs.type(self.interfaces.get(space) if space else None,
-                                 lambda wit_name, c=cls_name: camel(wit_name) == c)
-            if doc:
-                cls = module.__dict__[key]
-                cls.__doc__ = f"{cls.__doc__}\n\n{doc}" if cls.__doc__ else doc
+            self.docs.annotate(module.__dict__[key], self.interfaces.get(space) if space
+                               else None, cls_name)
         for attribute, wit_name in self.interfaces.items():
             if self.docs.interface(wit_name):
                 getattr(module, attribute).__doc__ = self.docs.interface(wit_name)

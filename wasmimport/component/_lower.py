@@ -12,7 +12,6 @@ here with the reason (see ``Unlowerable``).
 
 from __future__ import annotations
 
-import keyword
 from typing import Any
 
 from .._wasmbin import read_module
@@ -28,6 +27,8 @@ from ._wit import (
     Variant,
     WitType,
     Wrapper,
+    camel,
+    snake,
 )
 from ._witdocs import SECTION_NAME, STANDARD_NAME, PackageDocs
 
@@ -44,17 +45,6 @@ WASI_P1 = "wasi_snapshot_preview1"
 class Unlowerable(Exception):
     """The component cannot run as its core module; the message says what stands in the
     way."""
-
-
-def snake(name: str) -> str:
-    """A WIT name (kebab-case) as a Python name: ``parse-int`` -> ``parse_int``."""
-    py = name.replace("-", "_")
-    return py + "_" if keyword.iskeyword(py) else py
-
-
-def camel(name: str) -> str:
-    """A WIT type name as a Python class name: ``http-request`` -> ``HttpRequest``."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
 def interface_attribute(name: str) -> str:
@@ -82,8 +72,10 @@ class Lowered:
         self.interfaces = interfaces   # interface attribute -> WIT name
 
 
-def lower(component: Component, data: bytes) -> Lowered:
-    """The core module and manifest that run ``component``; Unlowerable if there are none."""
+def exported_functions(component: Component
+                       ) -> tuple[list[tuple[str | None, str, Export]], dict[str, str]]:
+    """Each exported function as (interface attribute or None, WIT name, export), and the
+    exported interfaces (attribute -> WIT name)."""
     lifts: list[tuple[str | None, str, Export]] = []
     interfaces: dict[str, str] = {}
     for export in component.exports:
@@ -97,18 +89,36 @@ def lower(component: Component, data: bytes) -> Lowered:
             lifts += [(attribute, e.name, e) for e in export.item.values() if e.kind == "func"]
         elif export.kind != "type":
             raise Unlowerable(f"it exports a {export.kind} ({export.name!r})")
-    main = _main_instance(component, data, [e.item for _, _, e in lifts])
-    docs = PackageDocs(component.custom.get(SECTION_NAME, component.custom.get(STANDARD_NAME)))
-    filled = _filled(component, main)
-    types = _TypeNames(_resources(component, main, filled, interfaces))
-    functions: dict[str, Any] = {}
-    placed: dict[str, tuple[str | None, str]] = {}
-    abi: dict[str, str] = {}
+    if not lifts:
+        raise Unlowerable("it exports no functions")
+    return lifts, interfaces
+
+
+def learn_types(types: TypeNames, lifts: list[tuple[str | None, str, Export]]) -> None:
+    """Let ``types`` know the named types the functions of ``lifts`` use."""
     for space, _, export in lifts:
         if isinstance(export.type, FuncType):
             for t in (t for _param, t in export.type.params):
                 types.learn(t, space)
             types.learn(export.type.result, space)
+
+
+def docs_of(component: Component) -> PackageDocs:
+    """The doc comments the component carries (see ``_witdocs``)."""
+    return PackageDocs(component.custom.get(SECTION_NAME, component.custom.get(STANDARD_NAME)))
+
+
+def lower(component: Component, data: bytes) -> Lowered:
+    """The core module and manifest that run ``component``; Unlowerable if there are none."""
+    lifts, interfaces = exported_functions(component)
+    main = _main_instance(component, data, [e.item for _, _, e in lifts])
+    docs = docs_of(component)
+    filled = _filled(component, main)
+    types = TypeNames(_resources(component, main, filled, interfaces))
+    functions: dict[str, Any] = {}
+    placed: dict[str, tuple[str | None, str]] = {}
+    abi: dict[str, str] = {}
+    learn_types(types, lifts)
     for space, wit_name, export in lifts:
         lift = export.item
         if not isinstance(lift, Lift):
@@ -119,7 +129,7 @@ def lower(component: Component, data: bytes) -> Lowered:
         core = _core_export(lift.core, main, wit_name)
         _options(lift, main, wit_name, core, abi)
         doc = docs.function(interfaces.get(space) if space else None, wit_name)
-        functions[key] = {"signature": _signature(functype, types, space), "export": core,
+        functions[key] = {"signature": signature_text(functype, types, space), "export": core,
                           "doc": f"{wit_name}: {functype.wit()}" + (f"\n\n{doc}" if doc else "")}
         if method is None:
             placed[key] = (space, snake(wit_name))
@@ -138,7 +148,7 @@ def lower(component: Component, data: bytes) -> Lowered:
         imports.append((module, name, wit_name or member, _python_member(member),
                         func.type.wit()))
         table["imports"].setdefault(module, {})[name] = {
-            "signature": _signature(func.type, types, None), "python": "-:-"}
+            "signature": signature_text(func.type, types, None), "python": "-:-"}
     start, end = main.module  # type: ignore[misc]
     if abi:
         table["abi"] = abi
@@ -202,7 +212,7 @@ def _python_member(wit_name: str) -> str:
     return camel(resource) if kind == "constructor" else f"{camel(resource)}.{snake(method)}"
 
 
-def _method_key(wit_name: str, space: str | None, types: _TypeNames) -> str | None:
+def _method_key(wit_name: str, space: str | None, types: TypeNames) -> str | None:
     """The manifest name of a resource's constructor, method or static function:
     ``[method]counter.value`` -> ``Counter.value``, ``[constructor]counter`` ->
     ``Counter.__init__``; None for a plain function."""
@@ -330,7 +340,7 @@ def _resources(component: Component, main: CoreInstance,
     return found
 
 
-class _TypeNames:
+class TypeNames:
     """The manifest's ``[types]`` table for the WIT's named types; ``resources`` are the
     component's resources (see ``_resources``)."""
 
@@ -446,7 +456,7 @@ def _children(t: WitType) -> tuple[WitType | None, ...]:
     return ()
 
 
-def _signature(functype: FuncType, types: _TypeNames, attribute: str | None) -> str:
+def signature_text(functype: FuncType, types: TypeNames, attribute: str | None) -> str:
     params = ", ".join(f"{snake(n)}: {types.text(t, attribute)}" for n, t in functype.params)
     result = types.text(functype.result, attribute, result=True) if functype.result else "None"
     return f"({params}) -> {result}"

@@ -7,6 +7,20 @@ WIT name from the export that names it, so ``point`` in a function's signature a
 
 from __future__ import annotations
 
+import keyword
+
+
+def snake(name: str) -> str:
+    """A WIT name (kebab-case) as a Python name: ``parse-int`` -> ``parse_int``."""
+    py = name.replace("-", "_")
+    return py + "_" if keyword.iskeyword(py) else py
+
+
+def camel(name: str) -> str:
+    """A WIT type name as a Python class name: ``http-request`` -> ``HttpRequest``."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
 PRIMITIVES = {0x7F: "bool", 0x7E: "s8", 0x7D: "u8", 0x7C: "s16", 0x7B: "u16", 0x7A: "s32",
               0x79: "u32", 0x78: "s64", 0x77: "u64", 0x76: "f32", 0x75: "f64", 0x74: "char",
               0x73: "string", 0x64: "error-context"}

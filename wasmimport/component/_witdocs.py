@@ -19,6 +19,8 @@ import os
 import re
 from typing import Any
 
+from ._wit import camel
+
 SECTION_NAME = "wasmimport-wit-docs"
 STANDARD_NAME = "package-docs"
 _VERSION = 0
@@ -226,6 +228,12 @@ class PackageDocs:
                     text = f"{text}\n\n{lines}" if text else lines
                 return text
         return ""
+
+    def annotate(self, cls: Any, interface: str | None, cls_name: str) -> None:
+        """Add the docs of the type that is the class ``cls_name`` to its docstring."""
+        doc = self.type(interface, lambda wit_name: camel(wit_name) == cls_name)
+        if doc:
+            cls.__doc__ = f"{cls.__doc__}\n\n{doc}" if cls.__doc__ else doc
 
     @staticmethod
     def _text(value: Any) -> str:

@@ -1,0 +1,194 @@
+"""Components that are not one core module, on wasmtime's component runtime (SPEC section 8).
+
+componentize-py's components (CPython, libc and the app as separate core modules, wired by
+adapters) cannot run as one core module; wasmimport runs them through libwasmtime's
+``wasmtime_component_*`` API, with the same Python names, classes, signatures, argument
+checks and docstrings as a component on the core path, and WASI 0.2 served by wasmtime's
+own implementation with the manifest's grants.  The guests are tests/guests/components/
+pyguest (no imports) and pywasi (WASI 0.2 imported itself), built by `make wasm`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import types
+from pathlib import Path
+
+import pytest
+
+import wasmimport
+from conftest import BACKEND, guest_path
+from wasmimport import GuestError, WasmImportError
+from wasmimport.component import _runtime
+
+ON_WASMTIME = BACKEND.name == "wasmtime"
+REFUSED = r"does not run as one core module \(its functions do not all come from one core " \
+          r"module\), so it needs wasmtime's component runtime"
+
+
+@pytest.fixture(scope="module")
+def pyguest() -> types.ModuleType:
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only: test_other_backends_refuse_it checks the refusal")
+    return wasmimport.load(guest_path("components/pyguest"), "pyguest")
+
+
+def test_other_backends_refuse_it() -> None:
+    if ON_WASMTIME:
+        assert wasmimport.load(guest_path("components/pyguest"), "pyguest").greet("x")
+        return
+    with pytest.raises(WasmImportError, match=REFUSED + rf": the wasmtime backend, not "
+                                              rf"{BACKEND.name}"):
+        wasmimport.load(guest_path("components/pyguest"), "pyguest")
+
+
+def test_a_component_of_several_core_modules_runs(pyguest: types.ModuleType) -> None:
+    assert pyguest.greet("Ann") == "Hello, Ann!"
+    assert pyguest.describe(pyguest.Person("Bob", 41)) == "Bob (41)"
+    assert pyguest.describe(("Cy", 7)) == "Cy (7)"           # a record from a tuple
+    people = [pyguest.Person("a", 3), pyguest.Person("b", 40), pyguest.Person("c", 9)]
+    assert pyguest.oldest(people) == pyguest.Person("b", 40)
+    assert type(pyguest.oldest(people)) is pyguest.Person
+    assert pyguest.oldest([]) is None
+    assert sorted(pyguest.__all__) == ["Person", "describe", "exports", "greet", "oldest"]
+    assert pyguest.Person.__qualname__ == "Person" and pyguest.Person.__module__ == "pyguest"
+
+
+def test_its_python_side_is_the_core_paths(pyguest: types.ModuleType) -> None:
+    assert str(inspect.signature(pyguest.oldest)) == \
+        "(people: list[pyguest.Person]) -> pyguest.Person | None"
+    assert pyguest.greet.__doc__ == "greet: func(name: string) -> string"
+    with pytest.raises(TypeError, match=r"pyguest.greet\(\) argument 'name' must be str, not int"):
+        pyguest.greet(5)
+    with pytest.raises(OverflowError, match=r"pyguest.describe\(\) argument 'p' field 'age' "
+                                            r"is out of range for u32"):
+        pyguest.describe(pyguest.Person("x", -1))
+    with pytest.raises(TypeError, match=r"missing 1 required positional argument: 'name'"):
+        pyguest.greet()
+    assert pyguest.greet(name="kw") == "Hello, kw!"
+    assert pyguest.greet("\u00e9\u4e2d\U0001f600") == "Hello, \u00e9\u4e2d\U0001f600!"
+
+
+def test_it_is_compiled_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled into the compile cache by its first import (or `compile`); the next import,
+    in this process or another, deserializes it."""
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    shutil.copy(guest_path("components/pyguest"), tmp_path / "pg.wasm")
+    assert wasmimport.load(tmp_path / "pg.wasm").greet("1") == "Hello, 1!"
+    compiled: list[int] = []
+    real = _runtime._Runtime.compile
+
+    def counting(self: _runtime._Runtime, wasm: bytes) -> object:
+        compiled.append(len(wasm))
+        return real(self, wasm)
+    monkeypatch.setattr(_runtime._Runtime, "compile", counting)
+    assert wasmimport.load(tmp_path / "pg.wasm").greet("2") == "Hello, 2!"
+    assert compiled == []
+
+
+def _pywasi(tmp_path: Path, grants: str | None) -> types.ModuleType:
+    shutil.copy(guest_path("components/pywasi"), tmp_path / "pywasi.wasm")
+    if grants is not None:
+        (tmp_path / "pywasi.wasm.toml").write_text(grants)
+    return wasmimport.load(tmp_path / "pywasi.wasm")
+
+
+def test_wasi_p2_is_denied_without_a_grant(tmp_path: Path) -> None:
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    with pytest.raises(WasmImportError, match=r"uses WASI \(wasi:cli, wasi:clocks, "
+                                              r"wasi:filesystem, .*granted only by a \[wasi\]"):
+        _pywasi(tmp_path, None)
+
+
+def test_wasi_p2_grants(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "note.txt").write_text("read me")
+    (tmp_path / "rw").mkdir()
+    (tmp_path / "secret.txt").write_text("outside")
+    w = _pywasi(tmp_path, '[wasi]\nargs = ["one", "two"]\nenv = { GREETING = "hi" }\n'
+                          'stdout = "inherit"\n'
+                          'preopens = { "/ro" = { path = "ro" }, '
+                          '"/rw" = { path = "rw", mode = "rw" } }\n')
+    assert w.env_var("GREETING") == "hi"
+    assert w.env_var("HOME") is None                  # only what is granted
+    assert w.args() == ["pywasi.wasm", "one", "two"]
+    assert w.read_file("/ro/note.txt") == "read me"
+    assert w.write_file("/rw/out.txt", "written") is None
+    assert (tmp_path / "rw" / "out.txt").read_text() == "written"
+    with pytest.raises(GuestError, match="PermissionError|OSError|ReadOnly|Read-only"):
+        w.write_file("/ro/new.txt", "no")              # a read-only preopen
+    assert not (tmp_path / "ro" / "new.txt").exists()
+    for escape in ("/ro/../secret.txt", "/rw/../../secret.txt", str(tmp_path / "secret.txt")):
+        with pytest.raises(GuestError) as caught:
+            w.read_file(escape)
+        assert "outside" not in str(caught.value)
+    w.say("to stdout")
+    assert capfd.readouterr().out == "to stdout\n"
+
+
+def test_wasi_p2_without_files_or_streams(tmp_path: Path, capfd: pytest.CaptureFixture[str]
+                                          ) -> None:
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    (tmp_path / "note.txt").write_text("here")
+    w = _pywasi(tmp_path, "[wasi]\n")
+    with pytest.raises(GuestError):
+        w.read_file(str(tmp_path / "note.txt"))        # no preopens: no files at all
+    w.say("nowhere")
+    assert capfd.readouterr().out == ""                 # stdout is null unless granted
+    assert w.args() == ["pywasi.wasm"]
+
+
+@pytest.mark.parametrize(("grants", "refusal"), [
+    ("[wasi]\n[limits]\nfuel = 1000\n", r"\[limits\] are not supported yet for a component "
+                                         r"that does not run as one core module"),
+    ('[wasi]\nstdout = "capture"\n', r"\[wasi\] stdout = 'capture' is not supported yet"),
+])
+def test_what_this_path_refuses_is_named(tmp_path: Path, grants: str, refusal: str) -> None:
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    with pytest.raises(WasmImportError, match=refusal):
+        _pywasi(tmp_path, grants)
+
+
+@pytest.mark.needs("processes")
+def test_inspect_and_stub_say_how_it_runs() -> None:
+    import subprocess
+    import sys
+
+    path = str(guest_path("components/pyguest"))
+    out = subprocess.run([sys.executable, "-m", "wasmimport", "inspect", path],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "export oldest: func(people: list<person>) -> option<person>;" in out.stdout
+    assert "it runs on wasmtime's component runtime (its functions do not all come from " \
+           "one core module)" in out.stdout
+    stub = subprocess.run([sys.executable, "-m", "wasmimport", "stub", "-o", "-", path],
+                          capture_output=True, text=True)
+    assert stub.returncode == 1
+    assert "no stub yet for a component that does not run as one core module" in stub.stderr
+
+
+@pytest.mark.needs("processes")
+def test_a_process_using_it_exits_cleanly() -> None:
+    """wasmtime-py's objects are let go of at exit, not finalized once wasmtime-py is torn
+    down (whose finalizers then printed "Exception ignored in: Managed.__del__ ...
+    'NoneType' object is not callable" at the end of a test run).  The child stands for that
+    teardown by taking wasmtime-py's delete functions away before it exits."""
+    import subprocess
+    import sys
+
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    code = ("import wasmimport\n"
+            f"m = wasmimport.load({str(guest_path('components/pyguest'))!r}, 'pg')\n"
+            "print(m.greet('exit'))\n"
+            "from wasmtime import _engine, _store\n"
+            "_engine.ffi = _store.ffi = None\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "Hello, exit!\n", "")
