@@ -11,6 +11,7 @@ import pytest
 
 import wasmimport
 from conftest import guest_path
+from wasmimport._wasmbin import custom_section
 from wasmimport.component._witdocs import extract, read_wit, section
 
 COMPONENTS = Path(guest_path("components/calc")).parent
@@ -73,7 +74,9 @@ def test_doc_comments_are_read_from_the_wit() -> None:
             "interfaces": {"inline": {"docs": "Inline.", "funcs": {"f": "Inside."}}}}}}
 
 
-def test_doc_comments_become_docstrings() -> None:
+def test_doc_comments_become_docstrings(compiled: None) -> None:
+    """(``compiled``: the counter's handle tables are host functions, which need the
+    compiled extension on wasmtime.)"""
     calc = wasmimport.load(COMPONENTS / "calc.wasm", "calc")
     assert calc.__doc__ == "Every kind of value the Canonical ABI has, in small functions."
     assert calc.add.__doc__ == "add: func(a: s32, b: s32) -> s32\n\nAdds two numbers (wrapping)."
@@ -96,12 +99,6 @@ def _without_docs(name: str) -> bytes:
     return data[:-len(ours)]
 
 
-def _custom(name: str, contents: bytes) -> bytes:
-    body = bytes([len(name)]) + name.encode() + contents
-    assert len(body) < 128
-    return b"\x00" + bytes([len(body)]) + body
-
-
 def test_a_component_without_docs_has_its_signatures(tmp_path: Path) -> None:
     (tmp_path / "calc.wasm").write_bytes(_without_docs("calc"))
     calc = wasmimport.load(tmp_path / "calc.wasm", "calc")
@@ -113,7 +110,8 @@ def test_a_component_without_docs_has_its_signatures(tmp_path: Path) -> None:
                                       b'\x00{"worlds": {"root": 5}}', b""])
 def test_unreadable_docs_are_no_docs(tmp_path: Path, contents: bytes) -> None:
     """Docs are never a reason to refuse an import."""
-    (tmp_path / "calc.wasm").write_bytes(_without_docs("calc") + _custom("package-docs", contents))
+    (tmp_path / "calc.wasm").write_bytes(_without_docs("calc")
+                                         + custom_section("package-docs", contents))
     assert wasmimport.load(tmp_path / "calc.wasm", "calc").add.__doc__ == \
         "add: func(a: s32, b: s32) -> s32"
 
@@ -123,7 +121,8 @@ def test_wit_components_package_docs_are_read(tmp_path: Path) -> None:
     decodes as ``root``)."""
     docs = b"\x00" + json.dumps({"worlds": {"root": {"docs": "Root.",
                                                       "funcs": {"add": "Sums."}}}}).encode()
-    (tmp_path / "calc.wasm").write_bytes(_without_docs("calc") + _custom("package-docs", docs))
+    (tmp_path / "calc.wasm").write_bytes(_without_docs("calc")
+                                         + custom_section("package-docs", docs))
     calc = wasmimport.load(tmp_path / "calc.wasm", "calc")
     assert calc.__doc__ == "Root."
     assert calc.add.__doc__ == "add: func(a: s32, b: s32) -> s32\n\nSums."

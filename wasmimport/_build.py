@@ -208,8 +208,8 @@ def componentize(core: str, wit: str, output: str, world: str | None = None,
 
 
 def _append_docs(component: str, wit: str) -> None:
-    """Append the WIT's doc comments to ``component`` as its package-docs section, which
-    jco's ``embed`` does not carry (see component/_witdocs.py)."""
+    """Append the WIT's doc comments to ``component`` as a custom section, since jco's
+    ``embed`` does not carry them (see component/_witdocs.py)."""
     from .component._witdocs import extract, read_wit, section
     docs = extract(read_wit(wit))
     if docs:

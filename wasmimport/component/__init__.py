@@ -7,7 +7,6 @@ so it runs on the core path.  Imported only when an import meets a component.
 
 from __future__ import annotations
 
-import os
 import types
 from typing import Any
 
@@ -15,8 +14,13 @@ from .._errors import ManifestError, WasmImportError
 from .._manifest import Manifest, manifest_from_mapping
 from .._wasmbin import WasmFormatError
 from ._decode import Component, decode, is_component
-from ._lower import Lowered, Unlowerable, lower
-from ._manifest import ComponentManifest, parse_component_manifest, python_for
+from ._lower import Lowered, Unlowerable, lower, place_types
+from ._manifest import (
+    ComponentManifest,
+    parse_component_manifest,
+    python_for,
+    wasi_not_granted,
+)
 from ._wit import snake
 
 __all__ = ["ComponentManifest", "RuntimeNeeded", "as_core", "is_component",
@@ -85,12 +89,7 @@ def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | N
                               "[imports] does not provide:\n" + "\n".join(missing),
                               path=origin)
     if lowered.wasi and (manifest is None or manifest.core.wasi is None):
-        wasi = sorted({i.name.partition("/")[0] for i in component.imports
-                       if i.name.startswith("wasi:")})
-        raise WasmImportError(f"{origin}: the component uses WASI ({', '.join(wasi)}), which "
-                              "is granted only by a [wasi] table in its manifest "
-                              f"({os.path.basename(origin)}.toml); see docs/sandbox.md",
-                              path=origin)
+        raise wasi_not_granted(origin, [i.name for i in component.imports])
     typed = manifest_from_mapping(lowered.table, f"{origin} (its WIT)")
     if manifest is not None:
         typed.wasi, typed.limits = manifest.core.wasi, manifest.core.limits
@@ -109,32 +108,18 @@ class Arrangement:
         self.docs = lowered.docs
 
     def __call__(self, module: types.ModuleType) -> None:
-        for key, (space, cls_name) in self.types.items():   # the WIT's docs of each type
-            self.docs.annotate(module.__dict__[key], self.interfaces.get(space) if space
-                               else None, cls_name)
-        for attribute, wit_name in self.interfaces.items():
-            if self.docs.interface(wit_name):
-                getattr(module, attribute).__doc__ = self.docs.interface(wit_name)
-        _arrange(module, self.types, {py for (space, py) in self.functions.values()
-                                      if space is None})
+        """Move each type to its interface under its WIT name, with the WIT's docs; show
+        only the WIT's names."""
+        namespace = module.__dict__
+        public = {py for (space, py) in self.functions.values() if space is None}
+        classes = {key: namespace.pop(key) for key in self.types}
+        public |= place_types(module, classes, self.types, self.interfaces, self.docs)
+        _show_only(module, public)
 
 
-def _arrange(module: types.ModuleType, placed: dict[str, tuple[str | None, str]],
-             functions: set[str]) -> None:
-    """Move each type to its interface under its WIT name; show only the WIT's names."""
+def _show_only(module: types.ModuleType, public: set[str]) -> None:
+    """Let the module show ``public`` and its interfaces, not the core module's names."""
     namespace = module.__dict__
-    public = set(functions)
-    for key, (space, cls_name) in placed.items():
-        cls = namespace.pop(key)
-        cls.__name__ = cls_name
-        if space is None:
-            namespace[cls_name] = cls
-            public.add(cls_name)
-        else:
-            setattr(namespace[space], cls_name, cls)
-            cls.__qualname__ = f"{space}.{cls_name}"
-        for case in cls.__subclasses__():         # a variant's cases: Shape.Circle
-            case.__qualname__ = f"{cls.__qualname__}.{case.__name__}"
     public.update(n for n in module.__all__   # the interfaces (``shapes``)
                   if isinstance(namespace.get(n), types.SimpleNamespace))
     core_getattr = namespace["__getattr__"]

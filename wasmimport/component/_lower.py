@@ -12,6 +12,7 @@ here with the reason (see ``Unlowerable``).
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from .._wasmbin import read_module
@@ -103,6 +104,45 @@ def learn_types(types: TypeNames, lifts: list[tuple[str | None, str, Export]]) -
             types.learn(export.type.result, space)
 
 
+def function_key(space: str | None, wit_name: str) -> str:
+    """The manifest name of an exported function: ``shapes.norm``, or ``add`` at the top."""
+    return f"{space}.{snake(wit_name)}" if space else snake(wit_name)
+
+
+def function_doc(wit_name: str, functype: FuncType, docs: PackageDocs,
+                 interface: str | None) -> str:
+    """A function's docstring: its WIT signature, then its WIT doc comment if it has one."""
+    doc = docs.function(interface, wit_name)
+    return f"{wit_name}: {functype.wit()}" + (f"\n\n{doc}" if doc else "")
+
+
+def place_types(module: ModuleType, classes: dict[str, Any],
+                placed: dict[str, tuple[str | None, str]], interfaces: dict[str, str],
+                docs: PackageDocs) -> set[str]:
+    """Put each type class (``classes``, by manifest name) under its WIT name, at the top
+    or in its interface (``placed``), with the WIT's docs, as are the interfaces; return
+    the names put at the top."""
+    namespace = module.__dict__
+    for attribute, wit_name in interfaces.items():
+        doc = docs.interface(wit_name)
+        if doc:
+            namespace[attribute].__doc__ = doc
+    top = set()
+    for key, (space, cls_name) in placed.items():
+        cls = classes[key]
+        docs.annotate(cls, interfaces.get(space) if space else None, cls_name)
+        cls.__name__ = cls_name
+        cls.__qualname__ = f"{space}.{cls_name}" if space else cls_name
+        if space is None:
+            namespace[cls_name] = cls
+            top.add(cls_name)
+        else:
+            setattr(namespace[space], cls_name, cls)
+        for case in cls.__subclasses__():         # a variant's cases: Shape.Circle
+            case.__qualname__ = f"{cls.__qualname__}.{case.__name__}"
+    return top
+
+
 def docs_of(component: Component) -> PackageDocs:
     """The doc comments the component carries (see ``_witdocs``)."""
     return PackageDocs(component.custom.get(SECTION_NAME, component.custom.get(STANDARD_NAME)))
@@ -125,12 +165,12 @@ def lower(component: Component, data: bytes) -> Lowered:
             raise Unlowerable(f"{wit_name!r} is not a lifted core function")
         functype = export.type if isinstance(export.type, FuncType) else lift.type
         method = _method_key(wit_name, space, types)
-        key = method or (f"{space}.{snake(wit_name)}" if space else snake(wit_name))
+        key = method or function_key(space, wit_name)
         core = _core_export(lift.core, main, wit_name)
         _options(lift, main, wit_name, core, abi)
-        doc = docs.function(interfaces.get(space) if space else None, wit_name)
         functions[key] = {"signature": signature_text(functype, types, space), "export": core,
-                          "doc": f"{wit_name}: {functype.wit()}" + (f"\n\n{doc}" if doc else "")}
+                          "doc": function_doc(wit_name, functype, docs,
+                                              interfaces.get(space) if space else None)}
         if method is None:
             placed[key] = (space, snake(wit_name))
     imports: list[tuple[str, str, str, str, str]] = []

@@ -10,9 +10,10 @@ Its functions and types come from the WIT, so it has no ``[functions]``, ``[type
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from .._errors import ManifestError
+from .._errors import ManifestError, WasmImportError
 from .._manifest import Manifest, _toml, manifest_from_mapping, python_name
 
 _KEYS = {"imports", "wasi", "limits"}
@@ -65,3 +66,14 @@ def python_for(spec: str, attribute: str | None) -> str:
     if attribute is None:
         return spec
     return f"{spec}.{attribute}" if ":" in spec else f"{spec}:{attribute}"
+
+
+def wasi_not_granted(origin: str, imports: list[str]) -> WasmImportError:
+    """The error of a component that imports WASI (``imports``: its import names) while its
+    manifest has no ``[wasi]`` table: default-deny, naming the WASI packages."""
+    packages = ", ".join(sorted({name.partition("/")[0] for name in imports
+                                 if name.startswith("wasi:")}))
+    return WasmImportError(f"{origin}: the component uses WASI ({packages}), which is granted "
+                           "only by a [wasi] table in its manifest "
+                           f"({os.path.basename(origin)}.toml); see docs/sandbox.md",
+                           path=origin)

@@ -40,7 +40,7 @@ from .._compound import (
 )
 from .._digest import sha256
 from .._errors import GuestError, Trap, WasmImportError
-from .._manifest import FunctionEntry, Manifest, manifest_from_mapping
+from .._manifest import FunctionEntry, manifest_from_mapping
 from .._types import BytesType, CharType, FloatType, ListType, StrType, WasmType
 from ..backends import BackendError
 from ._decode import Component
@@ -49,9 +49,13 @@ from ._lower import (
     Unlowerable,
     docs_of,
     exported_functions,
+    function_doc,
+    function_key,
     learn_types,
+    place_types,
     signature_text,
 )
+from ._manifest import wasi_not_granted
 from ._wit import (
     FuncType,
     Labels,
@@ -62,8 +66,8 @@ from ._wit import (
     Variant,
     WitType,
     Wrapper,
-    snake,
 )
+from ._witdocs import PackageDocs
 
 # a value tree's kinds (wasmtime/component/val.h)
 _KINDS = {"bool": 0, "s8": 1, "u8": 2, "s16": 3, "u16": 4, "s32": 5, "u32": 6, "s64": 7,
@@ -163,16 +167,13 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
                               "supported yet for a component that does not run as one core "
                               f"module ({why}): " + ", ".join(others), path=origin)
     if wasi and (core is None or core.wasi is None):
-        packages = ", ".join(sorted({name.partition("/")[0] for name in wasi}))
-        raise WasmImportError(f"{origin}: the component uses WASI ({packages}), which is "
-                              "granted only by a [wasi] table in its manifest "
-                              f"({os.path.basename(origin)}.toml); see docs/sandbox.md",
-                              path=origin)
+        raise wasi_not_granted(origin, wasi)
+    docs = docs_of(component)
     try:
         lifts, interfaces = exported_functions(component)
         names = TypeNames({})
         learn_types(names, lifts)
-        table, wit = _table(lifts, interfaces, names, component)
+        table, wit = _table(lifts, interfaces, names, docs)
     except Unlowerable as exc:
         raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
                               path=origin) from None
@@ -193,8 +194,13 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
                               path=origin) from None
     lock = threading.RLock()
     namespace = module.__dict__
-    _place_types(module, typed, names.placed, interfaces, docs_of(component))
-    public = {cls for space, cls in names.placed.values() if space is None}
+    for attribute in interfaces:
+        namespace[attribute] = types.SimpleNamespace(__qualname__=attribute)
+    classes = typed.types.classes()
+    for cls in classes.values():
+        for each in (cls, *cls.__subclasses__()):       # a variant's cases too
+            each.__module__ = module.__name__
+    public = place_types(module, classes, names.placed, interfaces, docs)
     for entry in typed.functions:
         space, _, name = entry.name.rpartition(".")
         wit_name, functype = wit[entry.name]
@@ -209,15 +215,12 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
             public.add(name)
     module.__doc__ = typed.doc
     module.__all__ = sorted({*public, *interfaces})  # type: ignore[attr-defined]
-    module.__wasmimport_component__ = (store, instance)  # type: ignore[attr-defined]
 
 
-def _table(lifts: list[Any], interfaces: dict[str, str], names: TypeNames,
-           component: Component
+def _table(lifts: list[Any], interfaces: dict[str, str], names: TypeNames, docs: PackageDocs
            ) -> tuple[dict[str, Any], dict[str, tuple[str, FuncType]]]:
     """The manifest table of the exported functions and their types, and each function's
     WIT name and type by its manifest name."""
-    docs = docs_of(component)
     functions: dict[str, Any] = {}
     wit: dict[str, tuple[str, FuncType]] = {}
     for space, wit_name, export in lifts:
@@ -228,41 +231,15 @@ def _table(lifts: list[Any], interfaces: dict[str, str], names: TypeNames,
         if wit_name.startswith("["):
             raise Unlowerable(f"it has resources ({wit_name}): not supported yet for a "
                               "component that does not run as one core module")
-        key = f"{space}.{snake(wit_name)}" if space else snake(wit_name)
-        doc = docs.function(interfaces.get(space) if space else None, wit_name)
+        key = function_key(space, wit_name)
         functions[key] = {"signature": signature_text(functype, names, space),
-                          "doc": f"{wit_name}: {functype.wit()}" + (f"\n\n{doc}" if doc else "")}
+                          "doc": function_doc(wit_name, functype, docs,
+                                              interfaces.get(space) if space else None)}
         wit[key] = (wit_name, functype)
     table: dict[str, Any] = {"functions": functions, "types": names.table}
     if docs.module():
         table["doc"] = docs.module()
     return table, wit
-
-
-def _place_types(module: types.ModuleType, typed: Manifest,
-                 placed: dict[str, tuple[str | None, str]], interfaces: dict[str, str],
-                 docs: Any) -> None:
-    """The interfaces as namespaces, and each type under its WIT name where the WIT has it."""
-    namespace = module.__dict__
-    for attribute, wit_name in interfaces.items():
-        holder = types.SimpleNamespace(__qualname__=attribute)
-        if docs.interface(wit_name):
-            holder.__doc__ = docs.interface(wit_name)
-        namespace[attribute] = holder
-    classes = typed.types.classes()
-    for key, (space, cls_name) in placed.items():
-        cls = classes[key]
-        cls.__name__ = cls_name
-        cls.__qualname__ = f"{space}.{cls_name}" if space else cls_name
-        cls.__module__ = module.__name__
-        docs.annotate(cls, interfaces.get(space) if space else None, cls_name)
-        for case in cls.__subclasses__():
-            case.__qualname__ = f"{cls.__qualname__}.{case.__name__}"
-            case.__module__ = module.__name__
-        if space:
-            setattr(namespace[space], cls_name, cls)
-        else:
-            namespace[cls_name] = cls
 
 
 def _wasi_config(engine: _Runtime, wasi: Any, origin: str) -> Any:
@@ -314,18 +291,20 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
     array = ffi.wasmtime_component_val_t * n
     Val, WasmtimeError = ffi.wasmtime_component_val_t, engine.wasmtime.WasmtimeError
 
+    results = 1 if lift else 0
+
     def invoke(*values: Any) -> Any:
         value: Any = None
         args = array()
         filled = 0
         out = Val()
         try:
-            for value, lower in zip(values, lowers):
-                lower(value, args[filled])
+            for arg, lower in zip(values, lowers):
+                lower(arg, args[filled])
                 filled += 1
             with lock:
                 error = call(byref(raw_func), context(), args, n,
-                             byref(out) if lift else None, 1 if lift else 0)
+                             byref(out) if results else None, results)
                 if error:
                     raise _trap(WasmtimeError._from_ptr(error), label)
                 try:

@@ -19,6 +19,7 @@ import os
 import re
 from typing import Any
 
+from .._wasmbin import custom_section
 from ._wit import camel
 
 SECTION_NAME = "wasmimport-wit-docs"
@@ -155,20 +156,9 @@ def read_wit(path: str) -> str:
 
 
 def section(docs: dict[str, Any]) -> bytes:
-    """``docs`` as a whole custom section (id 0, size, name, contents) to append to a
-    component."""
-    body = _leb(len(SECTION_NAME)) + SECTION_NAME.encode() + bytes([_VERSION]) + \
-        json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode()
-    return b"\x00" + _leb(len(body)) + body
-
-
-def _leb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+    """``docs`` as a whole custom section to append to a component."""
+    return custom_section(SECTION_NAME, bytes([_VERSION]) + json.dumps(
+        docs, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 class PackageDocs:
