@@ -20,6 +20,7 @@ import pytest
 import wasmimport
 from conftest import BACKEND, guest_path
 from wasmimport import GuestError, WasmImportError
+from wasmimport._extension import speedups
 from wasmimport.component import _runtime
 
 ON_WASMTIME = BACKEND.name == "wasmtime"
@@ -144,16 +145,94 @@ def test_wasi_p2_without_files_or_streams(tmp_path: Path, capfd: pytest.CaptureF
     assert w.args() == ["pywasi.wasm"]
 
 
-@pytest.mark.parametrize(("grants", "refusal"), [
-    ("[wasi]\n[limits]\nfuel = 1000\n", r"\[limits\] are not supported yet for a component "
-                                         r"that does not run as one core module"),
-    ('[wasi]\nstdout = "capture"\n', r"\[wasi\] stdout = 'capture' is not supported yet"),
-])
-def test_what_this_path_refuses_is_named(tmp_path: Path, grants: str, refusal: str) -> None:
+def test_what_this_path_refuses_is_named(tmp_path: Path) -> None:
     if not ON_WASMTIME:
         pytest.skip("runs on wasmtime only")
-    with pytest.raises(WasmImportError, match=refusal):
-        _pywasi(tmp_path, grants)
+    with pytest.raises(WasmImportError, match=r"\[wasi\] stdout = 'capture' is not supported "
+                                              r"yet"):
+        _pywasi(tmp_path, '[wasi]\nstdout = "capture"\n')
+
+
+AFTER_A_TRAP = (r"pywasi.env_var\(\): this component trapped in an earlier call \(%s\), and "
+                r"an instance of a component cannot be entered again after a trap \(the "
+                r"Component Model's rule\): import the module anew \(importlib.reload\)")
+
+
+@pytest.mark.parametrize(("limit", "call", "stopped"), [
+    ("fuel = 100_000_000", "spin",
+     r"the call used up its fuel \(\[limits\] fuel = 100000000\)"),
+    ("timeout = 0.2", "spin",
+     r"the call ran past its time limit \(\[limits\] timeout = 0.2 s\)"),
+    ("memory = '64 MiB'", "hoard",
+     r"the guest ran out of memory: it asked to grow its memory to [\d.]+ MiB \(\d+ bytes\), "
+     r"past \[limits\] memory = 64 MiB \(67108864 bytes\)"),
+])
+def test_limits_stop_a_call(tmp_path: Path, limit: str, call: str, stopped: str) -> None:
+    """[limits] hold on this path as on the core path (the instantiation is bounded as a call
+    is); after a trap the instance cannot be entered again, and the error says so."""
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    grants = f"[wasi]\n[limits]\n{limit}\n"
+    native = speedups() is not None
+    if not native and call == "spin":     # the pure path: what needs the watchdog is refused
+        with pytest.raises(WasmImportError, match=rf"\[limits\] {limit.split()[0]} needs "
+                                                  r"wasmimport's compiled extension"):
+            _pywasi(tmp_path, grants)
+        return
+    w = _pywasi(tmp_path, grants)
+    assert w.hoard(1) == 1 << 20                       # within every limit
+    if not native:     # wasmtime's own limiter holds the cap: the guest fails, unexplained
+        with pytest.raises(wasmimport.Trap, match=r"pywasi.hoard\(\): wasm trap"):
+            w.hoard(200)
+        return
+    with pytest.raises(wasmimport.LimitExceeded, match=rf"pywasi.{call}\(\): {stopped}") as exc:
+        getattr(w, call)(*([200] if call == "hoard" else []))
+    assert exc.value.frames, "a wasm backtrace"
+    with pytest.raises(wasmimport.Trap, match=AFTER_A_TRAP % stopped):
+        w.env_var("X")
+
+
+CHILD = """
+import sys, wasmimport
+w = wasmimport.load(sys.argv[1])
+print(w.args(), flush=True)
+print("ready", flush=True)
+try:
+    w.spin()
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+@pytest.mark.needs("processes")
+def test_ctrl_c_stops_a_call(tmp_path: Path) -> None:
+    """A real SIGINT stops a component's runaway call with KeyboardInterrupt (the watchdog
+    serves this path too); without it the child never ends."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    if speedups() is None:
+        pytest.skip("the pure path cannot stop running wasm code (test_limits checks this)")
+    shutil.copy(guest_path("components/pywasi"), tmp_path / "pywasi.wasm")
+    (tmp_path / "pywasi.wasm.toml").write_text("[wasi]\n")
+    (tmp_path / "child.py").write_text(CHILD)
+    child = subprocess.Popen([sys.executable, str(tmp_path / "child.py"),
+                              str(tmp_path / "pywasi.wasm")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline() == "['pywasi.wasm']\n"
+        assert child.stdout.readline() == "ready\n"
+        time.sleep(0.3)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert (child.returncode, out) == (0, "interrupted\n"), err
 
 
 @pytest.mark.needs("processes")

@@ -107,7 +107,7 @@ def compile_only(data: bytes, origin: str, manifest: Manifest | None,
     cache, as an import does, without instantiating it."""
     core = _core_of(data, origin, manifest)
     if not isinstance(core, tuple):      # a component for wasmtime's component runtime
-        core.compile(data, origin, backend.name)
+        core.compile(data, origin, backend)
         return
     _planned_and_compiled(core[0], origin, core[1], backend)
 
@@ -137,7 +137,7 @@ def build_module(module: types.ModuleType, data: bytes, origin: str,
     whole = data
     core = _core_of(data, origin, manifest)
     if not isinstance(core, tuple):      # a component for wasmtime's component runtime
-        core.build(module, whole, origin, backend.name)
+        core.build(module, whole, origin, backend)
         return
     data, manifest, arrange = core
     facts, backend, compiled, digest = _planned_and_compiled(data, origin, manifest, backend)

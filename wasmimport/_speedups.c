@@ -397,6 +397,58 @@ static PyObject *Store_take_reason(StoreObject *s, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/*
+ * run(function, *args): call a C function of the engine's API that runs wasm in this store
+ * -- `function(args...)`, each argument a pointer-sized integer (pointers, sizes), up to six,
+ * returning a wasmtime_error_t pointer or NULL -- as a call of this store: under its lock and
+ * fuel budget, watched by the watchdog (Ctrl-C, time limit), the GIL released.  The component
+ * runtime's calls, post-returns and instantiation go through it (component/_runtime.py),
+ * which gives them the core calls' guarantees.  Returns the error's address, or 0.
+ */
+typedef void *(*run0_fn)(void);
+typedef void *(*run1_fn)(uintptr_t);
+typedef void *(*run2_fn)(uintptr_t, uintptr_t);
+typedef void *(*run3_fn)(uintptr_t, uintptr_t, uintptr_t);
+typedef void *(*run4_fn)(uintptr_t, uintptr_t, uintptr_t, uintptr_t);
+typedef void *(*run5_fn)(uintptr_t, uintptr_t, uintptr_t, uintptr_t, uintptr_t);
+typedef void *(*run6_fn)(uintptr_t, uintptr_t, uintptr_t, uintptr_t, uintptr_t, uintptr_t);
+
+static PyObject *Store_run(StoreObject *s, PyObject *const *args, Py_ssize_t nargs) {
+    uintptr_t a[7] = {0};
+    if (nargs < 1 || nargs > 7) {
+        PyErr_SetString(PyExc_TypeError, "run() takes a function and at most six arguments");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < nargs; k++) {
+        a[k] = (uintptr_t)PyLong_AsUnsignedLongLong(args[k]);
+        if (a[k] == (uintptr_t)-1 && PyErr_Occurred())
+            return NULL;
+    }
+    if (a[0] == 0) {
+        PyErr_SetString(PyExc_ValueError, "run() needs a function address");
+        return NULL;
+    }
+    if (store_enter(s) < 0)
+        return NULL;
+    PyThreadState *outer = s->released;
+    s->released = PyEval_SaveThread();
+    void *error = NULL;
+    switch (nargs - 1) {
+    case 0: error = ((run0_fn)a[0])(); break;
+    case 1: error = ((run1_fn)a[0])(a[1]); break;
+    case 2: error = ((run2_fn)a[0])(a[1], a[2]); break;
+    case 3: error = ((run3_fn)a[0])(a[1], a[2], a[3]); break;
+    case 4: error = ((run4_fn)a[0])(a[1], a[2], a[3], a[4]); break;
+    case 5: error = ((run5_fn)a[0])(a[1], a[2], a[3], a[4], a[5]); break;
+    default: error = ((run6_fn)a[0])(a[1], a[2], a[3], a[4], a[5], a[6]); break;
+    }
+    PyThreadState *me = s->released;
+    s->released = outer;
+    PyEval_RestoreThread(me);
+    store_exit(s);
+    return PyLong_FromVoidPtr(error);
+}
+
 /* What a host function raised during the failed call, or None; clears it. */
 static PyObject *Store_take_pending(StoreObject *s, PyObject *unused) {
     PyObject *pending = s->pending;
@@ -428,6 +480,9 @@ static PyGetSetDef Store_getset[] = {
 static PyMethodDef Store_methods[] = {
     {"take_reason", (PyCFunction)Store_take_reason, METH_NOARGS,
      "Why the watchdog stopped the last call, or None (and forget it)."},
+    {"run", (PyCFunction)(void (*)(void))Store_run, METH_FASTCALL,
+     "run(function, *args): call a C function that runs wasm in this store, as a call of "
+     "it (lock, fuel, watchdog; the GIL released); the error address it returned, or 0."},
     {"take_pending", (PyCFunction)Store_take_pending, METH_NOARGS,
      "What a host function raised during the failed call, or None (and forget it)."},
     {"refused_growth", (PyCFunction)Store_refused_growth, METH_NOARGS,

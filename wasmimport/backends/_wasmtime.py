@@ -59,7 +59,7 @@ def _trap(raw: int, label: str, instance: Instance) -> Trap:
     return Trap(f"{label}: {reason}", kind=kind, frames=instance.frames(frames))
 
 
-def _out_of_memory(label: str, asked: int, cap: int, trap: Trap) -> LimitExceeded:
+def out_of_memory(label: str, asked: int, cap: int, trap: Trap) -> LimitExceeded:
     """The LimitExceeded for a call that trapped after the memory cap refused to grow."""
     exc = LimitExceeded(f"{label}: the guest ran out of memory: it asked to grow its memory "
                         f"to {size_text(asked)}, past [limits] memory = {size_text(cap)}", "memory",
@@ -110,6 +110,52 @@ class WasmtimeMemory(Memory):
         return self._new_view(self.size())
 
 
+def watched_store(backend: WasmtimeBackend, store: int, ctx: int, limits: Limits,
+                  fail: Callable[..., BaseException]) -> Any:
+    """The extension's Store for an engine store of ``backend`` (then its owner): the lock,
+    the watchdog's state (Ctrl-C, timeout) and the fuel of every call; or None on the pure
+    path, where no watchdog runs and epochs never end a call (the limits that would need one
+    are refused).  ``[limits] memory`` is held here either way."""
+    native = speedups()
+    guard = None
+    if native is not None:
+        ticks = -(-int(limits.timeout * 1000) // native.TICK_MS) if limits.timeout else 0
+        guard = native.Store(
+            store=store, delete=capi.address(capi.nogil.wasmtime_store_delete),
+            engine=backend.native_engine, ctx=ctx,
+            call=capi.address(capi.gil.wasmtime_func_call_unchecked),
+            memory_data=capi.address(capi.nogil.wasmtime_memory_data),
+            memory_size=capi.address(capi.nogil.wasmtime_memory_data_size),
+            fail=fail, set_fuel=capi.address(capi.nogil.wasmtime_context_set_fuel),
+            error_new=capi.address(capi.nogil.wasmtime_error_new),
+            trap_new=capi.address(capi.nogil.wasmtime_trap_new),
+            timeout_ticks=ticks, fuel=limits.fuel or 0,
+            memory_cap=limits.memory if backend.capped else 0)
+        capi.nogil.wasmtime_store_epoch_deadline_callback(store, native.DEADLINE_CALLBACK,
+                                                          id(guard), None)
+        capi.nogil.wasmtime_context_set_epoch_deadline(ctx, 1)
+    else:
+        capi.nogil.wasmtime_context_set_epoch_deadline(ctx, 1 << 62)
+    if limits.memory is not None and not backend.capped:
+        capi.nogil.wasmtime_store_limiter(store, limits.memory, -1, -1, -1, -1)
+    return guard
+
+
+def stopped_call(label: str, limits: Limits, kind: str | None, reason: str | None,
+                 frames: Any) -> Trap | None:
+    """The error of a call that [limits] (fuel: the trap's ``kind``) or the watchdog
+    (``reason``: "timeout", "interrupt") stopped, else None."""
+    if kind == "out_of_fuel":
+        return LimitExceeded(f"{label}: the call used up its fuel ([limits] fuel = "
+                             f"{limits.fuel})", "out_of_fuel", frames)
+    if reason == "timeout":
+        return LimitExceeded(f"{label}: the call ran past its time limit ([limits] "
+                             f"timeout = {limits.timeout:g} s)", "timeout", frames)
+    if reason == "interrupt":
+        return Trap(f"{label}: wasm call interrupted by SIGINT", "interrupt", frames)
+    return None
+
+
 class WasmtimeInstance(Instance):
     """One store holding one instance of a module.
 
@@ -130,33 +176,13 @@ class WasmtimeInstance(Instance):
         self.store: int | None = None  # the engine store, when this object owns it (pure)
         store: int = capi.nogil.wasmtime_store_new(backend.engine, None, None)
         self.ctx: int = capi.nogil.wasmtime_store_context(store)
-        native = speedups()
-        if native is not None:
-            # the store's owner, the lock and the watchdog's state (Ctrl-C, timeout, fuel)
-            ticks = -(-int(limits.timeout * 1000) // native.TICK_MS) if limits.timeout \
-                else 0
-            self.lock = self.native_store = native.Store(
-                store=store, delete=capi.address(capi.nogil.wasmtime_store_delete),
-                engine=backend.native_engine, ctx=self.ctx,
-                call=capi.address(capi.gil.wasmtime_func_call_unchecked),
-                memory_data=capi.address(capi.nogil.wasmtime_memory_data),
-                memory_size=capi.address(capi.nogil.wasmtime_memory_data_size),
-                fail=WasmtimeInstance.failure,
-                set_fuel=capi.address(capi.nogil.wasmtime_context_set_fuel),
-                error_new=capi.address(capi.nogil.wasmtime_error_new),
-                trap_new=capi.address(capi.nogil.wasmtime_trap_new),
-                timeout_ticks=ticks, fuel=limits.fuel or 0,
-                memory_cap=limits.memory if backend.capped else 0)
-            capi.nogil.wasmtime_store_epoch_deadline_callback(
-                store, native.DEADLINE_CALLBACK, id(self.native_store), None)
-            capi.nogil.wasmtime_context_set_epoch_deadline(self.ctx, 1)
+        self.native_store = watched_store(backend, store, self.ctx, limits,
+                                          WasmtimeInstance.failure)
+        if self.native_store is not None:
+            self.lock = self.native_store
         else:
             self.store = store
-            # no watchdog: epochs never end a call (limits that would need one are refused)
-            capi.nogil.wasmtime_context_set_epoch_deadline(self.ctx, 1 << 62)
             self.lock = _thread.RLock()
-        if limits.memory is not None and not backend.capped:
-            capi.nogil.wasmtime_store_limiter(store, limits.memory, -1, -1, -1, -1)
         self._instance = (ctypes.c_ubyte * 16)()
         trap = c_void_p()
         if wasi is not None:
@@ -283,17 +309,12 @@ class WasmtimeInstance(Instance):
             if status is not None:
                 raise WasiExit(f"{label}: the guest exited with status {status}", status)
             exc = Trap(f"{label}: {message}", frames=self.frames(frames))
-        if exc.kind == "out_of_fuel":
-            exc = LimitExceeded(f"{label}: the call used up its fuel ([limits] fuel = "
-                                f"{self.limits.fuel})", "out_of_fuel", exc.frames)
-        elif stopped == "timeout":
-            exc = LimitExceeded(f"{label}: the call ran past its time limit ([limits] "
-                                f"timeout = {self.limits.timeout:g} s)", "timeout", exc.frames)
-        elif stopped == "interrupt":
-            exc = Trap(f"{label}: wasm call interrupted by SIGINT", "interrupt", exc.frames)
+        limited = stopped_call(label, self.limits, exc.kind, stopped, exc.frames)
+        if limited is not None:
+            exc = limited
         elif refused is not None and pending is None:
             # the guest trapped after [limits] memory refused it memory during this call
-            exc = _out_of_memory(label, refused, self.limits.memory or 0, exc)
+            exc = out_of_memory(label, refused, self.limits.memory or 0, exc)
         # a nested call (wasm -> host -> wasm) leaves the outer frames' C stack alone
         if self.on_trap is not None and not (guard is not None and guard.host_depth):
             self.on_trap()

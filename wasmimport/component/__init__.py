@@ -11,7 +11,7 @@ import types
 from typing import Any
 
 from .._errors import ManifestError, WasmImportError
-from .._manifest import Manifest, manifest_from_mapping
+from .._manifest import Limits, Manifest, manifest_from_mapping
 from .._wasmbin import WasmFormatError
 from ._decode import Component, decode, is_component
 from ._lower import Lowered, Unlowerable, lower, place_types
@@ -22,6 +22,10 @@ from ._manifest import (
     wasi_not_granted,
 )
 from ._wit import snake
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..backends import Backend
 
 __all__ = ["ComponentManifest", "RuntimeNeeded", "as_core", "is_component",
            "parse_component_manifest"]
@@ -35,23 +39,26 @@ class RuntimeNeeded(Exception):
         super().__init__(reason)
         self.component, self.manifest, self.reason = component, manifest, reason
 
-    def build(self, module: types.ModuleType, data: bytes, origin: str, backend: str) -> None:
+    def build(self, module: types.ModuleType, data: bytes, origin: str, backend: Backend
+              ) -> None:
         """Compile, instantiate and bind the component into ``module`` on that runtime."""
         self._check(origin, backend)
         from ._runtime import build
-        build(module, self.component, data, origin, self.manifest, self.reason)
+        build(module, self.component, data, origin, self.manifest, self.reason, backend)
 
-    def compile(self, data: bytes, origin: str, backend: str) -> None:
+    def compile(self, data: bytes, origin: str, backend: Backend) -> None:
         """Compile the component into the cache, as an import does."""
         self._check(origin, backend)
-        from ._runtime import compile_component
-        compile_component(data, origin)
+        from ._runtime import compile_component, runtime
+        limits = self.manifest.core.limits if self.manifest is not None else Limits()
+        compile_component(runtime(backend, limits, origin), data, origin)
 
-    def _check(self, origin: str, backend: str) -> None:
-        if backend != "wasmtime":
+    def _check(self, origin: str, backend: Backend) -> None:
+        if backend.name != "wasmtime":
             raise WasmImportError(f"{origin}: this component does not run as one core module "
                                   f"({self.reason}), so it needs wasmtime's component "
-                                  f"runtime: the wasmtime backend, not {backend}", path=origin)
+                                  f"runtime: the wasmtime backend, not {backend.name}",
+                                  path=origin)
 
 
 def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | None

@@ -10,8 +10,13 @@ imported only on this path) give it.  Arguments and results cross as
 manifest table the WIT gives.  A call costs tens of microseconds, not the core path's tens
 of nanoseconds (docs/performance.md).
 
-Not on this path yet, refused by name at import: resources, imports other than WASI 0.2's,
-and ``[limits]``.
+The engine is one of the core backend's (the same settings, fuel metering and cache rules),
+and with the compiled extension each store is owned by its Store: calls, post-returns and
+the instantiation run under that store's lock, fuel budget and watchdog (Ctrl-C,
+``[limits] timeout``), as core calls do.
+
+Not on this path yet, refused by name at import: resources and imports other than WASI
+0.2's.
 """
 
 from __future__ import annotations
@@ -39,10 +44,13 @@ from .._compound import (
     TupleType,
 )
 from .._digest import sha256
-from .._errors import GuestError, Trap, WasmImportError
-from .._manifest import FunctionEntry, manifest_from_mapping
+from .._errors import GuestError, Trap, TrapFrame, WasiExit, WasmImportError
+from .._extension import extension, speedups
+from .._manifest import FunctionEntry, Limits, manifest_from_mapping
 from .._types import BytesType, CharType, FloatType, ListType, StrType, WasmType
-from ..backends import BackendError
+from ..backends import Backend, BackendError
+from ..backends import _wasmtime_capi as capi
+from ..backends._wasmtime import WasmtimeBackend, out_of_memory, stopped_call, watched_store
 from ._decode import Component
 from ._lower import (
     TypeNames,
@@ -80,21 +88,27 @@ Lift = Callable[[Any], Any]              # wasmtime_component_val_t -> Python va
 
 
 class _Runtime:
-    """The wasmtime engine components run on, as the compile cache sees a backend."""
+    """wasmtime's component runtime on one of the core backend's engines (its settings,
+    watchdog and fuel metering), as the compile cache sees a backend."""
 
     name = "wasmtime-component"
     file_cache = True
 
-    def __init__(self) -> None:
+    def __init__(self, backend: WasmtimeBackend) -> None:
         import wasmtime
         from wasmtime import _ffi, component
 
+        class Borrowed(wasmtime.Engine):
+            """wasmtime-py's view of the backend's engine, which the backend owns."""
+
+            def _delete(self, ptr: Any) -> None:
+                pass
+
         self.wasmtime, self.ffi, self.component = wasmtime, _ffi, component
-        config = wasmtime.Config()
-        config.signals_based_traps = False     # as the core engine: a trap stays a Trap
-        self.engine = wasmtime.Engine(config)
-        library = _ffi.dll._name
-        self.cache_tag = f"{self.name}-{os.stat(library).st_size}-signals_based_traps=0"
+        self.backend = backend
+        self.engine = Borrowed.__new__(Borrowed)
+        self.engine._set_ptr(ctypes.cast(backend.engine, ctypes.POINTER(_ffi.wasm_engine_t)))
+        self.cache_tag = f"component-{backend.cache_tag}"
 
     def compile(self, wasm: bytes) -> Any:
         try:
@@ -112,25 +126,32 @@ class _Runtime:
             raise BackendError(str(exc)) from None
 
 
-_RUNTIME: list[_Runtime] = []
+_RUNTIMES: dict[WasmtimeBackend, _Runtime] = {}
 _RUNTIME_LOCK = threading.Lock()
-# wasmtime-py objects that may live until the interpreter exits (the engine, each module's
-# store): let go of at exit, so that no __del__ calls into a half torn-down wasmtime-py
+# wasmtime-py's stores on the pure path (the extension's Store owns them otherwise), which
+# may live until the interpreter exits: let go of at exit, so that no __del__ calls into a
+# half torn-down wasmtime-py
 _KEPT: list[weakref.ref[Any]] = []
 
 
-def runtime() -> _Runtime:
-    """The one engine of this process's components (made on first use)."""
+def runtime(backend: Backend, limits: Limits, origin: str) -> _Runtime:
+    """The component runtime on ``backend``'s engine for ``limits`` (made on first use)."""
+    try:
+        engine = backend.for_limits(limits)
+    except BackendError as exc:
+        raise WasmImportError(f"{origin}: {exc}", path=origin) from None
+    assert isinstance(engine, WasmtimeBackend)
     with _RUNTIME_LOCK:
-        if not _RUNTIME:
-            _RUNTIME.append(_Runtime())
-            _KEPT.append(weakref.ref(_RUNTIME[0].engine))
-            atexit.register(_let_go)
-        return _RUNTIME[0]
+        found = _RUNTIMES.get(engine)
+        if found is None:
+            if not _RUNTIMES:
+                atexit.register(_let_go)
+            found = _RUNTIMES[engine] = _Runtime(engine)
+        return found
 
 
 def _let_go() -> None:
-    """At exit: leave the engine and stores to the process's end, unfreed (the OS frees
+    """At exit: leave the pure path's stores to the process's end, unfreed (the OS frees
     them), rather than to wasmtime-py's finalizers, which fail once its modules are gone."""
     for ref in _KEPT:
         obj = ref()
@@ -141,23 +162,137 @@ def _let_go() -> None:
                 pass              # closed already
 
 
-def compile_component(data: bytes, origin: str) -> Any:
+def _address(pointer: Any) -> int:
+    """A ctypes pointer's (or function's) address."""
+    return ctypes.cast(pointer, ctypes.c_void_p).value or 0
+
+
+def _no_core_calls(*_: Any) -> BaseException:
+    """The extension Store's ``fail``, for core calls, which a component's store never makes."""
+    return SystemError("wasmimport: a core call in a component's store")
+
+
+class _Store:
+    """A component instance's store.  wasmtime-py's Store makes it and serves WASI and the
+    export lookups; with the extension, the extension's Store owns it from the start and
+    every call runs under its lock, fuel and watchdog; on the pure path, under a lock."""
+
+    def __init__(self, engine: _Runtime, limits: Limits) -> None:
+        self.engine, self.limits = engine, limits
+        self.trapped: str | None = None       # the first trap, after which calls fail
+        self.store = engine.wasmtime.Store(engine.engine)
+        self.ctx = _address(self.store._context())
+        native = speedups() is not None
+        pointer = self.store._consume() if native else self.store.ptr()
+        self.guard = watched_store(engine.backend, _address(pointer), self.ctx, limits,
+                                   _no_core_calls)
+        if self.guard is None:
+            _KEPT.append(weakref.ref(self.store))
+        self.lock: Any = self.guard if self.guard is not None else threading.RLock()
+
+    def instantiate(self, linker: Any, compiled: Any, origin: str) -> Any:
+        """The component's instance (its start functions run as a call would)."""
+        ffi, component = self.engine.ffi, self.engine.component
+        if self.guard is None:
+            with self.lock:
+                try:
+                    return linker.instantiate(self.store, compiled)
+                except self.engine.wasmtime.WasmtimeError as exc:
+                    problem: object = exc
+        else:
+            raw = ffi.wasmtime_component_instance_t()
+            self.guard.making_memories(True)     # the memories belong to this store
+            try:
+                error = self.guard.run(_address(ffi.dll.wasmtime_component_linker_instantiate),
+                                       _address(linker.ptr()), self.ctx,
+                                       _address(compiled.ptr()), ctypes.addressof(raw))
+            finally:
+                self.guard.making_memories(False)
+            if not error:
+                return component.Instance._from_raw(raw)
+            problem = self.failure(error, f"{origin}: the component does not instantiate")
+            raise WasmImportError(str(problem), path=origin) from None
+        raise WasmImportError(f"{origin}: the component does not instantiate: {problem}",
+                              path=origin) from None
+
+    def caller(self, func: Any, params: int, results: int, label: str
+               ) -> Callable[[Any, Any], None]:
+        """How an export is called: its arguments' array and result slot in, post-return
+        done; a failure raised (read while the store still knows why it failed)."""
+        ffi, lock, failure = self.engine.ffi, self.lock, self.failure
+        if self.guard is None:
+            call, post = ffi.wasmtime_component_func_call, \
+                ffi.wasmtime_component_func_post_return
+            raw, context, byref = func._func, self.store._context, ctypes.byref
+
+            def invoke_pure(args: Any, out: Any) -> None:
+                with lock:
+                    error = call(byref(raw), context(), args, params,
+                                 byref(out) if results else None, results)
+                    if not error:
+                        error = post(byref(raw), context())
+                    if error:
+                        raise failure(_address(error), label)
+            return invoke_pure
+        run, ctx, raw = self.guard.run, self.ctx, func._func
+        address = ctypes.addressof(raw)
+        call_at = _address(ffi.dll.wasmtime_component_func_call)
+        post_at = _address(ffi.dll.wasmtime_component_func_post_return)
+        addressof = ctypes.addressof
+
+        def invoke(args: Any, out: Any, _raw: Any = raw) -> None:   # (_raw: kept alive)
+            with lock:     # the call and its post-return, with nothing between them
+                error = run(call_at, address, ctx, addressof(args), params,
+                            addressof(out) if results else 0, results) or \
+                    run(post_at, address, ctx)
+                if error:
+                    raise failure(error, label)
+        return invoke
+
+    def failure(self, error: int, label: str) -> BaseException:
+        """What a call that failed with ``error`` (freed here) raises; a Ctrl-C the
+        watchdog stopped it for is raised as Python's SIGINT handler says."""
+        guard = self.guard
+        reason = guard.take_reason() if guard is not None else None
+        refused = guard.refused_growth() if guard is not None else None
+        status = capi.exit_status(error)
+        text, raw = capi.error_details(error)
+        if status is not None:
+            return WasiExit(f"{label}: the guest exited with status {status}", status)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        last = lines[-1] if lines else "the call failed"
+        if last.endswith("cannot enter component instance") and self.trapped:
+            return Trap(f"{label}: this component trapped in an earlier call ({self.trapped}), "
+                        "and an instance of a component cannot be entered again after a trap "
+                        "(the Component Model's rule): import the module anew "
+                        "(importlib.reload)", "poisoned", ())
+        frames = tuple(TrapFrame(*frame) for frame in raw)
+        kind = "out_of_fuel" if "all fuel consumed" in last else None
+        exc = stopped_call(label, self.limits, kind, reason, frames) or \
+            Trap(f"{label}: {last}", frames=frames)
+        if refused is not None:
+            exc = out_of_memory(label, refused, self.limits.memory or 0, exc)
+        self.trapped = self.trapped or exc.message.removeprefix(f"{label}: ")
+        if reason == "interrupt":
+            extension().raise_interrupt()    # KeyboardInterrupt, or what the handler raises
+        return exc
+
+
+def compile_component(engine: _Runtime, data: bytes, origin: str) -> Any:
     """The component's compiled code: from the compile cache, or compiled and cached."""
     try:
-        return load_or_compile(runtime(), sha256(data), lambda: data)  # type: ignore[arg-type]
+        return load_or_compile(engine, sha256(data), lambda: data)  # type: ignore[arg-type]
     except BackendError as exc:
         raise WasmImportError(f"{origin}: not a valid component: {exc}", path=origin) from None
 
 
 def build(module: types.ModuleType, component: Component, data: bytes, origin: str,
-          manifest: Any, why: str) -> None:
-    """Compile, instantiate and bind ``component`` (``data``) into ``module``; ``why`` says
-    why it is not run as a core module, for the errors of what this path refuses."""
+          manifest: Any, why: str, backend: Backend) -> None:
+    """Compile, instantiate and bind ``component`` (``data``) into ``module`` on ``backend``'s
+    engine; ``why`` says why it is not run as a core module, for the errors of what this
+    path refuses."""
     core = manifest.core if manifest is not None else None
-    if core is not None and any(v is not None for v in (core.limits.memory, core.limits.timeout,
-                                                         core.limits.fuel)):
-        raise WasmImportError(f"{origin}: [limits] are not supported yet for a component "
-                              f"that does not run as one core module ({why})", path=origin)
+    limits = core.limits if core is not None else Limits()
     wasi = [i.name for i in component.imports if i.name.startswith("wasi:")]
     others = [i.name for i in component.imports
               if not i.name.startswith("wasi:") or i.name.startswith("wasi:http/")]
@@ -178,21 +313,15 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
         raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
                               path=origin) from None
     typed = manifest_from_mapping(table, f"{origin} (its WIT)")
-    engine = runtime()
-    compiled = compile_component(data, origin)
-    store = engine.wasmtime.Store(engine.engine)
-    _KEPT.append(weakref.ref(store))
+    engine = runtime(backend, limits, origin)
+    compiled = compile_component(engine, data, origin)
+    store = _Store(engine, limits)
     linker = engine.component.Linker(engine.engine)
     if wasi:
         assert core is not None
         linker.add_wasip2()
-        store.set_wasi(_wasi_config(engine, core.wasi, origin))
-    try:
-        instance = linker.instantiate(store, compiled)
-    except engine.wasmtime.WasmtimeError as exc:
-        raise WasmImportError(f"{origin}: the component does not instantiate: {exc}",
-                              path=origin) from None
-    lock = threading.RLock()
+        store.store.set_wasi(_wasi_config(engine, core.wasi, origin))
+    instance = store.instantiate(linker, compiled, origin)
     namespace = module.__dict__
     for attribute in interfaces:
         namespace[attribute] = types.SimpleNamespace(__qualname__=attribute)
@@ -204,9 +333,9 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
     for entry in typed.functions:
         space, _, name = entry.name.rpartition(".")
         wit_name, functype = wit[entry.name]
-        func = _export(engine, store, instance, interfaces.get(space) if space else None,
+        func = _export(store.store, instance, interfaces.get(space) if space else None,
                        wit_name, origin)
-        fn = _function(module.__name__, entry, functype, func, engine, store, lock)
+        fn = _function(module.__name__, entry, functype, func, engine, store)
         if space:
             fn.__qualname__ = f"{space}.{name}"
             setattr(namespace[space], name, fn)
@@ -261,8 +390,7 @@ def _wasi_config(engine: _Runtime, wasi: Any, origin: str) -> Any:
     return config
 
 
-def _export(engine: _Runtime, store: Any, instance: Any, interface: str | None, name: str,
-            origin: str) -> Any:
+def _export(store: Any, instance: Any, interface: str | None, name: str, origin: str) -> Any:
     parent = instance.get_export_index(store, interface) if interface else None
     index = instance.get_export_index(store, name, instance=parent)
     func = instance.get_func(store, index) if index is not None else None
@@ -272,7 +400,7 @@ def _export(engine: _Runtime, store: Any, instance: Any, interface: str | None, 
 
 
 def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
-              engine: _Runtime, store: Any, lock: threading.RLock) -> Callable[..., Any]:
+              engine: _Runtime, store: _Store) -> Callable[..., Any]:
     """The Python function of one export: the core path's argument checks, then a call of
     the component function with the arguments as a value tree."""
     signature = entry.signature
@@ -283,15 +411,9 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
     lowers = [_lowerer(wit_t, p.type, ffi) for (_, wit_t), p in zip(functype.params, params)]
     result = signature.result
     lift = _lifter(functype.result, result, ffi) if functype.result is not None else None
-    raw_func, context = func._func, store._context
-    call, post_return, delete = (ffi.wasmtime_component_func_call,
-                                 ffi.wasmtime_component_func_post_return,
-                                 ffi.wasmtime_component_val_delete)
-    byref, n = ctypes.byref, len(params)
-    array = ffi.wasmtime_component_val_t * n
-    Val, WasmtimeError = ffi.wasmtime_component_val_t, engine.wasmtime.WasmtimeError
-
-    results = 1 if lift else 0
+    delete, byref, n = ffi.wasmtime_component_val_delete, ctypes.byref, len(params)
+    array, Val = ffi.wasmtime_component_val_t * n, ffi.wasmtime_component_val_t
+    call = store.caller(func, n, 1 if lift else 0, label)
 
     def invoke(*values: Any) -> Any:
         value: Any = None
@@ -302,19 +424,12 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
             for arg, lower in zip(values, lowers):
                 lower(arg, args[filled])
                 filled += 1
-            with lock:
-                error = call(byref(raw_func), context(), args, n,
-                             byref(out) if results else None, results)
-                if error:
-                    raise _trap(WasmtimeError._from_ptr(error), label)
+            call(args, out)
+            if lift:
                 try:
-                    value = lift(out) if lift else None
+                    value = lift(out)
                 finally:
-                    if lift:
-                        delete(byref(out))
-                    error = post_return(byref(raw_func), context())
-                    if error:
-                        raise _trap(WasmtimeError._from_ptr(error), label)
+                    delete(byref(out))
         finally:
             for i in range(filled):
                 delete(byref(args[i]))
@@ -336,13 +451,6 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
     fn.__annotations__ = {p.name: p.type.annotation for p in params}
     fn.__annotations__["return"] = signature.return_annotation
     return fn
-
-
-def _trap(error: Any, label: str) -> Trap:
-    """A runtime error of a call as the Trap the core path raises (its first line)."""
-    text = str(error).strip()
-    return Trap(f"{label}: {text.splitlines()[0] if text else 'the call failed'}",
-                frames=())
 
 
 def _name(ffi: Any, text: str) -> Any:

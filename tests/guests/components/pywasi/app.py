@@ -36,3 +36,10 @@ class WitWorld(wit_world.WitWorld):  # type: ignore[misc]
 
     def args(self) -> "list[str]":
         return list(sys.argv)
+
+    def spin(self) -> None:
+        while True:
+            pass
+
+    def hoard(self, mebibytes: int) -> int:
+        return len(bytearray(mebibytes << 20))
