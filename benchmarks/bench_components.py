@@ -27,6 +27,8 @@ from wasmtime import Engine, Store
 from wasmtime import component as wtc
 
 import wasmimport
+from wasmimport._manifest import Limits
+from wasmimport.backends import get_backend
 from wasmimport.component import _runtime, as_core
 
 COMPONENTS = Path(__file__).resolve().parents[1] / "tests" / "guests" / "components"
@@ -67,10 +69,11 @@ def rows() -> dict[str, tuple[Callable[[], Any], Any]]:
 def runtime_rows() -> dict[str, tuple[Callable[[], Any], Any]]:
     """The component-runtime path's rows: pyguest's greet(str) -> str both ways."""
     pyguest = wasmimport.load(PYGUEST, "pyguest")
-    engine = _runtime.runtime()
+    engine = _runtime.runtime(get_backend(), Limits(), str(PYGUEST))   # the same engine
     store = Store(engine.engine)
+    store.set_epoch_deadline(1 << 62)      # (the engine has epochs, for the watchdog)
     instance = wtc.Linker(engine.engine).instantiate(
-        store, _runtime.compile_component(PYGUEST.read_bytes(), str(PYGUEST)))
+        store, _runtime.compile_component(engine, PYGUEST.read_bytes(), str(PYGUEST)))
     wt_greet = instance.get_func(store, "greet")
     assert wt_greet is not None
     greet = pyguest.greet
