@@ -127,17 +127,25 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _stub(args: argparse.Namespace) -> int:
     found = describe(args.file, args.backend)
-    if found.runtime:
-        found.problems.append(f"{args.file}: no stub yet for a component that does not run "
-                              f"as one core module ({found.runtime})")
+    source = os.path.basename(args.file)
+    if found.runtime and not found.problems:      # on wasmtime's component runtime
+        from .component._runtime import stub_layout
+        try:
+            with open(args.file, "rb") as f:
+                plan, types, functions, interfaces = stub_layout(f.read(), args.file)
+        except (OSError, WasmImportError) as exc:
+            found.problems.append(str(exc))
+        else:
+            found.plan = plan
+            text = render_component_stub(plan, source, types, functions, interfaces)
     if found.plan is None or found.problems:
         for problem in found.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
-    source = os.path.basename(args.file)
-    layout = found.layout
-    text = render_stub(found.plan, source) if layout is None else render_component_stub(
-        found.plan, source, layout.types, layout.functions, layout.interfaces)
+    if not found.runtime:
+        layout = found.layout
+        text = render_stub(found.plan, source) if layout is None else render_component_stub(
+            found.plan, source, layout.types, layout.functions, layout.interfaces)
     if args.output == "-":
         sys.stdout.write(text)
         return 0

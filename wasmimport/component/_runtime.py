@@ -46,12 +46,14 @@ from .._compound import (
 from .._digest import sha256
 from .._errors import GuestError, Trap, TrapFrame, WasiExit, WasmImportError
 from .._extension import extension, speedups
-from .._manifest import FunctionEntry, Limits, manifest_from_mapping
+from .._manifest import FunctionEntry, Limits, Manifest, manifest_from_mapping
+from .._plan import FunctionPlan, ModulePlan
 from .._types import BytesType, CharType, FloatType, ListType, StrType, WasmType
+from .._wasmbin import FuncType as CoreType
 from ..backends import Backend, BackendError
 from ..backends import _wasmtime_capi as capi
 from ..backends._wasmtime import WasmtimeBackend, out_of_memory, stopped_call, watched_store
-from ._decode import Component
+from ._decode import Component, decode
 from ._lower import (
     TypeNames,
     Unlowerable,
@@ -303,16 +305,7 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
                               f"module ({why}): " + ", ".join(others), path=origin)
     if wasi and (core is None or core.wasi is None):
         raise wasi_not_granted(origin, wasi)
-    docs = docs_of(component)
-    try:
-        lifts, interfaces = exported_functions(component)
-        names = TypeNames({})
-        learn_types(names, lifts)
-        table, wit = _table(lifts, interfaces, names, docs)
-    except Unlowerable as exc:
-        raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
-                              path=origin) from None
-    typed = manifest_from_mapping(table, f"{origin} (its WIT)")
+    typed, wit, names, interfaces, docs = _typed(component, origin)
     engine = runtime(backend, limits, origin)
     compiled = compile_component(engine, data, origin)
     store = _Store(engine, limits)
@@ -344,6 +337,42 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
             public.add(name)
     module.__doc__ = typed.doc
     module.__all__ = sorted({*public, *interfaces})  # type: ignore[attr-defined]
+
+
+def _typed(component: Component, origin: str) -> tuple[
+        Manifest, dict[str, tuple[str, FuncType]], TypeNames, dict[str, str], PackageDocs]:
+    """What the component's WIT says, as the core path's manifest of its exports; each
+    function's WIT name and type; its types' names and places; its interfaces; its docs."""
+    docs = docs_of(component)
+    try:
+        lifts, interfaces = exported_functions(component)
+        names = TypeNames({})
+        learn_types(names, lifts)
+        table, wit = _table(lifts, interfaces, names, docs)
+    except Unlowerable as exc:
+        raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
+                              path=origin) from None
+    return manifest_from_mapping(table, f"{origin} (its WIT)"), wit, names, interfaces, docs
+
+
+def stub_layout(data: bytes, origin: str) -> tuple[
+        ModulePlan, dict[str, tuple[str | None, str]], dict[str, tuple[str | None, str]],
+        dict[str, str]]:
+    """What ``stub`` needs of a component on this path: a plan of its functions (their
+    signatures and docs: no core function stands behind them) and where its types,
+    functions and interfaces go, as ``render_component_stub`` takes them."""
+    typed = _typed(decode(data), origin)
+    manifest, names, interfaces = typed[0], typed[2], typed[3]
+    functions = {}
+    for entry in manifest.functions:
+        space, _, name = entry.name.rpartition(".")
+        functions[entry.name] = (space or None, name)
+    assert all(entry.signature is not None for entry in manifest.functions)
+    plans = tuple(FunctionPlan(entry.name, entry.name, CoreType((), ()),
+                               entry.signature, entry.doc, None)  # type: ignore[arg-type]
+                  for entry in manifest.functions)
+    plan = ModulePlan(manifest, plans, {}, (), {}, (), (), initialize=False, command=False)
+    return plan, names.placed, functions, interfaces
 
 
 def _table(lifts: list[Any], interfaces: dict[str, str], names: TypeNames, docs: PackageDocs
