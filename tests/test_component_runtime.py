@@ -5,13 +5,15 @@ adapters) cannot run as one core module; wasmimport runs them through libwasmtim
 ``wasmtime_component_*`` API, with the same Python names, classes, signatures, argument
 checks and docstrings as a component on the core path, and WASI 0.2 served by wasmtime's
 own implementation with the manifest's grants.  The guests are tests/guests/components/
-pyguest (no imports) and pywasi (WASI 0.2 imported itself), built by `make wasm`.
+pyguest (no imports), pywasi (WASI 0.2 imported itself) and pyhost (functions its host
+implements, from the manifest's [imports]), built by `make wasm`.
 """
 
 from __future__ import annotations
 
 import inspect
 import shutil
+import sys
 import types
 from pathlib import Path
 
@@ -210,7 +212,6 @@ def test_ctrl_c_stops_a_call(tmp_path: Path) -> None:
     serves this path too); without it the child never ends."""
     import signal
     import subprocess
-    import sys
     import time
 
     if not ON_WASMTIME:
@@ -238,7 +239,6 @@ def test_ctrl_c_stops_a_call(tmp_path: Path) -> None:
 @pytest.mark.needs("processes")
 def test_inspect_and_stub_say_how_it_runs() -> None:
     import subprocess
-    import sys
 
     path = str(guest_path("components/pyguest"))
     out = subprocess.run([sys.executable, "-m", "wasmimport", "inspect", path],
@@ -265,7 +265,6 @@ def test_a_process_using_it_exits_cleanly() -> None:
     'NoneType' object is not callable" at the end of a test run).  The child stands for that
     teardown by taking wasmtime-py's delete functions away before it exits."""
     import subprocess
-    import sys
 
     if not ON_WASMTIME:
         pytest.skip("runs on wasmtime only")
@@ -276,3 +275,85 @@ def test_a_process_using_it_exits_cleanly() -> None:
             "_engine.ffi = _store.ffi = None\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "Hello, exit!\n", "")
+
+
+HOSTSIDE = '''
+lines = []
+
+
+def log(text):
+    lines.append(text)
+
+
+class host:
+    @staticmethod
+    def add(a, b):
+        return a + b
+
+    @staticmethod
+    def greeting(name):
+        if name == "boom":
+            raise ValueError("no boom")
+        return 5 if name == "number" else f"hello {name}"
+'''
+
+
+def _pyhost(tmp_path: Path, imports: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    shutil.copy(guest_path("components/pyhost"), tmp_path / "pyhost.wasm")
+    (tmp_path / "hostside_rt.py").write_text(HOSTSIDE)
+    (tmp_path / "pyhost.wasm.toml").write_text(f"[imports]\n{imports}")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "hostside_rt", raising=False)   # this test's own
+    return wasmimport.load(tmp_path / "pyhost.wasm")
+
+
+GRANTED = 'log = "hostside_rt:log"\n"demo:pyhost/host@0.1.0" = "hostside_rt:host"\n'
+
+
+def test_imports_are_python_functions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A componentize-py component's own imports (a world function, an interface's
+    functions) are the Python the manifest's [imports] names, as on the core path."""
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    m = _pyhost(tmp_path, GRANTED, monkeypatch)
+    import hostside_rt  # type: ignore[import-not-found]
+
+    assert m.work(41) == 42
+    assert hostside_rt.lines == ["work(41) = 42"]
+    assert m.hello("ann") == "HELLO ANN"
+
+
+@pytest.mark.parametrize(("name", "raised", "first"), [
+    ("boom", ValueError, "no boom"),
+    ("number", TypeError, r"pyhost: \[imports\] demo:pyhost/host@0.1.0 \(hostside_rt:host."
+                          r"greeting\) result must be str, not int"),
+])
+def test_what_a_host_function_raises_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               name: str, raised: type[Exception],
+                                               first: str) -> None:
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    m = _pyhost(tmp_path, GRANTED, monkeypatch)
+    with pytest.raises(raised, match=first) as exc:
+        m.hello(name)
+    if sys.version_info >= (3, 11):         # (add_note)
+        assert exc.value.__notes__ == ["raised in a host function called by wasm, in "
+                                       "pyhost.hello()"]
+    with pytest.raises(wasmimport.Trap, match=r"pyhost.work\(\): this component trapped in an "
+                                              rf"earlier call \(a host function raised "
+                                              rf"{raised.__name__}: "):
+        m.work(1)
+
+
+def test_an_unprovided_import_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    with pytest.raises(WasmImportError, match=r"the component imports what its manifest's "
+                                              r"\[imports\] does not provide:\n"
+                                              r"  demo:pyhost/host@0.1.0 add: func\(a: s32, "
+                                              r"b: s32\) -> s32\n"
+                                              r"  demo:pyhost/host@0.1.0 greeting: "):
+        _pyhost(tmp_path, 'log = "hostside_rt:log"\n', monkeypatch)
+    with pytest.raises(WasmImportError, match=r"\[imports\] log: cannot import "
+                                              r"'hostside_rt:nope'"):
+        _pyhost(tmp_path, GRANTED.replace("hostside_rt:log", "hostside_rt:nope"), monkeypatch)

@@ -17,6 +17,7 @@ from ._decode import Component, decode, is_component
 from ._lower import Lowered, Unlowerable, lower, place_types
 from ._manifest import (
     ComponentManifest,
+    not_provided,
     parse_component_manifest,
     python_for,
     wasi_not_granted,
@@ -92,9 +93,7 @@ def as_core(data: bytes, origin: str, manifest: Manifest | ComponentManifest | N
             entry["python"] = python_for(spec, None if attribute == snake(wit_name)
                                          else attribute)
     if missing:
-        raise WasmImportError(f"{origin}: the component imports what its manifest's "
-                              "[imports] does not provide:\n" + "\n".join(missing),
-                              path=origin)
+        raise not_provided(origin, missing)
     if lowered.wasi and (manifest is None or manifest.core.wasi is None):
         raise wasi_not_granted(origin, [i.name for i in component.imports])
     typed = manifest_from_mapping(lowered.table, f"{origin} (its WIT)")

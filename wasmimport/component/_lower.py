@@ -185,7 +185,7 @@ def lower(component: Component, data: bytes) -> Lowered:
             raise Unlowerable(f"core import {module}.{name} is not an imported function")
         _lower_options(builtin.options, main, func.name, abi)
         wit_name, _, member = func.name.rpartition("#")
-        imports.append((module, name, wit_name or member, _python_member(member),
+        imports.append((module, name, wit_name or member, python_member(member),
                         func.type.wit()))
         table["imports"].setdefault(module, {})[name] = {
             "signature": signature_text(func.type, types, None), "python": "-:-"}
@@ -241,7 +241,7 @@ def _lowered_imports(main: CoreInstance, filled: dict[tuple[int, str], Any]
     return found
 
 
-def _python_member(wit_name: str) -> str:
+def python_member(wit_name: str) -> str:
     """The Python attribute that serves an imported function: ``log`` -> ``log``, a
     resource's ``[constructor]tally`` -> ``Tally`` (the class), ``[method]tally.add`` and
     ``[static]tally.big`` -> ``Tally.add``, ``Tally.big``."""

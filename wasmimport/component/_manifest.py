@@ -77,3 +77,10 @@ def wasi_not_granted(origin: str, imports: list[str]) -> WasmImportError:
                            "only by a [wasi] table in its manifest "
                            f"({os.path.basename(origin)}.toml); see docs/sandbox.md",
                            path=origin)
+
+
+def not_provided(origin: str, missing: list[str]) -> WasmImportError:
+    """The error of a component whose imports (``missing``: "  name member: type" lines)
+    its manifest's ``[imports]`` does not provide."""
+    return WasmImportError(f"{origin}: the component imports what its manifest's [imports] "
+                           "does not provide:\n" + "\n".join(missing), path=origin)

@@ -15,8 +15,9 @@ and with the compiled extension each store is owned by its Store: calls, post-re
 the instantiation run under that store's lock, fuel budget and watchdog (Ctrl-C,
 ``[limits] timeout``), as core calls do.
 
-Not on this path yet, refused by name at import: resources and imports other than WASI
-0.2's.
+Its imports other than WASI's are the Python the manifest's ``[imports]`` names, called
+through C callbacks that lift and lower value trees.  Not on this path yet, refused by name
+at import: resources (exported or imported).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from .._compound import (
 from .._digest import sha256
 from .._errors import GuestError, Trap, TrapFrame, WasiExit, WasmImportError
 from .._extension import extension, speedups
-from .._manifest import FunctionEntry, Limits, Manifest, manifest_from_mapping
+from .._host import resolve
+from .._manifest import FunctionEntry, ImportEntry, Limits, Manifest, manifest_from_mapping
 from .._plan import FunctionPlan, ModulePlan
 from .._types import BytesType, CharType, FloatType, ListType, StrType, WasmType
 from .._wasmbin import FuncType as CoreType
@@ -63,9 +65,10 @@ from ._lower import (
     function_key,
     learn_types,
     place_types,
+    python_member,
     signature_text,
 )
-from ._manifest import wasi_not_granted
+from ._manifest import not_provided, python_for, wasi_not_granted
 from ._wit import (
     FuncType,
     Labels,
@@ -182,6 +185,8 @@ class _Store:
     def __init__(self, engine: _Runtime, limits: Limits) -> None:
         self.engine, self.limits = engine, limits
         self.trapped: str | None = None       # the first trap, after which calls fail
+        self.pending: BaseException | None = None   # what a host function raised
+        self.keep: list[Any] = []             # the host functions' callbacks
         self.store = engine.wasmtime.Store(engine.engine)
         self.ctx = _address(self.store._context())
         native = speedups() is not None
@@ -255,6 +260,14 @@ class _Store:
         """What a call that failed with ``error`` (freed here) raises; a Ctrl-C the
         watchdog stopped it for is raised as Python's SIGINT handler says."""
         guard = self.guard
+        pending, self.pending = self.pending, None
+        if pending is not None:     # a host function raised: that exception, as itself
+            capi.error_message(error)
+            if hasattr(pending, "add_note"):
+                pending.add_note(f"raised in a host function called by wasm, in {label}")
+            self.trapped = self.trapped or \
+                f"a host function raised {type(pending).__name__}: {pending}"
+            return pending
         reason = guard.take_reason() if guard is not None else None
         refused = guard.refused_growth() if guard is not None else None
         status = capi.exit_status(error)
@@ -296,16 +309,14 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
     core = manifest.core if manifest is not None else None
     limits = core.limits if core is not None else Limits()
     wasi = [i.name for i in component.imports if i.name.startswith("wasi:")]
-    others = [i.name for i in component.imports
-              if not i.name.startswith("wasi:") or i.name.startswith("wasi:http/")]
-    if others:
-        raise WasmImportError(f"{origin}: imports other than WASI 0.2's cli, filesystem, "
-                              "clocks, random, io and sockets (denied every address) are not "
-                              "supported yet for a component that does not run as one core "
-                              f"module ({why}): " + ", ".join(others), path=origin)
+    http = [name for name in wasi if name.startswith("wasi:http/")]
+    if http:
+        raise WasmImportError(f"{origin}: wasi:http is not granted (no [wasi] setting grants "
+                              "it): " + ", ".join(http), path=origin)
     if wasi and (core is None or core.wasi is None):
         raise wasi_not_granted(origin, wasi)
     typed, wit, names, interfaces, docs = _typed(component, origin)
+    hosted = _host_imports(component, manifest, names, origin, why)
     engine = runtime(backend, limits, origin)
     compiled = compile_component(engine, data, origin)
     store = _Store(engine, limits)
@@ -314,6 +325,8 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
         assert core is not None
         linker.add_wasip2()
         store.store.set_wasi(_wasi_config(engine, core.wasi, origin))
+    if hosted:
+        _link_host_functions(linker, hosted, store, engine, module.__name__, origin)
     instance = store.instantiate(linker, compiled, origin)
     namespace = module.__dict__
     for attribute in interfaces:
@@ -353,6 +366,127 @@ def _typed(component: Component, origin: str) -> tuple[
         raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
                               path=origin) from None
     return manifest_from_mapping(table, f"{origin} (its WIT)"), wit, names, interfaces, docs
+
+
+class _Hosted:
+    """One function the component imports and the manifest's Python provides."""
+
+    __slots__ = ("instance", "member", "functype", "python")
+
+    def __init__(self, instance: str | None, member: str, functype: FuncType, python: str):
+        self.instance, self.member, self.functype = instance, member, functype
+        self.python = python        # "package.module:attribute"
+
+
+def _host_imports(component: Component, manifest: Any, names: TypeNames, origin: str,
+                  why: str) -> list[tuple[_Hosted, ImportEntry]]:
+    """The component's non-WASI imports, each with the Python the manifest's ``[imports]``
+    names for it and its typed signature; an ImportError naming any it does not provide."""
+    given = manifest.imports if manifest is not None else {}
+    hosted, missing = [], []
+    for imported in component.imports:
+        if imported.name.startswith("wasi:"):
+            continue
+        if imported.kind == "func" and isinstance(imported.type, FuncType):
+            members: list[tuple[str | None, str, Any]] = [(None, imported.name, imported.type)]
+        elif imported.kind == "instance" and isinstance(imported.type, dict):
+            members = [(imported.name, member, export.type)
+                       for member, export in imported.type.items()]
+        else:
+            members = []
+        unserved = [m for _, m, t in members if not isinstance(t, FuncType)] or \
+            ([imported.name] if not members else [])
+        if unserved:
+            raise WasmImportError(f"{origin}: it imports {imported.name} "
+                                  f"({', '.join(unserved)}), which is not a function: "
+                                  "imported resources and types are not supported yet for "
+                                  f"a component that does not run as one core module ({why})",
+                                  path=origin)
+        spec = given.get(imported.name)
+        for instance, member, functype in members:
+            if spec is None:
+                missing.append(f"  {imported.name}{f' {member}' if instance else ''}: "
+                               f"{functype.wit()}")
+            else:
+                python = python_for(spec, python_member(member) if instance else None)
+                hosted.append(_Hosted(instance, member, functype, python))
+    if missing:
+        raise not_provided(origin, missing)
+    table: dict[str, Any] = {}
+    try:
+        for host in hosted:
+            table.setdefault(host.instance or host.member, {})[host.member] = {
+                "signature": signature_text(host.functype, names, None),
+                "python": host.python}
+    except Unlowerable as exc:
+        raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
+                              path=origin) from None
+    typed = manifest_from_mapping({"imports": table, "types": names.table},
+                                  f"{origin} (its WIT)")
+    entries = {(entry.module, entry.name): entry for entry in typed.imports}
+    return [(host, entries[host.instance or host.member, host.member]) for host in hosted]
+
+
+def _link_host_functions(linker: Any, hosted: list[tuple[_Hosted, ImportEntry]],
+                         store: _Store, engine: _Runtime, module: str, origin: str) -> None:
+    """Define each hosted import in ``linker``: a callback that lifts the guest's arguments,
+    calls the Python function and lowers its result (the store keeps the callbacks)."""
+    ffi = engine.ffi
+    root = linker.root()
+    by_instance: dict[str | None, list[tuple[_Hosted, Any]]] = {}
+    for host, entry in hosted:
+        by_instance.setdefault(host.instance, []).append((host, entry))
+    no_finalizer = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+    for instance, members in by_instance.items():
+        target = root.add_instance(instance) if instance is not None else root
+        for host, entry in members:
+            where = f"[imports] {host.instance or host.member}"
+            fn = resolve(host.python, where, origin)
+            try:
+                callback = ffi.wasmtime_component_func_callback_t(
+                    _host_callback(host, entry, fn, store, ffi, f"{module}: {where} "
+                                   f"({host.python})"))
+            except Unlowerable as exc:
+                raise WasmImportError(f"{origin}: {where}: {host.member} cannot be served "
+                                      f"yet: {exc}", path=origin) from None
+            store.keep.append(callback)
+            name = host.member.encode("utf-8")
+            error = ffi.wasmtime_component_linker_instance_add_func(
+                target.ptr(), ctypes.create_string_buffer(name), len(name), callback, None,
+                no_finalizer)
+            if error:
+                raise WasmImportError(f"{origin}: {where}: cannot define {host.member}: "
+                                      f"{capi.error_message(_address(error))}", path=origin)
+        if target is not root:
+            target.close()
+    root.close()
+
+
+def _host_callback(host: _Hosted, entry: ImportEntry, fn: Callable[..., Any], store: _Store,
+                   ffi: Any, label: str) -> Callable[..., int]:
+    """The C callback of one hosted import: what it raises fails the guest's call, and the
+    call then raises it (``_Store.failure``)."""
+    signature = entry.signature
+    assert signature is not None
+    lifts = [_lifter(wit_t, p.type, ffi) for (_, wit_t), p in
+             zip(host.functype.params, signature.params)]
+    result = signature.result
+    convert = result.converter(f"{label} result") if result is not None else None
+    lower = _lowerer(host.functype.result, result, ffi) \
+        if host.functype.result is not None and result is not None else None
+    error_new = capi.nogil.wasmtime_error_new
+
+    def callback(env: Any, ctx: Any, ty: Any, args: Any, nargs: int, results: Any,
+                 nresults: int) -> int:
+        try:
+            value = fn(*[lift(args[i]) for i, lift in enumerate(lifts)])
+            if lower is not None and convert is not None:
+                lower(convert(value), results[0])
+            return 0
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the failed call
+            store.pending = exc
+            return int(error_new(b"wasmimport: a host function raised"))
+    return callback
 
 
 def stub_layout(data: bytes, origin: str) -> tuple[
