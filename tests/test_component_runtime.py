@@ -11,7 +11,9 @@ implements, from the manifest's [imports]), built by `make wasm`.
 
 from __future__ import annotations
 
+import gc
 import inspect
+import os
 import shutil
 import sys
 import types
@@ -147,12 +149,22 @@ def test_wasi_p2_without_files_or_streams(tmp_path: Path, capfd: pytest.CaptureF
     assert w.args() == ["pywasi.wasm"]
 
 
-def test_what_this_path_refuses_is_named(tmp_path: Path) -> None:
+def test_streams_can_be_captured(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     if not ON_WASMTIME:
         pytest.skip("runs on wasmtime only")
-    with pytest.raises(WasmImportError, match=r"\[wasi\] stdout = 'capture' is not supported "
-                                              r"yet"):
-        _pywasi(tmp_path, '[wasi]\nstdout = "capture"\n')
+    w = _pywasi(tmp_path, '[wasi]\nstdout = "capture"\nstderr = "capture"\n')
+    w.say("kept")
+    w.say("and this")
+    assert w.__wasmimport__.stdout == b"kept\nand this\n"
+    assert w.__wasmimport__.stderr == b""
+    assert capfd.readouterr().out == ""
+    files = list(w.__wasmimport__.instance.files.values())
+    assert all(os.path.exists(f) for f in files) and len(files) == 2
+    del w
+    gc.collect()
+    assert not any(os.path.exists(f) for f in files)      # deleted with the module
+    with pytest.raises(ValueError, match=r"\[wasi\] stdout is not captured"):
+        _pywasi(tmp_path, "[wasi]\n").__wasmimport__.stdout  # noqa: B018
 
 
 AFTER_A_TRAP = (r"pywasi.env_var\(\): this component trapped in an earlier call \(%s\), and "

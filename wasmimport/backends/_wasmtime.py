@@ -141,6 +141,25 @@ def watched_store(backend: WasmtimeBackend, store: int, ctx: int, limits: Limits
     return guard
 
 
+def capture_file(stream: str) -> str:
+    """A new empty file to receive ``stream`` (``[wasi] stream = "capture"``): a file, not a
+    Python callback, since wasmtime may write from its own threads, which must not need the
+    GIL the calling thread holds.  Its owner deletes it."""
+    import tempfile  # only here: importing it costs ~10 ms
+    fd, path = tempfile.mkstemp(prefix=f"wasmimport-{stream}-")
+    os.close(fd)
+    return path
+
+
+def read_captured(files: dict[str, str], stream: str) -> bytes:
+    """What the guest wrote so far to ``stream``, captured into ``files[stream]``."""
+    try:
+        with open(files[stream], "rb") as file:
+            return file.read()
+    except KeyError:
+        raise ValueError(f"[wasi] {stream} is not captured") from None
+
+
 def stopped_call(label: str, limits: Limits, kind: str | None, reason: str | None,
                  frames: Any) -> Trap | None:
     """The error of a call that [limits] (fuel: the trap's ``kind``) or the watchdog
@@ -222,11 +241,7 @@ class WasmtimeInstance(Instance):
                 pass
 
     def captured(self, stream: str) -> bytes:
-        try:
-            with open(self._captured[stream], "rb") as file:
-                return file.read()
-        except KeyError:
-            raise ValueError(f"[wasi] {stream} is not captured") from None
+        return read_captured(self._captured, stream)
 
     def _instantiate_with(self, engine: int, compiled: WasmtimeCompiled,
                           host: list[tuple[str, str, FuncType, RawFunction]],
@@ -277,9 +292,7 @@ class WasmtimeInstance(Instance):
                 # a file, not a Python callback: wasmtime may write from its own threads,
                 # which must not need the GIL that the calling thread holds
                 if stream not in self._captured:
-                    import tempfile  # only here: importing it costs ~10 ms
-                    fd, self._captured[stream] = tempfile.mkstemp(prefix=f"wasmimport-{stream}-")
-                    os.close(fd)
+                    self._captured[stream] = capture_file(stream)
                 to_file(config, os.fsencode(self._captured[stream]))
         for guest_path, host_path, writable in wasi.preopens:
             folder = os.path.join(base, host_path)

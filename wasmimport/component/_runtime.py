@@ -49,12 +49,20 @@ from .._errors import GuestError, Trap, TrapFrame, WasiExit, WasmImportError
 from .._extension import extension, speedups
 from .._host import resolve
 from .._manifest import FunctionEntry, ImportEntry, Limits, Manifest, manifest_from_mapping
+from .._module import ModuleState
 from .._plan import FunctionPlan, ModulePlan
 from .._types import BytesType, CharType, FloatType, ListType, StrType, WasmType
 from .._wasmbin import FuncType as CoreType
 from ..backends import Backend, BackendError
 from ..backends import _wasmtime_capi as capi
-from ..backends._wasmtime import WasmtimeBackend, out_of_memory, stopped_call, watched_store
+from ..backends._wasmtime import (
+    WasmtimeBackend,
+    capture_file,
+    out_of_memory,
+    read_captured,
+    stopped_call,
+    watched_store,
+)
 from ._decode import Component, decode
 from ._lower import (
     TypeNames,
@@ -187,6 +195,7 @@ class _Store:
         self.trapped: str | None = None       # the first trap, after which calls fail
         self.pending: BaseException | None = None   # what a host function raised
         self.keep: list[Any] = []             # the host functions' callbacks
+        self.files: dict[str, str] = {}       # stream -> the file capturing it
         self.store = engine.wasmtime.Store(engine.engine)
         self.ctx = _address(self.store._context())
         native = speedups() is not None
@@ -196,6 +205,17 @@ class _Store:
         if self.guard is None:
             _KEPT.append(weakref.ref(self.store))
         self.lock: Any = self.guard if self.guard is not None else threading.RLock()
+
+    def __del__(self, _unlink: Any = os.unlink) -> None:
+        for path in getattr(self, "files", {}).values():
+            try:
+                _unlink(path)
+            except OSError:
+                pass
+
+    def captured(self, stream: str) -> bytes:
+        """What the guest wrote to ``stream`` (``__wasmimport__.stdout``)."""
+        return read_captured(self.files, stream)
 
     def instantiate(self, linker: Any, compiled: Any, origin: str) -> Any:
         """The component's instance (its start functions run as a call would)."""
@@ -324,7 +344,7 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
     if wasi:
         assert core is not None
         linker.add_wasip2()
-        store.store.set_wasi(_wasi_config(engine, core.wasi, origin))
+        store.store.set_wasi(_wasi_config(engine, core.wasi, origin, store.files))
     if hosted:
         _link_host_functions(linker, hosted, store, engine, module.__name__, origin)
     instance = store.instantiate(linker, compiled, origin)
@@ -350,6 +370,8 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
             public.add(name)
     module.__doc__ = typed.doc
     module.__all__ = sorted({*public, *interfaces})  # type: ignore[attr-defined]
+    module.__wasmimport__ = ModuleState(  # type: ignore[attr-defined]
+        origin, backend.name, core, _plan(typed), compiled, store)  # type: ignore[arg-type]
 
 
 def _typed(component: Component, origin: str) -> tuple[
@@ -501,12 +523,17 @@ def stub_layout(data: bytes, origin: str) -> tuple[
     for entry in manifest.functions:
         space, _, name = entry.name.rpartition(".")
         functions[entry.name] = (space or None, name)
+    return _plan(manifest), names.placed, functions, interfaces
+
+
+def _plan(manifest: Manifest) -> ModulePlan:
+    """A plan of the component's functions, for ``stub`` and ``__wasmimport__.plan``: their
+    signatures and docs (no core function stands behind them)."""
     assert all(entry.signature is not None for entry in manifest.functions)
     plans = tuple(FunctionPlan(entry.name, entry.name, CoreType((), ()),
                                entry.signature, entry.doc, None)  # type: ignore[arg-type]
                   for entry in manifest.functions)
-    plan = ModulePlan(manifest, plans, {}, (), {}, (), (), initialize=False, command=False)
-    return plan, names.placed, functions, interfaces
+    return ModulePlan(manifest, plans, {}, (), {}, (), (), initialize=False, command=False)
 
 
 def _table(lifts: list[Any], interfaces: dict[str, str], names: TypeNames, docs: PackageDocs
@@ -534,8 +561,9 @@ def _table(lifts: list[Any], interfaces: dict[str, str], names: TypeNames, docs:
     return table, wit
 
 
-def _wasi_config(engine: _Runtime, wasi: Any, origin: str) -> Any:
-    """wasmtime's WASI 0.2 context for the manifest's ``[wasi]`` grants."""
+def _wasi_config(engine: _Runtime, wasi: Any, origin: str, captured: dict[str, str]) -> Any:
+    """wasmtime's WASI 0.2 context for the manifest's ``[wasi]`` grants; the files that
+    capture streams go in ``captured``."""
     config = engine.wasmtime.WasiConfig()
     config.argv = [os.path.basename(origin), *wasi.args]
     config.env = [list(pair) for pair in wasi.env]
@@ -543,8 +571,11 @@ def _wasi_config(engine: _Runtime, wasi: Any, origin: str) -> Any:
         mode = getattr(wasi, stream)
         if mode == "inherit":
             getattr(config, f"inherit_{stream}")()
+        elif mode == "capture" and stream != "stdin":
+            captured[stream] = capture_file(stream)
+            setattr(config, f"{stream}_file", captured[stream])
         elif mode != "null":
-            raise WasmImportError(f"{origin}: [wasi] {stream} = {mode!r} is not supported yet "
+            raise WasmImportError(f"{origin}: [wasi] {stream} = {mode!r} is not supported "
                                   "for a component that does not run as one core module",
                                   path=origin)
     folder = os.path.dirname(origin)
