@@ -18,6 +18,7 @@ from ._digest import sha256
 from ._errors import BackendError, CompileRefused, Trap, WasiExit, WasmImportError
 from ._facts import PREPARED, STACK_POINTER_EXPORT, module_facts, prepare
 from ._manifest import Limits
+from ._state import ModuleState
 from ._wasmbin import ALLOC_TYPE, FREE_TYPE, INIT_TYPE, REALLOC_TYPE
 from .backends._base import GuestCode
 
@@ -30,34 +31,8 @@ if TYPE_CHECKING:
     from ._guest import GuestABI
     from ._manifest import Manifest
     from ._plan import FunctionPlan, ModulePlan
-    from .backends import Backend, CompiledModule, Instance, Memory
+    from .backends import Backend, CompiledModule, Instance
     from .component import ComponentManifest, RuntimeNeeded
-
-
-class ModuleState:
-    """Kept on the module as ``__wasmimport__``: what it was built from, for introspection."""
-
-    __slots__ = ("origin", "backend", "manifest", "plan", "compiled", "instance", "memories")
-
-    @property
-    def stdout(self) -> bytes:
-        """What the guest wrote to stdout, with ``[wasi] stdout = "capture"``."""
-        return self.instance.captured("stdout")
-
-    @property
-    def stderr(self) -> bytes:
-        """What the guest wrote to stderr, with ``[wasi] stderr = "capture"``."""
-        return self.instance.captured("stderr")
-
-    def __init__(self, origin: str, backend: str, manifest: Manifest | None, plan: ModulePlan,
-                 compiled: CompiledModule, instance: Instance):
-        self.origin = origin
-        self.backend = backend
-        self.manifest = manifest
-        self.plan = plan
-        self.compiled = compiled
-        self.instance = instance
-        self.memories: dict[str, Memory] = {}
 
 
 # a component's version and layer fields (a core module has version 1, layer 0)

@@ -49,8 +49,8 @@ from .._errors import GuestError, Trap, TrapFrame, WasiExit, WasmImportError
 from .._extension import extension, speedups
 from .._host import resolve
 from .._manifest import FunctionEntry, ImportEntry, Limits, Manifest, manifest_from_mapping
-from .._module import ModuleState
 from .._plan import FunctionPlan, ModulePlan
+from .._state import ModuleState
 from .._types import BytesType, CharType, FloatType, ListType, StrType, WasmType
 from .._wasmbin import FuncType as CoreType
 from ..backends import Backend, BackendError
