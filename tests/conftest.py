@@ -98,6 +98,33 @@ def refused(feature: str) -> str:
             rf"{re.escape(backend.limitations[feature])}\)")
 
 
+def interrupted_child(tmp_path: Path, source: str, wasm: Path, *args: str,
+                      pure: bool = False) -> tuple[str, str]:
+    """Start ``source`` with ``wasm`` and ``args``; once it prints "ready", wait 0.3 s (well
+    inside the long call it then makes) and send it a real SIGINT.  Its first line and all
+    the rest; it must exit with status 0."""
+    import signal
+    import subprocess
+    import time
+
+    script = tmp_path / "child.py"
+    script.write_text(source)
+    env = {**os.environ, "WASMIMPORT_PURE": "1" if pure else "0"}
+    child = subprocess.Popen([sys.executable, str(script), str(wasm), *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert child.stdout is not None
+    try:
+        first = child.stdout.readline()
+        assert child.stdout.readline() == "ready\n"
+        time.sleep(0.3)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 0, err
+    return first, out
+
+
 def backend_env() -> dict[str, str]:
     """The environment variable choosing this run's backend, for a child's clean env."""
     chosen = os.environ.get("WASMIMPORT_BACKEND")

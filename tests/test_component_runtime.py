@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import wasmimport
-from conftest import BACKEND, guest_path
+from conftest import BACKEND, guest_path, interrupted_child
 from wasmimport import GuestError, WasmImportError
 from wasmimport._extension import speedups
 from wasmimport.component import _runtime
@@ -222,30 +222,14 @@ except KeyboardInterrupt:
 def test_ctrl_c_stops_a_call(tmp_path: Path) -> None:
     """A real SIGINT stops a component's runaway call with KeyboardInterrupt (the watchdog
     serves this path too); without it the child never ends."""
-    import signal
-    import subprocess
-    import time
-
     if not ON_WASMTIME:
         pytest.skip("runs on wasmtime only")
     if speedups() is None:
         pytest.skip("the pure path cannot stop running wasm code (test_limits checks this)")
     shutil.copy(guest_path("components/pywasi"), tmp_path / "pywasi.wasm")
     (tmp_path / "pywasi.wasm.toml").write_text("[wasi]\n")
-    (tmp_path / "child.py").write_text(CHILD)
-    child = subprocess.Popen([sys.executable, str(tmp_path / "child.py"),
-                              str(tmp_path / "pywasi.wasm")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert child.stdout is not None
-    try:
-        assert child.stdout.readline() == "['pywasi.wasm']\n"
-        assert child.stdout.readline() == "ready\n"
-        time.sleep(0.3)
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-    finally:
-        child.kill()
-    assert (child.returncode, out) == (0, "interrupted\n"), err
+    first, out = interrupted_child(tmp_path, CHILD, tmp_path / "pywasi.wasm")
+    assert (first, out) == ("['pywasi.wasm']\n", "interrupted\n")
 
 
 @pytest.mark.needs("processes")

@@ -8,13 +8,8 @@ returns: on it, that is what these tests check.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 import types
 from pathlib import Path
 from typing import Any
@@ -22,7 +17,7 @@ from typing import Any
 import pytest
 
 import wasmimport
-from conftest import BACKEND, guest_path, has, refused
+from conftest import BACKEND, guest_path, has, interrupted_child, refused
 
 FUNCTIONS = {
     "forever": "() -> None",
@@ -292,27 +287,6 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def run_child(tmp_path: Path, source: str, *args: str, pure: bool = False) -> tuple[str, str]:
-    """Start ``source`` with ``args``; once it prints "ready", wait 0.3 s (well inside the
-    long call it then makes) and send it SIGINT.  Its first line and all the rest."""
-    script = tmp_path / "child.py"
-    script.write_text(source)
-    env = {**os.environ, "WASMIMPORT_PURE": "1" if pure else "0"}
-    child = subprocess.Popen([sys.executable, str(script), str(guest_path("edges")), *args],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    assert child.stdout is not None
-    try:
-        first = child.stdout.readline()
-        assert child.stdout.readline() == "ready\n"
-        time.sleep(0.3)
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-    finally:
-        child.kill()
-    assert child.returncode == 0, err
-    return first, out
-
-
 @pytest.mark.parametrize("function", ["forever", "forever_nogil"])
 @pytest.mark.needs("processes")
 def test_ctrl_c_interrupts_a_long_call(tmp_path: Path, function: str) -> None:
@@ -324,10 +298,11 @@ def test_ctrl_c_interrupts_a_long_call(tmp_path: Path, function: str) -> None:
             edges_with(NOGIL)
         return
     if not has("interrupt"):     # nothing stops the call: Ctrl-C comes as it returns
-        _, out = run_child(tmp_path, LATE_CHILD, "released" if nogil else "held")
+        _, out = interrupted_child(tmp_path, LATE_CHILD, guest_path("edges"),
+                                   "released" if nogil else "held")
         assert out == "interrupted\n1 7\n"
         return
-    spun, out = run_child(tmp_path, CHILD, function)
+    spun, out = interrupted_child(tmp_path, CHILD, guest_path("edges"), function)
     assert spun.strip().isdigit()
     assert out == f"interrupted\n7 {STACK_PROBE}\n"
 
@@ -359,7 +334,7 @@ def test_ctrl_c_on_the_pure_fallback_comes_as_the_call_returns(tmp_path: Path) -
     # racy_add stores its result only at its very end: a total of 1 means the call ran to
     # completion before the KeyboardInterrupt was raised
     gil = "released" if has("release-gil") else "held"
-    _, out = run_child(tmp_path, LATE_CHILD, gil, pure=True)
+    _, out = interrupted_child(tmp_path, LATE_CHILD, guest_path("edges"), gil, pure=True)
     assert out == "interrupted\n1 7\n"
 
 

@@ -130,10 +130,10 @@ def _stub(args: argparse.Namespace) -> int:
     source = os.path.basename(args.file)
     if found.runtime and not found.problems:      # on wasmtime's component runtime
         from .component._runtime import stub_layout
+        assert found.component is not None       # (set with found.runtime)
         try:
-            with open(args.file, "rb") as f:
-                plan, types, functions, interfaces = stub_layout(f.read(), args.file)
-        except (OSError, WasmImportError) as exc:
+            plan, types, functions, interfaces = stub_layout(found.component, args.file)
+        except WasmImportError as exc:
             found.problems.append(str(exc))
         else:
             found.plan = plan

@@ -22,6 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._wasmbin import ModuleInfo
     from .component import Arrangement
+    from .component._decode import Component
 
 
 class Description:
@@ -38,6 +39,7 @@ class Description:
         self.world: list[str] = []          # a component's WIT world, one line each
         self.layout: Arrangement | None = None  # and where its functions and types go
         self.runtime: str | None = None     # why it runs on wasmtime's component runtime
+        self.component: Component | None = None   # and the component, decoded
 
 
 def describe(path: str, backend_name: str | None = None) -> Description:
@@ -103,7 +105,7 @@ def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manif
     try:
         core, manifest, found.layout = as_core(data, path, None)
     except RuntimeNeeded as needed:
-        found.runtime = needed.reason
+        found.runtime, found.component = needed.reason, needed.component
         return None
     return core, manifest
 

@@ -46,7 +46,7 @@ from .._compound import (
 )
 from .._digest import sha256
 from .._errors import GuestError, Trap, TrapFrame, WasiExit, WasmImportError
-from .._extension import extension, speedups
+from .._extension import extension
 from .._host import resolve
 from .._manifest import FunctionEntry, ImportEntry, Limits, Manifest, manifest_from_mapping
 from .._plan import FunctionPlan, ModulePlan
@@ -63,7 +63,7 @@ from ..backends._wasmtime import (
     stopped_call,
     watched_store,
 )
-from ._decode import Component, decode
+from ._decode import Component
 from ._lower import (
     TypeNames,
     Unlowerable,
@@ -175,11 +175,6 @@ def _let_go() -> None:
                 pass              # closed already
 
 
-def _address(pointer: Any) -> int:
-    """A ctypes pointer's (or function's) address."""
-    return ctypes.cast(pointer, ctypes.c_void_p).value or 0
-
-
 def _no_core_calls(*_: Any) -> BaseException:
     """The extension Store's ``fail``, for core calls, which a component's store never makes."""
     return SystemError("wasmimport: a core call in a component's store")
@@ -197,12 +192,12 @@ class _Store:
         self.keep: list[Any] = []             # the host functions' callbacks
         self.files: dict[str, str] = {}       # stream -> the file capturing it
         self.store = engine.wasmtime.Store(engine.engine)
-        self.ctx = _address(self.store._context())
-        native = speedups() is not None
-        pointer = self.store._consume() if native else self.store.ptr()
-        self.guard = watched_store(engine.backend, _address(pointer), self.ctx, limits,
-                                   _no_core_calls)
-        if self.guard is None:
+        self.ctx = capi.address(self.store._context())
+        self.guard = watched_store(engine.backend, capi.address(self.store.ptr()), self.ctx,
+                                   limits, _no_core_calls)
+        if self.guard is not None:
+            self.store._consume()          # the extension's Store owns it from here
+        else:
             _KEPT.append(weakref.ref(self.store))
         self.lock: Any = self.guard if self.guard is not None else threading.RLock()
 
@@ -230,9 +225,9 @@ class _Store:
             raw = ffi.wasmtime_component_instance_t()
             self.guard.making_memories(True)     # the memories belong to this store
             try:
-                error = self.guard.run(_address(ffi.dll.wasmtime_component_linker_instantiate),
-                                       _address(linker.ptr()), self.ctx,
-                                       _address(compiled.ptr()), ctypes.addressof(raw))
+                error = self.guard.run(capi.address(ffi.dll.wasmtime_component_linker_instantiate),
+                                       capi.address(linker.ptr()), self.ctx,
+                                       capi.address(compiled.ptr()), ctypes.addressof(raw))
             finally:
                 self.guard.making_memories(False)
             if not error:
@@ -259,12 +254,12 @@ class _Store:
                     if not error:
                         error = post(byref(raw), context())
                     if error:
-                        raise failure(_address(error), label)
+                        raise failure(capi.address(error), label)
             return invoke_pure
         run, ctx, raw = self.guard.run, self.ctx, func._func
         address = ctypes.addressof(raw)
-        call_at = _address(ffi.dll.wasmtime_component_func_call)
-        post_at = _address(ffi.dll.wasmtime_component_func_post_return)
+        call_at = capi.address(ffi.dll.wasmtime_component_func_call)
+        post_at = capi.address(ffi.dll.wasmtime_component_func_post_return)
         addressof = ctypes.addressof
 
         def invoke(args: Any, out: Any, _raw: Any = raw) -> None:   # (_raw: kept alive)
@@ -416,8 +411,8 @@ def _host_imports(component: Component, manifest: Any, names: TypeNames, origin:
                        for member, export in imported.type.items()]
         else:
             members = []
-        unserved = [m for _, m, t in members if not isinstance(t, FuncType)] or \
-            ([imported.name] if not members else [])
+        unserved = [m for _, m, t in members if not isinstance(t, FuncType)] if members \
+            else [imported.name]
         if unserved:
             raise WasmImportError(f"{origin}: it imports {imported.name} "
                                   f"({', '.join(unserved)}), which is not a function: "
@@ -478,7 +473,7 @@ def _link_host_functions(linker: Any, hosted: list[tuple[_Hosted, ImportEntry]],
                 no_finalizer)
             if error:
                 raise WasmImportError(f"{origin}: {where}: cannot define {host.member}: "
-                                      f"{capi.error_message(_address(error))}", path=origin)
+                                      f"{capi.error_message(capi.address(error))}", path=origin)
         if target is not root:
             target.close()
     root.close()
@@ -511,13 +506,13 @@ def _host_callback(host: _Hosted, entry: ImportEntry, fn: Callable[..., Any], st
     return callback
 
 
-def stub_layout(data: bytes, origin: str) -> tuple[
+def stub_layout(component: Component, origin: str) -> tuple[
         ModulePlan, dict[str, tuple[str | None, str]], dict[str, tuple[str | None, str]],
         dict[str, str]]:
     """What ``stub`` needs of a component on this path: a plan of its functions (their
     signatures and docs: no core function stands behind them) and where its types,
     functions and interfaces go, as ``render_component_stub`` takes them."""
-    typed = _typed(decode(data), origin)
+    typed = _typed(component, origin)
     manifest, names, interfaces = typed[0], typed[2], typed[3]
     functions = {}
     for entry in manifest.functions:
