@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 import wasmimport
-from conftest import wat_binary
+from conftest import has, wat_binary
 
 # A bump allocator that records every call, so the tests can check what the host asked for.
 WAT = """(module
+  {callback}
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 1024))
   (global $mode (mut i32) (i32.const 0))
@@ -18,8 +22,10 @@ WAT = """(module
   (global $last_free (mut i32) (i32.const 0))
   (global $last_align (mut i32) (i32.const 0))
   (global $last_size (mut i32) (i32.const 0))
+  (global $allocs (mut i32) (i32.const 0))
   (func $bump (param $align i32) (param $size i32) (result i32)
     (local $p i32)
+    global.get $allocs i32.const 1 i32.add global.set $allocs
     global.get $heap local.get $align i32.const 1 i32.sub i32.add
     i32.const 0 local.get $align i32.sub i32.and local.tee $p
     local.get $size i32.add global.set $heap
@@ -40,25 +46,65 @@ WAT = """(module
   (func (export "last_free") (result i32) global.get $last_free)
   (func (export "last_align") (result i32) global.get $last_align)
   (func (export "last_size") (result i32) global.get $last_size)
+  (func (export "allocs") (result i32) global.get $allocs)
   (func (export "first_byte") (param i32 i32) (result i32) local.get 0 i32.load8_u)
+  (func (export "addr") (param i32 i32) (result i32) local.get 0)
   (func (export "first_f64") (param i32 i32) (result f64) local.get 0 f64.load)
   (func (export "ret_misaligned") (result i32) i32.const 2)
+  ;; the first bytes of two buffers, and their addresses' difference
+  (func (export "two") (param i32 i32 i32 i32) (result i32)
+    local.get 0 i32.load8_u i32.const 8 i32.shl local.get 2 i32.load8_u i32.or)
+  (func (export "gap") (param i32 i32 i32 i32) (result i32) local.get 2 local.get 0 i32.sub)
+  {nested}
 )"""
+# with a host function (which may call back in) that runs before the buffer is read
+CALLBACK_WAT = {
+    "callback": '(import "env" "callback" (func $callback))',
+    "nested": '(func (export "nested") (param i32 i32) (result i32)\n'
+              '    call $callback local.get 0 i32.load8_u)'}
+CALLBACK_TOML = """
+nested = "(data: bytes) -> u8"
+[imports.env.callback]
+python = "abi_host:callback"
+"""
 
 
-def module(tmp_path: Path, abi: str = "", extra: str = "") -> object:
+def module(tmp_path: Path, abi: str = "", extra: str = "", callback: bool = False) -> Any:
     path = tmp_path / "abi.wasm"          # a binary: the js backend takes no text modules
-    path.write_bytes(wat_binary(WAT))
+    path.write_bytes(wat_binary(WAT.format(**(CALLBACK_WAT if callback else
+                                              dict.fromkeys(CALLBACK_WAT, "")))))
     (tmp_path / "abi.wasm.toml").write_text(f"""
 [abi]
 {abi}
 [functions]
 first_byte = "(data: bytes) -> u8"
 first_f64 = "(xs: list[f64]) -> f64"
-addr_of = {{ export = "first_byte", signature = "(s: str) -> u32" }}
+addr_of = {{ export = "addr", signature = "(s: str) -> u32" }}
+two = "(a: bytes, b: bytes) -> u32"
+gap = "(a: bytes, b: bytes) -> u32"
 {extra}
+{CALLBACK_TOML if callback else ""}
 """)
-    return wasmimport.load(path)
+    (tmp_path / "abi_host.py").write_text(CALLBACK)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        return wasmimport.load(path)
+    finally:
+        sys.path.remove(str(tmp_path))
+        HOSTS[tmp_path] = sys.modules.pop("abi_host", None)
+
+
+HOSTS: dict[Path, ModuleType | None] = {}   # each test's abi_host module, by its tmp_path
+
+
+# the host function `nested` calls: runs what the test set in `inner`, if anything
+CALLBACK = """
+inner = []
+
+def callback():
+    for call in inner:
+        call()
+"""
 
 
 def test_realloc_gets_align_and_size(tmp_path: Path) -> None:
@@ -72,16 +118,58 @@ def test_realloc_gets_align_and_size(tmp_path: Path) -> None:
     assert m.frees() == 0     # without [abi] free, the guest owns argument buffers
 
 
-def test_alloc_and_free_options(tmp_path: Path) -> None:
+def lends(path: str) -> bool:
+    """Whether calls on ``path`` lend small argument buffers from the host's scratch block
+    under [abi] free (the compiled call path does; the pure path allocates each)."""
+    return path == "compiled" and has("compiled-calls")
+
+
+@pytest.mark.parametrize("path", ["compiled", "pure"])
+def test_alloc_and_free_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                path: str) -> None:
+    monkeypatch.setenv("WASMIMPORT_PURE", "1" if path == "pure" else "0")
     m = module(tmp_path, 'alloc = "malloc"\nfree = "free"')
     assert m.first_f64([1.5]) == 1.5
-    assert m.frees() == 1
     address = m.addr_of("xyz")
-    m.addr_of("hello")
-    assert m.frees() == 3
-    assert m.last_free() != address       # each buffer freed, the latest last
+    assert m.addr_of("hello") == address or not lends(path)   # the same block, reused
+    big = b"\x03" * 40_000                                     # larger than the block
+    assert m.first_byte(big) == 3
+    if lends(path):
+        assert (m.allocs(), m.frees()) == (2, 1)   # the block, once; the large one, freed
+        assert m.last_free() != address
+    else:
+        assert (m.allocs(), m.frees()) == (4, 4)   # each buffer allocated and freed
+        assert m.last_free() != address            # each buffer freed, the latest last
+    frees = m.frees()
     m.first_byte(b"")
-    assert m.frees() == 3                 # nothing allocated for an empty buffer to free
+    assert m.frees() == frees                      # nothing allocated for an empty buffer
+
+
+@pytest.mark.parametrize("path", ["compiled", "pure"])
+def test_buffers_of_a_call_never_overlap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         path: str) -> None:
+    monkeypatch.setenv("WASMIMPORT_PURE", "1" if path == "pure" else "0")
+    m = module(tmp_path, 'free = "free"')
+    for a, b in [(b"\x01", b"\x02"), (b"\x05" * 3000, b"\x06" * 9000)]:
+        assert m.two(a, b) == a[0] << 8 | b[0]
+        assert m.gap(a, b) >= len(a)
+
+
+def test_a_nested_call_gets_buffers_of_its_own(tmp_path: Path, compiled: None) -> None:
+    """A call made by a host function while a call's buffers are lent (the compiled path,
+    which host functions need) allocates its own."""
+    m = module(tmp_path, 'free = "free"', callback=True)
+    host = HOSTS[tmp_path]
+    assert host is not None
+    seen: list[int] = []
+    host.inner.append(lambda: seen.append(m.two(b"\x07", b"\x08")))
+    assert m.first_byte(b"\x01") == 1            # (the block is made by a first call)
+    allocs, frees = m.allocs(), m.frees()
+    assert m.nested(b"\x09") == 9                 # its buffer outlived the nested call
+    assert seen == [0x0708]
+    # lent: the nested call allocates (and frees) its two; else all three are allocated
+    made = 2 if lends("compiled") else 3
+    assert (m.allocs() - allocs, m.frees() - frees) == (made, made)
 
 
 @pytest.mark.parametrize("mode, call, error, match", [
@@ -99,6 +187,21 @@ def test_bad_allocator_results(tmp_path: Path, mode: int, call: str, error: type
         getattr(m, call)(b"0123456789" if call == "first_byte" else [1.0])
     m.set_mode(0)
     assert m.first_byte(b"\x05") == 5
+
+
+@pytest.mark.parametrize("path", ["compiled", "pure"])
+def test_a_guest_that_cannot_spare_the_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             path: str) -> None:
+    """The error is the buffer's, never the block's; the guest then allocates per call."""
+    monkeypatch.setenv("WASMIMPORT_PURE", "1" if path == "pure" else "0")
+    m = module(tmp_path, 'free = "free"')
+    m.set_mode(3)
+    with pytest.raises(MemoryError, match=r"first_byte\(\): the guest could not allocate 10 b"):
+        m.first_byte(b"0123456789")
+    m.set_mode(0)
+    allocs = m.allocs()
+    assert [m.first_byte(b"\x05"), m.first_byte(b"\x06")] == [5, 6]
+    assert (m.allocs() - allocs, m.frees()) == (2, 2)
 
 
 def test_misaligned_return_area_is_trap(tmp_path: Path) -> None:

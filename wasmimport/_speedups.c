@@ -1168,6 +1168,13 @@ typedef struct {
     Handle alloc;              /* or a malloc-style alloc(size) */
     Handle free;               /* [abi] free: the host frees argument buffers */
     char has_realloc, has_alloc, has_free;
+    /* [abi] free lets the host place argument buffers anywhere for the call: small ones go
+     * in this block, allocated from the guest once and reused, so a call costs no allocator
+     * round trip ("Scratch" below) */
+    uint32_t scratch;          /* its guest address; 0: none yet */
+    uint32_t scratch_top;      /* bytes handed out to the call holding it */
+    char scratch_held;         /* a call's arguments are in it (calls may nest) */
+    char scratch_refused;      /* the guest could not spare it: allocate per call */
 } GuestObject;
 
 static int read_handle(PyObject *obj, Handle *out, char *present, const char *what) {
@@ -1290,6 +1297,7 @@ typedef struct {
     uint32_t *owned;
     int nowned, cap;
     uint32_t *first;           /* the caller's array, not to be freed */
+    char holds_scratch;        /* this call's buffers are in the guest's scratch block */
 } Owned;
 
 typedef struct {
@@ -1609,25 +1617,87 @@ static int convert_arg(const Param *p, PyObject *o, Arg *a) {
 
 /* ---- lowering (the store lock is held) ---- */
 
-static int guest_alloc(FunctionObject *fn, uint32_t align, Py_ssize_t size, uint32_t *out,
-                       Owned *owned) {
+/* One call of the guest's allocator for `size` bytes at `align`: 0 with the address in
+ * *ptr (which may be anything: the caller checks it), -1 if the call itself failed. */
+static int allocator_call(FunctionObject *fn, uint32_t align, uint32_t size, uint32_t *ptr) {
     GuestObject *g = fn->guest;
     RawVal vals[4];
     memset(vals, 0, sizeof vals);
-    if ((uint64_t)size > 0xFFFFFFFFu)
-        goto failed;
     int r;
     if (g->has_alloc) {
-        vals[0].i32 = (int32_t)(uint32_t)size;
+        vals[0].i32 = (int32_t)size;
         r = store_call(fn->store, fn->owner, &g->alloc, vals, 1, fn->alloc_label, 0);
     } else {
         vals[2].i32 = (int32_t)align;
-        vals[3].i32 = (int32_t)(uint32_t)size;
+        vals[3].i32 = (int32_t)size;
         r = store_call(fn->store, fn->owner, &g->realloc, vals, 4, fn->alloc_label, 0);
     }
-    if (r < 0)
+    *ptr = (uint32_t)vals[0].i32;
+    return r;
+}
+
+/* ---- Scratch: argument buffers lent for one call ----
+ * With [abi] free the guest must not free or keep an argument buffer, so the host may put
+ * it anywhere that stays valid for the call.  The first call that needs room allocates
+ * SCRATCH_SIZE bytes from the guest (its allocator, once; never freed: the instance owns
+ * it); later calls copy small arguments there instead of calling the allocator and the
+ * free export.  A call nested in another (wasm -> host function -> wasm) finds it held and
+ * allocates as before; so does a buffer too large for what is left. */
+#define SCRATCH_SIZE 16384
+#define SCRATCH_ALIGN 8
+
+/* Room for `size` bytes at `align` in the scratch block for this call: 1 with the address
+ * in *out, 0 when the allocator must serve it, -1 on a failed allocator call. */
+static int scratch_take(FunctionObject *fn, uint32_t align, uint64_t size, uint32_t *out,
+                        Owned *owned) {
+    GuestObject *g = fn->guest;
+    if (g->scratch_refused || (g->scratch_held && !owned->holds_scratch)
+            || size > SCRATCH_SIZE || align > SCRATCH_ALIGN)
+        return 0;
+    if (g->scratch == 0) {
+        uint32_t ptr;
+        if (allocator_call(fn, SCRATCH_ALIGN, SCRATCH_SIZE, &ptr) < 0)
+            return -1;
+        if (ptr == 0 || ptr % SCRATCH_ALIGN || !guest_contains(g, ptr, SCRATCH_SIZE)) {
+            /* a guest short of memory (or with an odd allocator) goes on without it; a
+             * [limits] memory refusal on the way is not the call's to report */
+            g->scratch_refused = 1;
+            fn->store->refused_size = 0;
+            return 0;
+        }
+        g->scratch = ptr;
+    }
+    uint64_t at = (g->scratch_top + align - 1) / align * align;
+    if (at + size > SCRATCH_SIZE)
+        return 0;
+    g->scratch_top = (uint32_t)(at + size);
+    g->scratch_held = owned->holds_scratch = 1;
+    *out = g->scratch + (uint32_t)at;
+    return 1;
+}
+
+/* The end of a call that held the scratch block: the next call starts it afresh. */
+static inline void scratch_release(GuestObject *g, Owned *owned) {
+    if (owned->holds_scratch) {
+        g->scratch_held = 0;
+        g->scratch_top = 0;
+        owned->holds_scratch = 0;
+    }
+}
+
+static int guest_alloc(FunctionObject *fn, uint32_t align, Py_ssize_t size, uint32_t *out,
+                       Owned *owned) {
+    GuestObject *g = fn->guest;
+    uint32_t ptr = 0;
+    if ((uint64_t)size > 0xFFFFFFFFu)
+        goto failed;
+    if (g->has_free && size) {
+        int lent = scratch_take(fn, align, (uint64_t)size, out, owned);
+        if (lent)
+            return lent < 0 ? -1 : 0;
+    }
+    if (allocator_call(fn, align, (uint32_t)size, &ptr) < 0)
         return -1;
-    uint32_t ptr = (uint32_t)vals[0].i32;
     if ((size && ptr == 0) || ptr % align || !guest_contains(g, ptr, (uint64_t)size))
         goto failed;
     if (g->has_free && size) {
@@ -1649,7 +1719,7 @@ static int guest_alloc(FunctionObject *fn, uint32_t align, Py_ssize_t size, uint
     return 0;
 failed: {
         PyObject *r2 = PyObject_CallFunction(fn->alloc_failed, "InI", (unsigned)align, size,
-                                             (unsigned)vals[0].i32);
+                                             (unsigned)ptr);
         Py_XDECREF(r2);
         if (r2 != NULL)
             PyErr_SetString(PyExc_SystemError, "wasmimport: alloc_failed did not raise");
@@ -1941,7 +2011,7 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
     uint32_t stack_owned[STACK_PARAMS + 1];
     RawVal *vals = stack_vals;
     Arg *cargs = stack_args;
-    Owned owned = {stack_owned, 0, STACK_PARAMS + 1, stack_owned};
+    Owned owned = {stack_owned, 0, STACK_PARAMS + 1, stack_owned, 0};
     PyObject *result = NULL;
     int n = fn->nparams;
 
@@ -1990,6 +2060,7 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
                 Py_CLEAR(result);
         }
     }
+    scratch_release(fn->guest, &owned);
     store_exit(s);
 
 done:
