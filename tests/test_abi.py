@@ -85,16 +85,18 @@ gap = "(a: bytes, b: bytes) -> u32"
 {extra}
 {CALLBACK_TOML if callback else ""}
 """)
+    if not callback:
+        return wasmimport.load(path)
     (tmp_path / "abi_host.py").write_text(CALLBACK)
     sys.path.insert(0, str(tmp_path))
     try:
         return wasmimport.load(path)
     finally:
         sys.path.remove(str(tmp_path))
-        HOSTS[tmp_path] = sys.modules.pop("abi_host", None)
+        HOSTS[tmp_path] = sys.modules.pop("abi_host")
 
 
-HOSTS: dict[Path, ModuleType | None] = {}   # each test's abi_host module, by its tmp_path
+HOSTS: dict[Path, ModuleType] = {}   # each callback test's abi_host module, by its tmp_path
 
 
 # the host function `nested` calls: runs what the test set in `inner`, if anything
@@ -124,10 +126,14 @@ def lends(path: str) -> bool:
     return path == "compiled" and has("compiled-calls")
 
 
-@pytest.mark.parametrize("path", ["compiled", "pure"])
-def test_alloc_and_free_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                path: str) -> None:
-    monkeypatch.setenv("WASMIMPORT_PURE", "1" if path == "pure" else "0")
+@pytest.fixture(params=["compiled", "pure"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's call path, "compiled" or "pure" (WASMIMPORT_PURE set for its loads)."""
+    monkeypatch.setenv("WASMIMPORT_PURE", "1" if request.param == "pure" else "0")
+    return str(request.param)
+
+
+def test_alloc_and_free_options(tmp_path: Path, path: str) -> None:
     m = module(tmp_path, 'alloc = "malloc"\nfree = "free"')
     assert m.first_f64([1.5]) == 1.5
     address = m.addr_of("xyz")
@@ -136,19 +142,15 @@ def test_alloc_and_free_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert m.first_byte(big) == 3
     if lends(path):
         assert (m.allocs(), m.frees()) == (2, 1)   # the block, once; the large one, freed
-        assert m.last_free() != address
     else:
         assert (m.allocs(), m.frees()) == (4, 4)   # each buffer allocated and freed
-        assert m.last_free() != address            # each buffer freed, the latest last
+    assert m.last_free() != address                # the latest buffer freed last
     frees = m.frees()
     m.first_byte(b"")
     assert m.frees() == frees                      # nothing allocated for an empty buffer
 
 
-@pytest.mark.parametrize("path", ["compiled", "pure"])
-def test_buffers_of_a_call_never_overlap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         path: str) -> None:
-    monkeypatch.setenv("WASMIMPORT_PURE", "1" if path == "pure" else "0")
+def test_buffers_of_a_call_never_overlap(tmp_path: Path, path: str) -> None:
     m = module(tmp_path, 'free = "free"')
     for a, b in [(b"\x01", b"\x02"), (b"\x05" * 3000, b"\x06" * 9000)]:
         assert m.two(a, b) == a[0] << 8 | b[0]
@@ -159,10 +161,8 @@ def test_a_nested_call_gets_buffers_of_its_own(tmp_path: Path, compiled: None) -
     """A call made by a host function while a call's buffers are lent (the compiled path,
     which host functions need) allocates its own."""
     m = module(tmp_path, 'free = "free"', callback=True)
-    host = HOSTS[tmp_path]
-    assert host is not None
     seen: list[int] = []
-    host.inner.append(lambda: seen.append(m.two(b"\x07", b"\x08")))
+    HOSTS[tmp_path].inner.append(lambda: seen.append(m.two(b"\x07", b"\x08")))
     assert m.first_byte(b"\x01") == 1            # (the block is made by a first call)
     allocs, frees = m.allocs(), m.frees()
     assert m.nested(b"\x09") == 9                 # its buffer outlived the nested call
@@ -189,11 +189,8 @@ def test_bad_allocator_results(tmp_path: Path, mode: int, call: str, error: type
     assert m.first_byte(b"\x05") == 5
 
 
-@pytest.mark.parametrize("path", ["compiled", "pure"])
-def test_a_guest_that_cannot_spare_the_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                             path: str) -> None:
+def test_a_guest_that_cannot_spare_the_block(tmp_path: Path, path: str) -> None:
     """The error is the buffer's, never the block's; the guest then allocates per call."""
-    monkeypatch.setenv("WASMIMPORT_PURE", "1" if path == "pure" else "0")
     m = module(tmp_path, 'free = "free"')
     m.set_mode(3)
     with pytest.raises(MemoryError, match=r"first_byte\(\): the guest could not allocate 10 b"):

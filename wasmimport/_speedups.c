@@ -1172,8 +1172,7 @@ typedef struct {
      * in this block, allocated from the guest once and reused, so a call costs no allocator
      * round trip ("Scratch" below) */
     uint32_t scratch;          /* its guest address; 0: none yet */
-    uint32_t scratch_top;      /* bytes handed out to the call holding it */
-    char scratch_held;         /* a call's arguments are in it (calls may nest) */
+    uint32_t scratch_top;      /* bytes handed out to the call holding it; 0: not held */
     char scratch_refused;      /* the guest could not spare it: allocate per call */
 } GuestObject;
 
@@ -1651,7 +1650,7 @@ static int allocator_call(FunctionObject *fn, uint32_t align, uint32_t size, uin
 static int scratch_take(FunctionObject *fn, uint32_t align, uint64_t size, uint32_t *out,
                         Owned *owned) {
     GuestObject *g = fn->guest;
-    if (g->scratch_refused || (g->scratch_held && !owned->holds_scratch)
+    if (g->scratch_refused || (g->scratch_top && !owned->holds_scratch)
             || size > SCRATCH_SIZE || align > SCRATCH_ALIGN)
         return 0;
     if (g->scratch == 0) {
@@ -1670,8 +1669,8 @@ static int scratch_take(FunctionObject *fn, uint32_t align, uint64_t size, uint3
     uint64_t at = (g->scratch_top + align - 1) / align * align;
     if (at + size > SCRATCH_SIZE)
         return 0;
-    g->scratch_top = (uint32_t)(at + size);
-    g->scratch_held = owned->holds_scratch = 1;
+    g->scratch_top = (uint32_t)(at + size);      /* size > 0: now held */
+    owned->holds_scratch = 1;
     *out = g->scratch + (uint32_t)at;
     return 1;
 }
@@ -1679,7 +1678,6 @@ static int scratch_take(FunctionObject *fn, uint32_t align, uint64_t size, uint3
 /* The end of a call that held the scratch block: the next call starts it afresh. */
 static inline void scratch_release(GuestObject *g, Owned *owned) {
     if (owned->holds_scratch) {
-        g->scratch_held = 0;
         g->scratch_top = 0;
         owned->holds_scratch = 0;
     }
