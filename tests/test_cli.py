@@ -310,3 +310,28 @@ def test_inspect_marks_functions_that_release_the_gil(tmp_path: Path) -> None:
                           str(tmp_path / "edges.wasm")], capture_output=True, text=True).stdout
     assert "  spin_nogil(n: u32) -> u32  [export 'spin']  [releases the GIL]" in out
     assert "  spin(n: u32) -> u32\n" in out
+
+
+def test_stub_of_a_record_whose_fields_hide_other_names_passes_mypy_strict(
+        tmp_path: Path) -> None:
+    """A field named like a type used by a later field (a builtin here, an interface in a
+    component) hides it inside the record's class: the stub names such types by an alias."""
+    (tmp_path / "r.wat").write_text("(module)")
+    (tmp_path / "r.wat.toml").write_text(
+        '[types.Line]\nPoint = "Point"\nend = "Point"\n'
+        '[types.Point]\nint = "i64"\nfloat = "f64"\ny = "f64"\ncount = "i64"\n')
+    result = cli("stub", str(tmp_path / "r.wat"))
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "user.py").write_text(
+        "import r\n"
+        "p = r.Point(1, 2.0, 3.0, 4)\n"
+        "line: r.Line = r.Line(p, p)\n"
+        "n: int = line.end.int + line.Point.count\n"
+        "x: float = line.Point.float + line.end.y\n")
+    (tmp_path / "wrong.py").write_text("import r\ns: str = r.Point(1, 2.0, 3.0, 4).y\n")
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+    ok = subprocess.run([*mypy, "r.pyi", "user.py"], cwd=tmp_path, capture_output=True,
+                        text=True)
+    assert ok.returncode == 0, ok.stdout + (tmp_path / "r.pyi").read_text()
+    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert wrong.returncode == 1 and "incompatible types in assignment" in wrong.stdout.lower()

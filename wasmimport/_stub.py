@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 _LITERALS = (bool, int, float, str, bytes, type(None))
 _NAME = re.compile(r"[A-Za-z_]\w*")
+_HEAD = re.compile(r"(?<![\w.])[A-Za-z_]\w*")    # a name a hint starts from, not an attribute
+_ALIAS = "_wi_"       # a stub's aliases: no WIT name starts with "_", no C field with this
 
 
 def _same(hint: str) -> str:
@@ -77,8 +79,9 @@ def render_stub(plan: ModulePlan, source: str) -> str:
     identifiers are listed in comments, since only ``getattr`` reaches them.
     """
     lines = _header(plan, source, list(plan.public))
+    aliases: set[str] = set()
     for name in plan.types.declared:
-        lines += _class(plan, name, name)
+        lines += _class(plan, name, name, aliases)
     for memory in plan.memories:
         if memory.isidentifier() and not keyword.iskeyword(memory):
             lines.append(f"{memory}: memoryview")
@@ -97,7 +100,7 @@ def render_stub(plan: ModulePlan, source: str) -> str:
         lines += ["", *_function(name, planned)]
     for name in skipped:
         lines += ["", f"# {name!r} is not a usable Python name: use getattr(module, {name!r})"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _aliases(aliases)) + "\n"
 
 
 def render_component_stub(plan: ModulePlan, source: str,
@@ -114,15 +117,16 @@ def render_component_stub(plan: ModulePlan, source: str,
     public = [*(n for key, (s, n) in types.items() if s is None),
               *(n for key, (s, n) in functions.items() if s is None), *interfaces]
     lines = _header(plan, source, public)
+    aliases: set[str] = set()
     for key, (space, name) in types.items():
         if space is None:
-            lines += _class(plan, key, name, qualify)
+            lines += _class(plan, key, name, aliases, qualify)
     for attribute, wit_name in interfaces.items():
         lines += [f"class {attribute}:", f'    """The exported interface {wit_name}."""']
         for key, (space, name) in types.items():
             if space == attribute:
                 lines += [f"    {line}" if line else "" for line in
-                          _class(plan, key, name, qualify)]
+                          _class(plan, key, name, aliases, qualify)]
         for key, (space, name) in functions.items():
             planned = plan.lookup(key)
             if space == attribute and planned is not None:
@@ -132,7 +136,15 @@ def render_component_stub(plan: ModulePlan, source: str,
         planned = plan.lookup(key)
         if space is None and planned is not None:
             lines += ["", *_function(name, planned, qualify)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _aliases(aliases)) + "\n"
+
+
+def _aliases(names: set[str]) -> list[str]:
+    """The module-level aliases records use for the names their own fields hide."""
+    if not names:
+        return []
+    return ["", "# names that a record's fields hide inside its class",
+            *(f"{_ALIAS}{name} = {name}" for name in sorted(names))]
 
 
 def _imports(types: TypeSpace) -> list[str]:
@@ -168,19 +180,29 @@ def _resource(key: str, name: str, plan: ModulePlan, qualify: Qualify) -> list[s
     return lines
 
 
-def _class(plan: ModulePlan, key: str, name: str, qualify: Qualify = _same) -> list[str]:
+def _class(plan: ModulePlan, key: str, name: str, aliases: set[str],
+           qualify: Qualify = _same) -> list[str]:
     """The class of the manifest's type ``key`` under the name ``name``: a record as a
     NamedTuple, an enum as an Enum, flags as a Flag, a variant and its cases, a resource
-    (none for a resource the host implements: its class is the host's own)."""
+    (none for a resource the host implements: its class is the host's own).  A name that a
+    record's field hides in its class body (``int: int``, or a field named like an
+    interface) is written as an alias, added to ``aliases``."""
     t = plan.types.declared[key]
     if isinstance(t, HostResourceType):
         return []
     if isinstance(t, ResourceType):
         lines = _resource(key, name, plan, qualify)
     elif isinstance(t, RecordType):
+        fields = set(t.fields)
+
+        def unhidden(match: re.Match[str]) -> str:
+            if match.group() not in fields:
+                return match.group()
+            aliases.add(match.group())
+            return _ALIAS + match.group()
         lines = [f"class {name}(NamedTuple):"]
         # a field named like a tuple method (count, index) replaces it, as in C structs
-        lines += [f"    {field}: {qualify(ft.hint)}" + (
+        lines += [f"    {field}: {_HEAD.sub(unhidden, qualify(ft.hint))}" + (
             "  # type: ignore[assignment]" if hasattr(tuple, field) else "")
             for field, ft in zip(t.fields, t.types)]
     elif isinstance(t, CasesType):    # a variant: its cases are subclasses

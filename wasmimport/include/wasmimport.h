@@ -57,6 +57,7 @@
  *
  * WHO FREES WHAT (the rule of this header)
  *   * Argument buffers belong to the guest: free them (wi_free_str etc.) when done.
+ *     With [abi] free = "free" (and WI_EXPORT_FREE()) they are only lent: never free them.
  *   * Result buffers belong to the guest until the host has copied them: free them in
  *     cabi_post_<name>, i.e. WI_POST_FREE(name).  A result may also point to static data
  *     (a string literal); WI_POST_FREE is still safe then, see the next point.
@@ -285,6 +286,14 @@ static inline void wi_post_free(void *retptr) {
 #define WI_POST_FREE(name)                                                                 \
     WI_EXPORT_AS("cabi_post_" #name) void wi__post_free_##name(void *retptr);              \
     void wi__post_free_##name(void *retptr) { wi_post_free(retptr); }
+
+/* Define and export `free` (wi_free) for a manifest that sets [abi] free = "free": the
+ * host then frees every argument buffer after the call (and lends small ones from a block
+ * it keeps), so the guest must not free, keep or return them.  Write it once at file
+ * scope. */
+#define WI_EXPORT_FREE()                                                                   \
+    WI_EXPORT_AS("free") void wi__export_free(void *ptr);                                  \
+    void wi__export_free(void *ptr) { wi_free(ptr); }
 
 /* __heap_base is defined by wasm-ld: the first address after static data and stack.
  * Every heap block lies at or above it; wi_free ignores anything below it. */

@@ -14,7 +14,8 @@
  * the handle Python holds is the state's pointer, dropped by hasher_free exactly once, so
  * there is no handle table here.  hasher_*_new(data: option<bytes>, seed), hasher_update,
  * hasher_digest (two u64), hasher_digest32, hasher_digest_bytes, hasher_copy.
- * Every argument buffer is freed here (the Canonical ABI gives it to the guest).
+ * Argument buffers are only lent ([abi] free in the manifest): the host frees them after
+ * the call (and does not allocate small ones at all), so nothing here frees or keeps one.
  */
 #include "wasmimport.h"
 
@@ -214,13 +215,12 @@ typedef struct { uint64_t low, high; } digest128;   /* tuple[u64, u64] */
 static digest128 result_area;
 static uint8_t digest_bytes[16];                    /* a bytes result: copied by the host */
 
-/* The digest of a key, which the call gives us and we free. */
+/* The digest of a key, lent for the call. */
 static digest128 *oneshot(uint32_t kind, const uint8_t *key, size_t len, uint32_t seed) {
     state s;
     init(&s, kind, seed);
     update(&s, key, len);
     finish(&s, &result_area.low);
-    wi_free_bytes(key, len);
     return &result_area;
 }
 
@@ -282,10 +282,8 @@ static state *hasher_new(uint32_t kind, uint32_t present, const uint8_t *data, s
                          uint32_t seed) {
     state *s = wi_xmalloc(sizeof *s);
     init(s, kind, seed);
-    if (present) {
+    if (present)
         update(s, data, len);
-        wi_free_bytes(data, len);
-    }
     return s;
 }
 
@@ -306,7 +304,6 @@ WI_EXPORT(hasher_x64_128_new) state *hasher_x64_128_new(uint32_t present, const 
 
 WI_EXPORT(hasher_update) void hasher_update(state *s, const uint8_t *data, size_t len) {
     update(s, data, len);
-    wi_free_bytes(data, len);
 }
 
 WI_EXPORT(hasher_digest) digest128 *hasher_digest(const state *s) {
@@ -327,3 +324,5 @@ WI_EXPORT(hasher_copy) state *hasher_copy(const state *s) {
 }
 
 WI_EXPORT(hasher_free) void hasher_free(state *s) { wi_free(s); }
+
+WI_EXPORT_FREE()
