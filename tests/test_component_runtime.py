@@ -291,6 +291,14 @@ class host:
         if name == "boom":
             raise ValueError("no boom")
         return 5 if name == "number" else f"hello {name}"
+
+    @staticmethod
+    def parse(text):
+        import wasmimport
+        try:
+            return int(text)
+        except ValueError:
+            raise wasmimport.GuestError(f"not a number: {text!r}") from None
 '''
 
 
@@ -317,6 +325,18 @@ def test_imports_are_python_functions(tmp_path: Path, monkeypatch: pytest.Monkey
     assert m.work(41) == 42
     assert hostside_rt.lines == ["work(41) = 42"]
     assert m.hello("ann") == "HELLO ANN"
+
+
+def test_a_host_function_gives_a_result(tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host function's `result`: what it returns is the ok case, a GuestError it raises
+    the error case (its .value the payload), as on the core path."""
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    m = _pyhost(tmp_path, GRANTED, monkeypatch)
+    assert m.parsed("41") == "ok 41"
+    assert m.parsed("x") == "err not a number: 'x'"
+    assert m.parsed("-7") == "ok -7"
 
 
 @pytest.mark.parametrize(("name", "raised", "first"), [

@@ -489,6 +489,9 @@ def _host_callback(host: _Hosted, entry: ImportEntry, fn: Callable[..., Any], st
              zip(host.functype.params, signature.params)]
     result = signature.result
     convert = result.converter(f"{label} result") if result is not None else None
+    # a GuestError the callable raises is the error case of a result
+    convert_error = result.error_converter(f"{label} result") \
+        if isinstance(result, ResultType) else None
     lower = _lowerer(host.functype.result, result, ffi) \
         if host.functype.result is not None and result is not None else None
     error_new = capi.nogil.wasmtime_error_new
@@ -496,9 +499,16 @@ def _host_callback(host: _Hosted, entry: ImportEntry, fn: Callable[..., Any], st
     def callback(env: Any, ctx: Any, ty: Any, args: Any, nargs: int, results: Any,
                  nresults: int) -> int:
         try:
-            value = fn(*[lift(args[i]) for i, lift in enumerate(lifts)])
-            if lower is not None and convert is not None:
-                lower(convert(value), results[0])
+            try:
+                value = fn(*[lift(args[i]) for i, lift in enumerate(lifts)])
+            except GuestError as error:
+                if convert_error is None:
+                    raise
+                converted = convert_error(error)
+            else:
+                converted = convert(value) if convert is not None else None
+            if lower is not None:
+                lower(converted, results[0])
             return 0
         except BaseException as exc:  # noqa: BLE001 - re-raised by the failed call
             store.pending = exc
@@ -742,6 +752,19 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any) -> Lower:
             val.of.option = None if value is None else _boxed(inner, value[0], ffi)
             val.kind = _OPTION
         return lower_option
+    if isinstance(wit, Result):
+        assert isinstance(t, ResultType)
+        ok = _lowerer(wit.ok, t.ok, ffi) if wit.ok is not None and t.ok is not None else None
+        err = _lowerer(wit.err, t.error, ffi) \
+            if wit.err is not None and t.error is not None else None
+
+        def lower_result(value: Any, val: Any) -> None:
+            index, payload = value
+            lower = err if index else ok
+            val.of.result.is_ok = not index
+            val.of.result.val = _boxed(lower, payload, ffi) if lower else None
+            val.kind = _RESULT
+        return lower_result
     raise Unlowerable(f"WIT type {wit.wit()} is not supported as a parameter yet")
 
 

@@ -6,6 +6,7 @@ inside the component.  See tests/guests/Makefile (pyhost) for the build.
 """
 
 import wit_world  # type: ignore[import-not-found]
+from componentize_py_types import Err  # type: ignore[import-not-found]
 from wit_world.imports import host  # type: ignore[import-not-found]
 
 
@@ -17,3 +18,9 @@ class WitWorld(wit_world.WitWorld):  # type: ignore[misc]
 
     def hello(self, name: str) -> str:
         return str(host.greeting(name)).upper()
+
+    def parsed(self, text: str) -> str:
+        try:
+            return f"ok {host.parse(text)}"
+        except Err as err:
+            return f"err {err.value}"
