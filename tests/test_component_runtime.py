@@ -5,8 +5,9 @@ adapters) cannot run as one core module; wasmimport runs them through libwasmtim
 ``wasmtime_component_*`` API, with the same Python names, classes, signatures, argument
 checks and docstrings as a component on the core path, and WASI 0.2 served by wasmtime's
 own implementation with the manifest's grants.  The guests are tests/guests/components/
-pyguest (no imports), pywasi (WASI 0.2 imported itself) and pyhost (functions its host
-implements, from the manifest's [imports]), built by `make wasm`.
+pyguest (no imports), pywasi (WASI 0.2 imported itself), pyhost (functions its host
+implements, from the manifest's [imports]) and pyres (an interface exporting a resource),
+built by `make wasm`.
 """
 
 from __future__ import annotations
@@ -271,6 +272,114 @@ def test_a_process_using_it_exits_cleanly() -> None:
             "_engine.ffi = _store.ffi = None\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "Hello, exit!\n", "")
+
+
+@pytest.fixture(scope="module")
+def pyres() -> types.ModuleType:
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    return wasmimport.load(guest_path("components/pyres"), "pyres")
+
+
+def test_an_exported_resource_is_a_class(pyres: types.ModuleType) -> None:
+    """pyres's counter: constructor, methods, a static function, borrow and own as the
+    Canonical ABI says, close and with, the core path's errors after a drop or a move."""
+    Counter = pyres.counters.Counter
+    assert Counter.__qualname__ == "counters.Counter" and Counter.__module__ == "pyres"
+    assert str(inspect.signature(Counter)) == "(start: int) -> None"
+    a, b = Counter(5), Counter(7)
+    a.increment(3)
+    assert (a.value(), b.value(), Counter.zero().value()) == (8, 7, 0)
+    assert pyres.counters.total(a, b) == 15 and a.value() == 8     # borrowed: still ours
+    merged = pyres.counters.merge(a, b)                             # owned: moved in
+    assert type(merged) is Counter and merged.value() == 15
+    assert "moved into a call that took ownership of it" in repr(a)
+    with pytest.raises(ValueError, match=r"pyres.counters.Counter.value\(\) argument 'self': "
+                                         r"the Counter was moved into a call"):
+        a.value()
+    with pytest.raises(ValueError, match=r"the Counter was moved"):
+        pyres.counters.merge(merged, merged)                        # one object, moved twice
+    with Counter(1) as c:
+        c.increment(1)
+        assert c.value() == 2
+    with pytest.raises(ValueError, match=r"argument 'self': the Counter was dropped"):
+        c.value()
+    c.close()                                                       # a second close: no-op
+    with pytest.raises(TypeError, match=r"argument 'a' must be Counter, not int"):
+        pyres.counters.total(1, Counter(0))
+
+
+def test_resources_are_dropped_once_without_leaks(pyres: types.ModuleType) -> None:
+    """Thousands created and dropped (close, with, garbage collection): the store's table
+    of wasmtime's handles is back where it started, and the guest still answers."""
+    Counter, handles = pyres.counters.Counter, pyres.__wasmimport__.instance.handles
+    [resource] = pyres.__wasmimport__.plan.types.resources()
+    drop, dropped = resource._drop, []
+
+    def counted(rep: int) -> None:       # wasmtime's drop, counted
+        dropped.append(rep)
+        drop(rep)
+    resource._drop = counted
+    try:
+        gc.collect()
+        before = len(handles)
+        kept = Counter(0)
+        for i in range(2000):
+            Counter(i).close()
+            with Counter(i) as c:
+                c.increment(1)
+            Counter.zero()
+            kept.increment(1)
+        gc.collect()
+        assert len(handles) == before + 1 and kept.value() == 2000
+        assert len(dropped) == 6000
+        del kept
+        gc.collect()
+        assert len(handles) == before and len(dropped) == 6001
+    finally:
+        resource._drop = drop
+
+
+@pytest.mark.needs("processes")
+def test_its_stub_types_the_resource_and_componentize_pys_records(tmp_path: Path) -> None:
+    """The stub of pyres passes mypy --strict: its resource class, and componentize-py's own
+    `exports` interface, whose record `symbols` has a field `exports` (which hid the
+    interface in the record's class until the stub named it by an alias)."""
+    import subprocess
+
+    shutil.copy(guest_path("components/pyres"), tmp_path / "pyres.wasm")
+    done = subprocess.run([sys.executable, "-m", "wasmimport", "stub", "-q",
+                           str(tmp_path / "pyres.wasm")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    stub = (tmp_path / "pyres.pyi").read_text()
+    assert "        exports: list[_wi_exports.FunctionExport]\n" in stub
+    assert "        @staticmethod\n        def zero() -> counters.Counter: ..." in stub
+    (tmp_path / "user.py").write_text(
+        "import pyres\n"
+        "with pyres.counters.Counter(1) as c:\n"
+        "    c.increment(2)\n"
+        "    n: int = c.value() + pyres.counters.total(c, pyres.counters.Counter.zero())\n")
+    (tmp_path / "wrong.py").write_text("import pyres\npyres.counters.Counter('x')\n")
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+    ok = subprocess.run([*mypy, "pyres.pyi", "user.py"], cwd=tmp_path, capture_output=True,
+                        text=True)
+    assert ok.returncode == 0, ok.stdout
+    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert wrong.returncode == 1 and "incompatible type" in wrong.stdout, wrong.stdout
+
+
+@pytest.mark.needs("processes")
+def test_live_resources_at_exit_are_dropped_cleanly() -> None:
+    import subprocess
+
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    code = ("import wasmimport\n"
+            f"m = wasmimport.load({str(guest_path('components/pyres'))!r}, 'pr')\n"
+            "kept = [m.counters.Counter(i) for i in range(100)]\n"
+            "print(m.counters.total(kept[3], kept[4]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "7\n", "")
 
 
 HOSTSIDE = '''

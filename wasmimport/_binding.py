@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._guest import GuestABI
-    from ._plan import FunctionPlan
+    from ._plan import FunctionPlan, ModulePlan
     from ._types import WasmType
     from .backends import Instance, RawFunction
 
@@ -305,6 +305,32 @@ def constructor(resource: ResourceType, ctor: Callable[..., Any],
     init.__doc__ = ctor.__doc__
     init.__annotations__ = {**ctor.__annotations__, "return": None}
     return init
+
+
+def attach_methods(plan: ModulePlan, bind: Callable[[FunctionPlan], Any]) -> set[str]:
+    """Give each resource class its methods (``R.__init__`` is its constructor; a function
+    whose first parameter is ``self`` is a method, any other a static method), each made by
+    ``bind``; the names of the functions that became methods."""
+    methods: set[str] = set()
+    for f in plan.functions:
+        found = plan.types.method_of(f.name)
+        if found is None:
+            continue
+        r, method = found
+        fn = bind(f)
+        fn.__name__, fn.__qualname__ = method, f"{f.name.rpartition('.')[0]}.{method}"
+        params = f.signature.params
+        cls: Any = r.cls
+        if method == "__init__":
+            fn = constructor(r, fn, f.signature)
+        elif not params or params[0].name != "self":
+            fn = staticmethod(fn)
+        elif method == "copy" and len(params) == 1 and f.signature.result is r:
+            cls.__copy__ = fn              # hashlib's copy(): copy.copy() uses it too
+            cls.__deepcopy__ = lambda self, memo, copy=fn: copy(self)
+        setattr(cls, method, fn)
+        methods.add(f.name)
+    return methods
 
 
 def compiled_guest(instance: Instance, memory: str, exports: dict[str, str | None]) -> Any:

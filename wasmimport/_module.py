@@ -13,7 +13,7 @@ import os
 import types
 
 from . import _cache
-from ._binding import compiled_guest, constructor, core_caller, make_function
+from ._binding import attach_methods, compiled_guest, core_caller, make_function
 from ._digest import sha256
 from ._errors import BackendError, CompileRefused, Trap, WasiExit, WasmImportError
 from ._facts import PREPARED, STACK_POINTER_EXPORT, module_facts, prepare
@@ -248,33 +248,13 @@ def _namespaces(module: str, plan: ModulePlan, bind: Callable[[FunctionPlan], An
 
 def _resources(module: str, plan: ModulePlan, instance: Instance,
                bind: Callable[[FunctionPlan], Any]) -> set[str]:
-    """Bind each resource class to the instance and give it its methods (``R.__init__``
-    is its constructor; a function whose first parameter is ``self`` is a method, any other
-    a static method); the names of the functions that became methods."""
+    """Bind each resource class to the instance (its drop export) and give it its methods;
+    the names of the functions that became methods."""
     for r in plan.types.resources():
         drop = core_caller(f"{module}.{r.name}.close()", r.drop_export, FREE_TYPE,
                            instance) if r.drop_export else None
         r.bind(drop, instance.lock)
-    methods: set[str] = set()
-    for f in plan.functions:
-        found = plan.types.method_of(f.name)
-        if found is None:
-            continue
-        r, method = found
-        fn = bind(f)
-        fn.__name__, fn.__qualname__ = method, f"{f.name.rpartition('.')[0]}.{method}"
-        params = f.signature.params
-        cls: Any = r.cls
-        if method == "__init__":
-            fn = constructor(r, fn, f.signature)
-        elif not params or params[0].name != "self":
-            fn = staticmethod(fn)
-        elif method == "copy" and len(params) == 1 and f.signature.result is r:
-            cls.__copy__ = fn              # hashlib's copy(): copy.copy() uses it too
-            cls.__deepcopy__ = lambda self, memo, copy=fn: copy(self)
-        setattr(cls, method, fn)
-        methods.add(f.name)
-    return methods
+    return attach_methods(plan, bind)
 
 
 def _populate(module: types.ModuleType, plan: ModulePlan, state: ModuleState,

@@ -144,7 +144,7 @@ class ResourceType(WasmType):
         return _live_checker(self.cls, label)
 
     def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
-        rep = _live_rep(value, self.cls)
+        rep = live_rep(value, self.cls)
         value._wasm_rep = MOVED
         return (self.table.new(rep) if self.table is not None else rep,)
 
@@ -200,7 +200,7 @@ class BorrowType(WasmType):
         return convert
 
     def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
-        return (_live_rep(value, self.resource.cls),)
+        return (live_rep(value, self.resource.cls),)
 
     def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
         raise AssertionError("the manifest parser allows borrow only as a parameter")
@@ -307,7 +307,7 @@ def _live_checker(cls: type, label: str) -> Converter:
     return convert
 
 
-def _live_rep(value: Any, cls: type) -> int:
+def live_rep(value: Any, cls: type) -> int:
     """The representation ``value`` owns; ValueError if an earlier argument of the same call
     already moved it."""
     rep: int = value._wasm_rep

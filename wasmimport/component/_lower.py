@@ -12,6 +12,7 @@ here with the reason (see ``Unlowerable``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -164,7 +165,7 @@ def lower(component: Component, data: bytes) -> Lowered:
         if not isinstance(lift, Lift):
             raise Unlowerable(f"{wit_name!r} is not a lifted core function")
         functype = export.type if isinstance(export.type, FuncType) else lift.type
-        method = _method_key(wit_name, space, types)
+        method = method_key(wit_name, space, types)
         key = method or function_key(space, wit_name)
         core = _core_export(lift.core, main, wit_name)
         _options(lift, main, wit_name, core, abi)
@@ -252,7 +253,7 @@ def python_member(wit_name: str) -> str:
     return camel(resource) if kind == "constructor" else f"{camel(resource)}.{snake(method)}"
 
 
-def _method_key(wit_name: str, space: str | None, types: TypeNames) -> str | None:
+def method_key(wit_name: str, space: str | None, types: TypeNames) -> str | None:
     """The manifest name of a resource's constructor, method or static function:
     ``[method]counter.value`` -> ``Counter.value``, ``[constructor]counter`` ->
     ``Counter.__init__``; None for a plain function."""
@@ -357,19 +358,15 @@ def _resources(component: Component, main: CoreInstance,
     and its handle table's built-ins; an imported interface's (the host implements them)
     with the module its core module imports their built-ins from."""
     found: dict[int, tuple[str | None, str, dict[str, Any]]] = {}
-    for attribute, wit_interface in interfaces.items():
-        export = next(e for e in component.exports if e.name == wit_interface)
-        for e in export.item.values():
-            if e.kind != "type" or not isinstance(e.item, Resource):
-                continue
-            body: dict[str, Any] = {"builtins": {"module": f"[export]{wit_interface}",
-                                                 "name": e.name}}
-            dtor = e.item.dtor
-            if isinstance(dtor, CoreExport) and dtor.instance is not main:
-                dtor = filled.get((id(dtor.instance), dtor.name))
-            if dtor is not None:
-                body["drop"] = _core_export(dtor, main, f"{e.name}'s destructor")
-            found[id(e.item)] = (attribute, e.name, body)
+    for attribute, wit_interface, name, resource in exported_resources(component, interfaces):
+        body: dict[str, Any] = {"builtins": {"module": f"[export]{wit_interface}",
+                                             "name": name}}
+        dtor = resource.dtor
+        if isinstance(dtor, CoreExport) and dtor.instance is not main:
+            dtor = filled.get((id(dtor.instance), dtor.name))
+        if dtor is not None:
+            body["drop"] = _core_export(dtor, main, f"{name}'s destructor")
+        found[id(resource)] = (attribute, name, body)
     for imported in component.imports:       # resources the host implements
         if imported.kind != "instance" or not isinstance(imported.type, dict):
             continue
@@ -378,6 +375,17 @@ def _resources(component: Component, main: CoreInstance,
                 found[id(e.item)] = (None, e.name, {"imported": {"module": imported.name,
                                                                  "name": e.name}})
     return found
+
+
+def exported_resources(component: Component, interfaces: dict[str, str]
+                       ) -> Iterator[tuple[str, str, str, Resource]]:
+    """The resources the component's exported interfaces define: (interface attribute,
+    interface WIT name, resource WIT name, resource)."""
+    for attribute, wit_interface in interfaces.items():
+        export = next(e for e in component.exports if e.name == wit_interface)
+        for e in export.item.values():
+            if e.kind == "type" and isinstance(e.item, Resource):
+                yield attribute, wit_interface, e.name, e.item
 
 
 class TypeNames:

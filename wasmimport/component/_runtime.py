@@ -16,8 +16,11 @@ the instantiation run under that store's lock, fuel budget and watchdog (Ctrl-C,
 ``[limits] timeout``), as core calls do.
 
 Its imports other than WASI's are the Python the manifest's ``[imports]`` names, called
-through C callbacks that lift and lower value trees.  Not on this path yet, refused by name
-at import: resources (exported or imported).
+through C callbacks that lift and lower value trees.  The resources its interfaces export
+are the core path's resource classes: an object's representation is an index into its
+store's table of wasmtime's resource handles (``wasmtime_component_resource_any_t``), and
+closing it runs wasmtime's drop (the guest's destructor) under the store's lock.  Not on
+this path yet, refused by name at import: imported resources.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .._binding import generated
+from .._binding import attach_methods, generated
 from .._cache import load_or_compile
 from .._compound import (
     CasesType,
@@ -50,6 +53,7 @@ from .._extension import extension
 from .._host import resolve
 from .._manifest import FunctionEntry, ImportEntry, Limits, Manifest, manifest_from_mapping
 from .._plan import FunctionPlan, ModulePlan
+from .._resource import MOVED, BorrowType, HandleTable, ResourceType, live_rep
 from .._state import ModuleState
 from .._types import BytesType, CharType, FloatType, ListType, StrType, WasmType
 from .._wasmbin import FuncType as CoreType
@@ -69,9 +73,11 @@ from ._lower import (
     Unlowerable,
     docs_of,
     exported_functions,
+    exported_resources,
     function_doc,
     function_key,
     learn_types,
+    method_key,
     place_types,
     python_member,
     signature_text,
@@ -94,7 +100,7 @@ from ._witdocs import PackageDocs
 _KINDS = {"bool": 0, "s8": 1, "u8": 2, "s16": 3, "u16": 4, "s32": 5, "u32": 6, "s64": 7,
           "u64": 8, "f32": 9, "f64": 10, "char": 11, "string": 12}
 _FIELDS = {"bool": "boolean", "char": "character", "string": "string"}
-_LIST, _RECORD, _TUPLE, _VARIANT, _ENUM, _OPTION, _RESULT, _FLAGS = range(13, 21)
+_LIST, _RECORD, _TUPLE, _VARIANT, _ENUM, _OPTION, _RESULT, _FLAGS, _RESOURCE = range(13, 22)
 
 Lower = Callable[[Any, Any], None]       # (converted value, wasmtime_component_val_t)
 Lift = Callable[[Any], Any]              # wasmtime_component_val_t -> Python value
@@ -191,6 +197,7 @@ class _Store:
         self.pending: BaseException | None = None   # what a host function raised
         self.keep: list[Any] = []             # the host functions' callbacks
         self.files: dict[str, str] = {}       # stream -> the file capturing it
+        self.handles = HandleTable()          # resource objects' reps -> wasmtime's handles
         self.store = engine.wasmtime.Store(engine.engine)
         self.ctx = capi.address(self.store._context())
         self.guard = watched_store(engine.backend, capi.address(self.store.ptr()), self.ctx,
@@ -270,6 +277,27 @@ class _Store:
                 if error:
                     raise failure(error, label)
         return invoke
+
+    def dropper(self, label: str) -> Callable[[int], None]:
+        """How a resource object's guest object is dropped: its handle leaves the table and
+        wasmtime's drop runs the guest's destructor, as a call would run."""
+        ffi, lock, take = self.engine.ffi, self.lock, self.handles.take
+        drop_any, delete = ffi.wasmtime_component_resource_any_drop, \
+            ffi.wasmtime_component_resource_any_delete
+        guard, context = self.guard, self.store._context
+        drop_at = capi.address(ffi.dll.wasmtime_component_resource_any_drop)
+
+        def drop(rep: int) -> None:
+            handle = take(rep)
+            with lock:
+                try:
+                    error = capi.address(drop_any(context(), handle)) if guard is None else \
+                        guard.run(drop_at, self.ctx, ctypes.addressof(handle.contents))
+                finally:
+                    delete(handle)
+                if error:
+                    raise self.failure(error, label)
+        return drop
 
     def failure(self, error: int, label: str) -> BaseException:
         """What a call that failed with ``error`` (freed here) raises; a Ctrl-C the
@@ -351,12 +379,23 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
         for each in (cls, *cls.__subclasses__()):       # a variant's cases too
             each.__module__ = module.__name__
     public = place_types(module, classes, names.placed, interfaces, docs)
-    for entry in typed.functions:
-        space, _, name = entry.name.rpartition(".")
-        wit_name, functype = wit[entry.name]
+    plan = _plan(typed)
+    entries = {entry.name: entry for entry in typed.functions}
+
+    def bind(f: FunctionPlan) -> Any:
+        wit_name, functype = wit[f.name]
+        space = f.name.partition(".")[0] if "." in f.name else None
         func = _export(store.store, instance, interfaces.get(space) if space else None,
                        wit_name, origin)
-        fn = _function(module.__name__, entry, functype, func, engine, store)
+        return _function(module.__name__, entries[f.name], functype, func, engine, store)
+    for r in typed.types.resources():
+        r.bind(store.dropper(f"{module.__name__}.{r.name}.close()"), store.lock)
+    methods = attach_methods(plan, bind)
+    for entry in typed.functions:
+        if entry.name in methods:
+            continue
+        space, _, name = entry.name.rpartition(".")
+        fn = bind(plan.lookup(entry.name))  # type: ignore[arg-type]
         if space:
             fn.__qualname__ = f"{space}.{name}"
             setattr(namespace[space], name, fn)
@@ -366,7 +405,7 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
     module.__doc__ = typed.doc
     module.__all__ = sorted({*public, *interfaces})  # type: ignore[attr-defined]
     module.__wasmimport__ = ModuleState(  # type: ignore[attr-defined]
-        origin, backend.name, core, _plan(typed), compiled, store)  # type: ignore[arg-type]
+        origin, backend.name, core, plan, compiled, store)  # type: ignore[arg-type]
 
 
 def _typed(component: Component, origin: str) -> tuple[
@@ -376,7 +415,8 @@ def _typed(component: Component, origin: str) -> tuple[
     docs = docs_of(component)
     try:
         lifts, interfaces = exported_functions(component)
-        names = TypeNames({})
+        names = TypeNames({id(resource): (attribute, name, {}) for attribute, _, name, resource
+                           in exported_resources(component, interfaces)})
         learn_types(names, lifts)
         table, wit = _table(lifts, interfaces, names, docs)
     except Unlowerable as exc:
@@ -485,14 +525,15 @@ def _host_callback(host: _Hosted, entry: ImportEntry, fn: Callable[..., Any], st
     call then raises it (``_Store.failure``)."""
     signature = entry.signature
     assert signature is not None
-    lifts = [_lifter(wit_t, p.type, ffi) for (_, wit_t), p in
+    handles = store.handles
+    lifts = [_lifter(wit_t, p.type, ffi, handles) for (_, wit_t), p in
              zip(host.functype.params, signature.params)]
     result = signature.result
     convert = result.converter(f"{label} result") if result is not None else None
     # a GuestError the callable raises is the error case of a result
     convert_error = result.error_converter(f"{label} result") \
         if isinstance(result, ResultType) else None
-    lower = _lowerer(host.functype.result, result, ffi) \
+    lower = _lowerer(host.functype.result, result, ffi, handles) \
         if host.functype.result is not None and result is not None else None
     error_new = capi.nogil.wasmtime_error_new
 
@@ -552,10 +593,7 @@ def _table(lifts: list[Any], interfaces: dict[str, str], names: TypeNames, docs:
             getattr(export.item, "type", None)
         if not isinstance(functype, FuncType):
             raise Unlowerable(f"{wit_name!r} has no function type")
-        if wit_name.startswith("["):
-            raise Unlowerable(f"it has resources ({wit_name}): not supported yet for a "
-                              "component that does not run as one core module")
-        key = function_key(space, wit_name)
+        key = method_key(wit_name, space, names) or function_key(space, wit_name)
         functions[key] = {"signature": signature_text(functype, names, space),
                           "doc": function_doc(wit_name, functype, docs,
                                               interfaces.get(space) if space else None)}
@@ -607,9 +645,11 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
     label = f"{module}.{entry.name}()"
     params = signature.params
     ffi = engine.ffi
-    lowers = [_lowerer(wit_t, p.type, ffi) for (_, wit_t), p in zip(functype.params, params)]
+    handles = store.handles
+    lowers = [_lowerer(wit_t, p.type, ffi, handles)
+              for (_, wit_t), p in zip(functype.params, params)]
     result = signature.result
-    lift = _lifter(functype.result, result, ffi) if functype.result is not None else None
+    lift = _lifter(functype.result, result, ffi, handles) if functype.result is not None else None
     delete, byref, n = ffi.wasmtime_component_val_delete, ctypes.byref, len(params)
     array, Val = ffi.wasmtime_component_val_t * n, ffi.wasmtime_component_val_t
     call = store.caller(func, n, 1 if lift else 0, label)
@@ -657,7 +697,7 @@ def _name(ffi: Any, text: str) -> Any:
     return ffi.str_to_capi(text)
 
 
-def _lowerer(wit: WitType, t: WasmType, ffi: Any) -> Lower:
+def _lowerer(wit: WitType, t: WasmType, ffi: Any, handles: HandleTable) -> Lower:
     """How a converted value of ``t`` (WIT type ``wit``) is written into a value tree."""
     if isinstance(wit, Primitive):
         kind, field = _KINDS[wit.kind], _FIELDS.get(wit.kind, wit.kind)
@@ -678,20 +718,20 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any) -> Lower:
         return lower_scalar
     if isinstance(wit, Wrapper) and wit.kind == "list":
         if isinstance(t, BytesType):
-            return _sequence(bytes, _lowerer(wit.inner, t, ffi), ffi)
+            return _sequence(bytes, _lowerer(wit.inner, t, ffi, handles), ffi)
         if isinstance(t, ListType):
             code = "<" + t._code
 
             def items(value: Any) -> Any:
                 return [v for (v,) in struct.iter_unpack(code, bytes(value))]
-            return _sequence(items, _lowerer(wit.inner, t.elem, ffi), ffi)
+            return _sequence(items, _lowerer(wit.inner, t.elem, ffi, handles), ffi)
         assert isinstance(t, ListOfType)
-        return _sequence(list, _lowerer(wit.inner, t.elem, ffi), ffi)
+        return _sequence(list, _lowerer(wit.inner, t.elem, ffi, handles), ffi)
     if isinstance(wit, (Record, Tuple)):
         assert isinstance(t, TupleType)
         fields = wit.fields if isinstance(wit, Record) else \
             tuple(("", item) for item in wit.items)
-        parts = [(name, _lowerer(ft, st, ffi)) for (name, ft), st in zip(fields, t.types)]
+        parts = [(name, _lowerer(ft, st, ffi, handles)) for (name, ft), st in zip(fields, t.types)]
         record = isinstance(wit, Record)
         make = ffi.wasmtime_component_valrecord_new_uninit if record else \
             ffi.wasmtime_component_valtuple_new_uninit
@@ -734,7 +774,8 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any) -> Lower:
         return lower_flags
     if isinstance(wit, Variant):
         assert isinstance(t, CasesType)
-        cases = [(name, _lowerer(ct, st, ffi) if ct is not None and st is not None else None)
+        cases = [(name, _lowerer(ct, st, ffi, handles)
+                  if ct is not None and st is not None else None)
                  for (name, ct), st in zip(wit.cases, t.cases)]
 
         def lower_variant(value: Any, val: Any) -> None:
@@ -746,7 +787,7 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any) -> Lower:
         return lower_variant
     if isinstance(wit, Wrapper) and wit.kind == "option":
         assert isinstance(t, OptionType)
-        inner = _lowerer(wit.inner, t.payload, ffi)
+        inner = _lowerer(wit.inner, t.payload, ffi, handles)
 
         def lower_option(value: Any, val: Any) -> None:
             val.of.option = None if value is None else _boxed(inner, value[0], ffi)
@@ -754,8 +795,9 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any) -> Lower:
         return lower_option
     if isinstance(wit, Result):
         assert isinstance(t, ResultType)
-        ok = _lowerer(wit.ok, t.ok, ffi) if wit.ok is not None and t.ok is not None else None
-        err = _lowerer(wit.err, t.error, ffi) \
+        ok = _lowerer(wit.ok, t.ok, ffi, handles) \
+            if wit.ok is not None and t.ok is not None else None
+        err = _lowerer(wit.err, t.error, ffi, handles) \
             if wit.err is not None and t.error is not None else None
 
         def lower_result(value: Any, val: Any) -> None:
@@ -765,6 +807,22 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any) -> Lower:
             val.of.result.val = _boxed(lower, payload, ffi) if lower else None
             val.kind = _RESULT
         return lower_result
+    if isinstance(wit, Wrapper) and isinstance(t, ResourceType):      # own: moves in
+        cls = t.cls
+
+        def lower_own(value: Any, val: Any) -> None:
+            rep = live_rep(value, cls)
+            value._wasm_rep = MOVED
+            val.of.resource = handles.take(rep)
+            val.kind = _RESOURCE
+        return lower_own
+    if isinstance(wit, Wrapper) and isinstance(t, BorrowType):        # borrow: lent
+        cls, clone = t.resource.cls, ffi.wasmtime_component_resource_any_clone
+
+        def lower_borrow(value: Any, val: Any) -> None:
+            val.of.resource = clone(handles.rep(live_rep(value, cls)))
+            val.kind = _RESOURCE
+        return lower_borrow
     raise Unlowerable(f"WIT type {wit.wit()} is not supported as a parameter yet")
 
 
@@ -791,7 +849,7 @@ def _sequence(items: Callable[[Any], Any], lower: Lower, ffi: Any) -> Lower:
     return lower_list
 
 
-def _lifter(wit: WitType, t: WasmType | None, ffi: Any) -> Lift:
+def _lifter(wit: WitType, t: WasmType | None, ffi: Any, handles: HandleTable) -> Lift:
     """How a value tree of WIT type ``wit`` becomes the Python value ``t`` describes (a
     result as (0, ok) or (1, error), raised by the caller)."""
     if isinstance(wit, Primitive):
@@ -808,17 +866,17 @@ def _lifter(wit: WitType, t: WasmType | None, ffi: Any) -> Lift:
         if isinstance(t, BytesType):
             return lambda val: bytes(val.of.list.data[i].of.u8 for i in range(val.of.list.size))
         elem = t.elem if isinstance(t, (ListType, ListOfType)) else None
-        inner = _lifter(wit.inner, elem, ffi)
+        inner = _lifter(wit.inner, elem, ffi, handles)
         return lambda val: [inner(val.of.list.data[i]) for i in range(val.of.list.size)]
     if isinstance(wit, Record):
         assert isinstance(t, RecordType)
-        parts = [_lifter(ft, st, ffi) for (_, ft), st in zip(wit.fields, t.types)]
+        parts = [_lifter(ft, st, ffi, handles) for (_, ft), st in zip(wit.fields, t.types)]
         cls = t.cls
         return lambda val: cls(*(lift(val.of.record.data[i].val)
                                  for i, lift in enumerate(parts)))
     if isinstance(wit, Tuple):
         assert isinstance(t, TupleType)
-        items = [_lifter(it, st, ffi) for it, st in zip(wit.items, t.types)]
+        items = [_lifter(it, st, ffi, handles) for it, st in zip(wit.items, t.types)]
         return lambda val: tuple(lift(val.of.tuple.data[i]) for i, lift in enumerate(items))
     if isinstance(wit, Labels):
         labels = wit.names
@@ -833,7 +891,7 @@ def _lifter(wit: WitType, t: WasmType | None, ffi: Any) -> Lift:
                                          for i in range(val.of.flags.size)))
     if isinstance(wit, Variant):
         assert isinstance(t, CasesType)
-        cases = {name: (cls, _lifter(ct, st, ffi) if ct is not None and st is not None
+        cases = {name: (cls, _lifter(ct, st, ffi, handles) if ct is not None and st is not None
                         else None)
                  for (name, ct), st, cls in zip(wit.cases, t.cases, t.case_classes)}
 
@@ -843,12 +901,12 @@ def _lifter(wit: WitType, t: WasmType | None, ffi: Any) -> Lift:
         return lift_variant
     if isinstance(wit, Wrapper) and wit.kind == "option":
         assert isinstance(t, OptionType)
-        some = _lifter(wit.inner, t.payload, ffi)
+        some = _lifter(wit.inner, t.payload, ffi, handles)
         return lambda val: some(val.of.option.contents) if val.of.option else None
     if isinstance(wit, Result):
         assert isinstance(t, ResultType)
-        ok = _lifter(wit.ok, t.ok, ffi) if wit.ok is not None else None
-        err = _lifter(wit.err, t.error, ffi) if wit.err is not None else None
+        ok = _lifter(wit.ok, t.ok, ffi, handles) if wit.ok is not None else None
+        err = _lifter(wit.err, t.error, ffi, handles) if wit.err is not None else None
 
         def lift_result(val: Any) -> Any:
             outcome = val.of.result
@@ -856,6 +914,9 @@ def _lifter(wit: WitType, t: WasmType | None, ffi: Any) -> Lift:
             payload = lift(outcome.val.contents) if lift is not None and outcome.val else None
             return (0 if outcome.is_ok else 1, payload)
         return lift_result
+    if isinstance(wit, Wrapper) and isinstance(t, ResourceType):     # own: Python's now
+        adopt, take_pointer = t.adopt, ffi.take_pointer
+        return lambda val: adopt(handles.new(take_pointer(val.of, "resource")))
     raise Unlowerable(f"WIT type {wit.wit()} is not supported as a result yet")
 
 
