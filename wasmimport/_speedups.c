@@ -1689,6 +1689,10 @@ static int guest_alloc(FunctionObject *fn, uint32_t align, Py_ssize_t size, uint
     uint32_t ptr = 0;
     if ((uint64_t)size > 0xFFFFFFFFu)
         goto failed;
+    if (g->has_free && size == 0 && g->scratch) {
+        *out = g->scratch;           /* lent and empty: any valid address, no allocator call */
+        return 0;
+    }
     if (g->has_free && size) {
         int lent = scratch_take(fn, align, (uint64_t)size, out, owned);
         if (lent)
