@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import types
@@ -98,13 +99,18 @@ def refused(feature: str) -> str:
             rf"{re.escape(backend.limitations[feature])}\)")
 
 
+def mypy_strict(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """mypy --strict in a folder of its own (no project configuration applies)."""
+    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                           *args], capture_output=True, text=True, cwd=cwd)
+
+
 def interrupted_child(tmp_path: Path, source: str, wasm: Path, *args: str,
                       pure: bool = False) -> tuple[str, str]:
     """Start ``source`` with ``wasm`` and ``args``; once it prints "ready", wait 0.3 s (well
     inside the long call it then makes) and send it a real SIGINT.  Its first line and all
     the rest; it must exit with status 0."""
     import signal
-    import subprocess
     import time
 
     script = tmp_path / "child.py"

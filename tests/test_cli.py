@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import wasmimport
-from conftest import GUESTS, ROOT, guest_path, has, refused
+from conftest import GUESTS, ROOT, guest_path, has, mypy_strict, refused
 from wasmimport._wasmbin import read_module
 
 
@@ -232,11 +232,9 @@ def test_stub_passes_mypy_strict(tmp_path: Path) -> None:
         "xs: list[float] = edges.echo_list_f64([1.0])\n"
         "view: memoryview = edges.memory\n")
     (tmp_path / "wrong.py").write_text("import edges\ns: str = edges.echo_u64(3)\n")
-    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
-    ok = subprocess.run([*mypy, "edges.pyi", "user.py"], cwd=tmp_path, capture_output=True,
-                        text=True)
+    ok = mypy_strict("edges.pyi", "user.py", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout
-    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    wrong = mypy_strict("wrong.py", cwd=tmp_path)
     assert wrong.returncode == 1 and "incompatible types in assignment" in wrong.stdout.lower()
 
 
@@ -258,11 +256,9 @@ def test_stub_of_resources_and_imports_passes_mypy_strict(tmp_path: Path) -> Non
         "    n: int = a.value() + objects.total(a)\n"
         "    b: objects.Acc = objects.Acc.merged(a.copy(), a)\n")
     (tmp_path / "wrong.py").write_text("import objects\nobjects.Acc('x')\n")
-    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
-    ok = subprocess.run([*mypy, "objects.pyi", "user.py"], cwd=tmp_path, capture_output=True,
-                        text=True)
+    ok = mypy_strict("objects.pyi", "user.py", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout
-    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    wrong = mypy_strict("wrong.py", cwd=tmp_path)
     assert wrong.returncode == 1 and "incompatible type" in wrong.stdout.lower()
 
 
@@ -329,9 +325,7 @@ def test_stub_of_a_record_whose_fields_hide_other_names_passes_mypy_strict(
         "n: int = line.end.int + line.Point.count\n"
         "x: float = line.Point.float + line.end.y\n")
     (tmp_path / "wrong.py").write_text("import r\ns: str = r.Point(1, 2.0, 3.0, 4).y\n")
-    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
-    ok = subprocess.run([*mypy, "r.pyi", "user.py"], cwd=tmp_path, capture_output=True,
-                        text=True)
+    ok = mypy_strict("r.pyi", "user.py", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout + (tmp_path / "r.pyi").read_text()
-    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    wrong = mypy_strict("wrong.py", cwd=tmp_path)
     assert wrong.returncode == 1 and "incompatible types in assignment" in wrong.stdout.lower()

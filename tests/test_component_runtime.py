@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 import wasmimport
-from conftest import BACKEND, guest_path, interrupted_child
+from conftest import BACKEND, guest_path, interrupted_child, mypy_strict
 from wasmimport import GuestError, WasmImportError
 from wasmimport._extension import speedups
 from wasmimport.component import _runtime
@@ -360,11 +360,9 @@ def test_its_stub_types_the_resource_and_componentize_pys_records(tmp_path: Path
         "    c.increment(2)\n"
         "    n: int = c.value() + pyres.counters.total(c, pyres.counters.Counter.zero())\n")
     (tmp_path / "wrong.py").write_text("import pyres\npyres.counters.Counter('x')\n")
-    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
-    ok = subprocess.run([*mypy, "pyres.pyi", "user.py"], cwd=tmp_path, capture_output=True,
-                        text=True)
+    ok = mypy_strict("pyres.pyi", "user.py", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout
-    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    wrong = mypy_strict("wrong.py", cwd=tmp_path)
     assert wrong.returncode == 1 and "incompatible type" in wrong.stdout, wrong.stdout
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import wasmimport
-from conftest import guest_path, has
+from conftest import guest_path, has, mypy_strict
 from wasmimport import GuestError, Trap, WasmImportError
 from wasmimport._inspect import describe
 from wasmimport._stub import render_stub
@@ -418,9 +418,7 @@ def test_stub_of_a_component_follows_its_wit(tmp_path: Path) -> None:
     (tmp_path / "wrong.py").write_text(
         "import calc, counter\ncalc.shapes.norm(calc.Point(1, 2))\n"
         "counter.counters.Counter('x')\n")
-    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
-    ok = subprocess.run([*mypy, "calc.pyi", "counter.pyi", "user.py"], cwd=tmp_path,
-                        capture_output=True, text=True)
+    ok = mypy_strict("calc.pyi", "counter.pyi", "user.py", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout
-    wrong = subprocess.run([*mypy, "wrong.py"], cwd=tmp_path, capture_output=True, text=True)
+    wrong = mypy_strict("wrong.py", cwd=tmp_path)
     assert wrong.returncode == 1 and wrong.stdout.count("incompatible type") == 2, wrong.stdout

@@ -7,12 +7,12 @@ script is type-checked against them (issue 7, part 6).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
+
+from conftest import mypy_strict
 
 SAMPLES = ("textkit", "numkit")
 
@@ -38,12 +38,6 @@ numkit.summary([1.0]).mean
 """
 
 
-def mypy(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """mypy --strict in a folder of its own (no project configuration applies)."""
-    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
-                           *args], capture_output=True, text=True, cwd=cwd)
-
-
 @pytest.mark.parametrize("name", SAMPLES)
 def test_an_installed_sample_ships_a_stub_that_passes_mypy_strict(name: str,
                                                                   tmp_path: Path) -> None:
@@ -52,16 +46,16 @@ def test_an_installed_sample_ships_a_stub_that_passes_mypy_strict(name: str,
     stub = (package / f"_{name}.pyi").read_text()
     assert stub.startswith('"""')
     (tmp_path / f"_{name}.pyi").write_text(stub)   # (mypy will not check in site-packages)
-    done = mypy(f"_{name}.pyi", cwd=tmp_path)
+    done = mypy_strict(f"_{name}.pyi", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_a_user_script_type_checks_against_the_stubs(tmp_path: Path) -> None:
     (tmp_path / "good.py").write_text(GOOD)
-    good = mypy("good.py", cwd=tmp_path)
+    good = mypy_strict("good.py", cwd=tmp_path)
     assert good.returncode == 0, good.stdout + good.stderr
     (tmp_path / "bad.py").write_text(BAD)
-    bad = mypy("bad.py", cwd=tmp_path)
+    bad = mypy_strict("bad.py", cwd=tmp_path)
     assert bad.returncode == 1
     assert 'bad.py:5: error: Argument 1 to "upper" has incompatible type "int"; expected ' \
            '"str"' in bad.stdout

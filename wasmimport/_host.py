@@ -13,7 +13,7 @@ from __future__ import annotations
 from ._compound import ResultType, TupleType
 from ._errors import GuestError, Trap, WasmImportError
 from ._resource import HostResourceType
-from ._types import ScalarType
+from ._types import ScalarType, WasmType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,20 +53,14 @@ def raw_host_function(plan: ImportPlan, origin: str,
     params = tuple(p.type for p in plan.signature.params)
     spill = TupleType(params) if plan.spilled else None     # >16 flat: a tuple in memory
     result = plan.signature.result
-    convert = result.converter(f"{label} result") if result is not None else None
-    # a GuestError the callable raises is the error case of a result
-    convert_error = result.error_converter(f"{label} result") \
-        if isinstance(result, ResultType) else None
+    host = converted_call(fn, result, label)
     indirect = result is not None and len(result.flat) > 1
     if all(isinstance(t, ScalarType) and t.lifts_as_is for t in params) and not indirect \
-            and convert_error is None and spill is None and \
+            and not isinstance(result, ResultType) and spill is None and \
             not isinstance(result, HostResourceType):   # (its converter gives the object)
         # core values are the Python values: no memory, no lifting
-        def direct(*core: Any) -> Any:
-            value = fn(*core)
-            return None if convert is None else convert(value)
-        direct.__qualname__ = direct.__name__ = f"host {plan.module}.{plan.name}"
-        return direct
+        host.__qualname__ = host.__name__ = f"host {plan.module}.{plan.name}"
+        return host
 
     def call(*core: Any) -> Any:
         abi = guest()
@@ -76,23 +70,34 @@ def raw_host_function(plan: ImportPlan, origin: str,
             args = list(spill.load(abi, _aligned(next(values), spill.align)))
         else:
             args = [t.lift(abi, values) for t in params]   # type: ignore[arg-type]
-        try:
-            value = fn(*args)
-        except GuestError as error:
-            if convert_error is None:
-                raise
-            converted = convert_error(error)
-        else:
-            if convert is None:
-                return None
-            converted = convert(value)
-        assert result is not None
+        converted = host(*args)
+        if result is None:
+            return None
         if not indirect:
             return result.lower(converted, abi)[0]   # type: ignore[arg-type]
         assert abi is not None, "planning checks the guest's memory"
         result.store(abi, next(values) & 0xFFFFFFFF, converted)
         return None
     call.__qualname__ = call.__name__ = f"host {plan.module}.{plan.name}"
+    return call
+
+
+def converted_call(fn: Callable[..., Any], result: WasmType | None,
+                   label: str) -> Callable[..., Any]:
+    """``fn`` with its value converted for ``result`` (None when there is none); a
+    GuestError it raises is the error case of a ``result`` result, (1, error)."""
+    convert = result.converter(f"{label} result") if result is not None else None
+    convert_error = result.error_converter(f"{label} result") \
+        if isinstance(result, ResultType) else None
+
+    def call(*args: Any) -> Any:
+        try:
+            value = fn(*args)
+        except GuestError as error:
+            if convert_error is None:
+                raise
+            return convert_error(error)
+        return None if convert is None else convert(value)
     return call
 
 

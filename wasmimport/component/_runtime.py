@@ -50,7 +50,7 @@ from .._compound import (
 from .._digest import sha256
 from .._errors import GuestError, Trap, TrapFrame, WasiExit, WasmImportError
 from .._extension import extension
-from .._host import resolve
+from .._host import converted_call, resolve
 from .._manifest import FunctionEntry, ImportEntry, Limits, Manifest, manifest_from_mapping
 from .._plan import FunctionPlan, ModulePlan
 from .._resource import MOVED, BorrowType, HandleTable, ResourceType, live_rep
@@ -391,11 +391,11 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
     for r in typed.types.resources():
         r.bind(store.dropper(f"{module.__name__}.{r.name}.close()"), store.lock)
     methods = attach_methods(plan, bind)
-    for entry in typed.functions:
-        if entry.name in methods:
+    for f in plan.functions:
+        if f.name in methods:
             continue
-        space, _, name = entry.name.rpartition(".")
-        fn = bind(plan.lookup(entry.name))  # type: ignore[arg-type]
+        space, _, name = f.name.rpartition(".")
+        fn = bind(f)
         if space:
             fn.__qualname__ = f"{space}.{name}"
             setattr(namespace[space], name, fn)
@@ -529,10 +529,7 @@ def _host_callback(host: _Hosted, entry: ImportEntry, fn: Callable[..., Any], st
     lifts = [_lifter(wit_t, p.type, ffi, handles) for (_, wit_t), p in
              zip(host.functype.params, signature.params)]
     result = signature.result
-    convert = result.converter(f"{label} result") if result is not None else None
-    # a GuestError the callable raises is the error case of a result
-    convert_error = result.error_converter(f"{label} result") \
-        if isinstance(result, ResultType) else None
+    call = converted_call(fn, result, label)
     lower = _lowerer(host.functype.result, result, ffi, handles) \
         if host.functype.result is not None and result is not None else None
     error_new = capi.nogil.wasmtime_error_new
@@ -540,14 +537,7 @@ def _host_callback(host: _Hosted, entry: ImportEntry, fn: Callable[..., Any], st
     def callback(env: Any, ctx: Any, ty: Any, args: Any, nargs: int, results: Any,
                  nresults: int) -> int:
         try:
-            try:
-                value = fn(*[lift(args[i]) for i, lift in enumerate(lifts)])
-            except GuestError as error:
-                if convert_error is None:
-                    raise
-                converted = convert_error(error)
-            else:
-                converted = convert(value) if convert is not None else None
+            converted = call(*[lift(args[i]) for i, lift in enumerate(lifts)])
             if lower is not None:
                 lower(converted, results[0])
             return 0

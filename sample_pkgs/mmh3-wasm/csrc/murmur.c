@@ -84,6 +84,26 @@ static inline uint32_t mix_k_128(uint32_t k, int i) {
 static inline uint64_t mix_k1_64(uint64_t k) { return rotl64(k * C1_64, 31) * C2_64; }
 static inline uint64_t mix_k2_64(uint64_t k) { return rotl64(k * C2_64, 33) * C1_64; }
 
+/* x86_32's block mixing and its tail and avalanche: the streaming hasher's and the
+ * one-shot hash's */
+static inline uint32_t x86_32_blocks(uint32_t h, const uint8_t *p, size_t nblocks) {
+    for (size_t b = 0; b < nblocks; b++, p += 4) {
+        h ^= mix_k1_32(load32(p));
+        h = rotl32(h, 13) * 5 + 0xe6546b64u;
+    }
+    return h;
+}
+
+static inline uint32_t x86_32_finish(uint32_t h, const uint8_t *tail, uint32_t n,
+                                     uint32_t len) {
+    uint32_t k = 0;
+    for (uint32_t i = n; i-- > 0;)
+        k = k << 8 | tail[i];
+    if (n)
+        h ^= mix_k1_32(k);
+    return fmix32(h ^ len);
+}
+
 static void init(state *s, uint32_t kind, uint32_t seed) {
     memset(s, 0, sizeof *s);
     s->kind = kind;
@@ -95,15 +115,9 @@ static void init(state *s, uint32_t kind, uint32_t seed) {
 /* Mix in `nblocks` whole blocks. */
 static void blocks(state *s, const uint8_t *p, size_t nblocks) {
     switch (s->kind) {
-    case X86_32: {
-        uint32_t h = s->h[0];
-        for (size_t b = 0; b < nblocks; b++, p += 4) {
-            h ^= mix_k1_32(load32(p));
-            h = rotl32(h, 13) * 5 + 0xe6546b64u;
-        }
-        s->h[0] = h;
+    case X86_32:
+        s->h[0] = x86_32_blocks(s->h[0], p, nblocks);
         break;
-    }
     case X86_128: {
         uint32_t *h = s->h;
         for (size_t b = 0; b < nblocks; b++, p += 16)
@@ -132,12 +146,7 @@ static void finish(const state *s, uint64_t out[2]) {
     const uint8_t *t = s->tail;
     uint32_t n = s->ntail, len = (uint32_t)s->length;
     if (s->kind == X86_32) {
-        uint32_t k = 0, h = s->h[0];
-        for (uint32_t i = n; i-- > 0;)
-            k = k << 8 | t[i];
-        if (n)
-            h ^= mix_k1_32(k);
-        out[0] = fmix32(h ^ len);
+        out[0] = x86_32_finish(s->h[0], t, n, len);
         out[1] = 0;
         return;
     }
@@ -225,18 +234,10 @@ static digest128 *oneshot(uint32_t kind, const uint8_t *key, size_t len, uint32_
 }
 
 /* x86_32 of a whole key in one pass, with no state to set up: the hot path of hash() and
- * the 32-bit digests (the same mixing as blocks() and finish()). */
+ * the 32-bit digests. */
 static uint32_t x86_32_oneshot(const uint8_t *p, size_t len, uint32_t seed) {
-    uint32_t h = seed, k = 0;
-    for (size_t b = len / 4; b > 0; b--, p += 4) {
-        h ^= mix_k1_32(load32(p));
-        h = rotl32(h, 13) * 5 + 0xe6546b64u;
-    }
-    for (size_t i = len & 3; i-- > 0;)
-        k = k << 8 | p[i];
-    if (len & 3)
-        h ^= mix_k1_32(k);
-    return fmix32(h ^ (uint32_t)len);
+    uint32_t h = x86_32_blocks(seed, p, len / 4);
+    return x86_32_finish(h, p + (len & ~(size_t)3), (uint32_t)(len & 3), (uint32_t)len);
 }
 
 static wi_bytes *as_bytes(const digest128 *d, uint32_t kind) {
