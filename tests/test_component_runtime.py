@@ -6,7 +6,8 @@ adapters) cannot run as one core module; wasmimport runs them through libwasmtim
 checks and docstrings as a component on the core path, and WASI 0.2 served by wasmtime's
 own implementation with the manifest's grants.  The guests are tests/guests/components/
 pyguest (no imports), pywasi (WASI 0.2 imported itself), pyhost (functions its host
-implements, from the manifest's [imports]) and pyres (an interface exporting a resource),
+implements, from the manifest's [imports]), pyres (an interface exporting a resource) and
+pystore (store.wit's world, importing a resource the host implements: see test_components),
 built by `make wasm`.
 """
 
@@ -16,6 +17,7 @@ import gc
 import inspect
 import os
 import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -235,8 +237,6 @@ def test_ctrl_c_stops_a_call(tmp_path: Path) -> None:
 
 @pytest.mark.needs("processes")
 def test_inspect_and_stub_say_how_it_runs() -> None:
-    import subprocess
-
     path = str(guest_path("components/pyguest"))
     out = subprocess.run([sys.executable, "-m", "wasmimport", "inspect", path],
                          capture_output=True, text=True)
@@ -261,8 +261,6 @@ def test_a_process_using_it_exits_cleanly() -> None:
     down (whose finalizers then printed "Exception ignored in: Managed.__del__ ...
     'NoneType' object is not callable" at the end of a test run).  The child stands for that
     teardown by taking wasmtime-py's delete functions away before it exits."""
-    import subprocess
-
     if not ON_WASMTIME:
         pytest.skip("runs on wasmtime only")
     code = ("import wasmimport\n"
@@ -345,8 +343,6 @@ def test_its_stub_types_the_resource_and_componentize_pys_records(tmp_path: Path
     """The stub of pyres passes mypy --strict: its resource class, and componentize-py's own
     `exports` interface, whose record `symbols` has a field `exports` (which hid the
     interface in the record's class until the stub named it by an alias)."""
-    import subprocess
-
     shutil.copy(guest_path("components/pyres"), tmp_path / "pyres.wasm")
     done = subprocess.run([sys.executable, "-m", "wasmimport", "stub", "-q",
                            str(tmp_path / "pyres.wasm")], capture_output=True, text=True)
@@ -368,8 +364,6 @@ def test_its_stub_types_the_resource_and_componentize_pys_records(tmp_path: Path
 
 @pytest.mark.needs("processes")
 def test_live_resources_at_exit_are_dropped_cleanly() -> None:
-    import subprocess
-
     if not ON_WASMTIME:
         pytest.skip("runs on wasmtime only")
     code = ("import wasmimport\n"

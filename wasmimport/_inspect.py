@@ -67,7 +67,9 @@ def describe(path: str, backend_name: str | None = None) -> Description:
     sidecar = path + SIDECAR_SUFFIX
     try:
         if manifest is not None:
-            found.manifest, found.manifest_from = manifest, "the component's WIT"
+            found.manifest = manifest
+            found.manifest_from = "the component's WIT" + (
+                f", with sidecar {sidecar}" if os.path.exists(sidecar) else "")
         elif os.path.exists(sidecar):
             with open(sidecar, "rb") as f:
                 found.manifest = parse_manifest(f.read(), sidecar)
@@ -94,7 +96,7 @@ def describe(path: str, backend_name: str | None = None) -> Description:
 def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manifest] | None:
     """The core module and manifest of the component ``data`` (None if it is not one core
     module: ``found.runtime`` then says why); its world in ``found``."""
-    from .component import RuntimeNeeded, as_core
+    from .component import RuntimeNeeded, as_core, parse_component_manifest
     from .component._decode import decode
     from .component._world import world_text
 
@@ -102,8 +104,13 @@ def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manif
         found.world = world_text(decode(data))
     except ValueError:
         pass               # as_core reports it
+    sidecar = path + SIDECAR_SUFFIX     # its [imports], [wasi] and [limits], as import reads
+    given = None
+    if os.path.exists(sidecar):
+        with open(sidecar, "rb") as f:
+            given = parse_component_manifest(f.read(), sidecar)
     try:
-        core, manifest, found.layout = as_core(data, path, None)
+        core, manifest, found.layout = as_core(data, path, given)
     except RuntimeNeeded as needed:
         found.runtime, found.component = needed.reason, needed.component
         return None

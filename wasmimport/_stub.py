@@ -111,6 +111,8 @@ def render_component_stub(plan: ModulePlan, source: str,
     and function goes (interface attribute or None, Python name); ``interfaces`` are the
     exported interfaces by attribute, with their WIT names."""
     where = {key: f"{space}.{name}" if space else name for key, (space, name) in types.items()}
+    where.update((key, "object") for key, t in plan.types.declared.items()  # the host's class:
+                 if isinstance(t, HostResourceType))                       # the user's own
 
     def qualify(hint: str) -> str:
         return _NAME.sub(lambda m: where.get(m.group(), m.group()), hint)

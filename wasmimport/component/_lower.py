@@ -367,14 +367,21 @@ def _resources(component: Component, main: CoreInstance,
         if dtor is not None:
             body["drop"] = _core_export(dtor, main, f"{name}'s destructor")
         found[id(resource)] = (attribute, name, body)
-    for imported in component.imports:       # resources the host implements
+    found.update(imported_resources(component))
+    return found
+
+
+def imported_resources(component: Component
+                       ) -> Iterator[tuple[int, tuple[None, str, dict[str, Any]]]]:
+    """The resources the host implements (the component's imported interfaces define
+    them), as ``TypeNames`` takes them: id -> (no attribute, WIT name, ``resource`` table)."""
+    for imported in component.imports:
         if imported.kind != "instance" or not isinstance(imported.type, dict):
             continue
         for e in imported.type.values():
             if e.kind == "type" and isinstance(e.item, Resource):
-                found[id(e.item)] = (None, e.name, {"imported": {"module": imported.name,
-                                                                 "name": e.name}})
-    return found
+                yield id(e.item), (None, e.name, {"imported": {"module": imported.name,
+                                                               "name": e.name}})
 
 
 def exported_resources(component: Component, interfaces: dict[str, str]

@@ -19,8 +19,10 @@ Its imports other than WASI's are the Python the manifest's ``[imports]`` names,
 through C callbacks that lift and lower value trees.  The resources its interfaces export
 are the core path's resource classes: an object's representation is an index into its
 store's table of wasmtime's resource handles (``wasmtime_component_resource_any_t``), and
-closing it runs wasmtime's drop (the guest's destructor) under the store's lock.  Not on
-this path yet, refused by name at import: imported resources.
+closing it runs wasmtime's drop (the guest's destructor) under the store's lock.  The
+resources its imported interfaces define are the host's, the Python classes of
+``[imports]``: wasmtime's handles of them carry an index into the type's table of Python
+objects, and the destructor defined for the type lets go of the object.
 """
 
 from __future__ import annotations
@@ -53,7 +55,15 @@ from .._extension import extension
 from .._host import converted_call, resolve
 from .._manifest import FunctionEntry, ImportEntry, Limits, Manifest, manifest_from_mapping
 from .._plan import FunctionPlan, ModulePlan
-from .._resource import MOVED, BorrowType, HandleTable, ResourceType, live_rep
+from .._resource import (
+    MOVED,
+    BorrowType,
+    HandleTable,
+    HostBorrowType,
+    HostResourceType,
+    ResourceType,
+    live_rep,
+)
 from .._state import ModuleState
 from .._types import BytesType, CharType, FloatType, ListType, StrType, WasmType
 from .._wasmbin import FuncType as CoreType
@@ -76,6 +86,7 @@ from ._lower import (
     exported_resources,
     function_doc,
     function_key,
+    imported_resources,
     learn_types,
     method_key,
     place_types,
@@ -88,6 +99,7 @@ from ._wit import (
     Labels,
     Primitive,
     Record,
+    Resource,
     Result,
     Tuple,
     Variant,
@@ -198,8 +210,10 @@ class _Store:
         self.keep: list[Any] = []             # the host functions' callbacks
         self.files: dict[str, str] = {}       # stream -> the file capturing it
         self.handles = HandleTable()          # resource objects' reps -> wasmtime's handles
+        self.hosted: dict[tuple[str, str], int] = {}   # the host's resources -> type ids
         self.store = engine.wasmtime.Store(engine.engine)
         self.ctx = capi.address(self.store._context())
+        self.context = ctypes.cast(self.ctx, ctypes.POINTER(engine.ffi.wasmtime_context_t))
         self.guard = watched_store(engine.backend, capi.address(self.store.ptr()), self.ctx,
                                    limits, _no_core_calls)
         if self.guard is not None:
@@ -299,6 +313,45 @@ class _Store:
                     raise self.failure(error, label)
         return drop
 
+    def host_handle(self, t: HostResourceType) -> Callable[[int], Any]:
+        """How a new own handle (a ``resource_any``) of the host's resource ``t`` is made for
+        a rep (an index into ``t``'s table of Python objects)."""
+        ffi, lock, context, byref = self.engine.ffi, self.lock, self.context, ctypes.byref
+        type_id, new, delete = self.hosted[t.builtins], ffi.wasmtime_component_resource_host_new, \
+            ffi.wasmtime_component_resource_host_delete
+        to_any, Handle = ffi.wasmtime_component_resource_host_to_any, \
+            ctypes.POINTER(ffi.wasmtime_component_resource_any_t)
+
+        def handle(rep: int) -> Any:
+            host, out = new(True, rep, type_id), Handle()
+            try:
+                with lock:
+                    error = to_any(context, host, byref(out))
+            finally:
+                delete(host)
+            if error:
+                raise SystemError(f"wasmimport: {capi.error_message(capi.address(error))}")
+            return out
+        return handle
+
+    def host_rep(self, handle: Any) -> int:
+        """The rep behind ``handle``, a ``resource_any`` of one of the host's resources
+        (freed here; an own one is the host's again, with no destructor run)."""
+        ffi = self.engine.ffi
+        host = ctypes.POINTER(ffi.wasmtime_component_resource_host_t)()
+        try:
+            with self.lock:
+                error = ffi.wasmtime_component_resource_any_to_host(self.context, handle,
+                                                                    ctypes.byref(host))
+        finally:
+            ffi.wasmtime_component_resource_any_delete(handle)
+        if error:
+            raise SystemError(f"wasmimport: {capi.error_message(capi.address(error))}")
+        try:
+            return int(ffi.wasmtime_component_resource_host_rep(host))
+        finally:
+            ffi.wasmtime_component_resource_host_delete(host)
+
     def failure(self, error: int, label: str) -> BaseException:
         """What a call that failed with ``error`` (freed here) raises; a Ctrl-C the
         watchdog stopped it for is raised as Python's SIGINT handler says."""
@@ -358,8 +411,11 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
                               "it): " + ", ".join(http), path=origin)
     if wasi and (core is None or core.wasi is None):
         raise wasi_not_granted(origin, wasi)
-    typed, wit, names, interfaces, docs = _typed(component, origin)
-    hosted = _host_imports(component, manifest, names, origin, why)
+    table, wit, names, interfaces, docs = _described(component, origin)
+    hosted, imports = _host_imports(component, manifest, names, origin, why)
+    typed = _parsed({**table, "imports": imports}, origin)
+    served = {(entry.module, entry.name): entry for entry in typed.imports}
+    resources = [t for t in typed.types.declared.values() if isinstance(t, HostResourceType)]
     engine = runtime(backend, limits, origin)
     compiled = compile_component(engine, data, origin)
     store = _Store(engine, limits)
@@ -368,8 +424,10 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
         assert core is not None
         linker.add_wasip2()
         store.store.set_wasi(_wasi_config(engine, core.wasi, origin, store.files))
-    if hosted:
-        _link_host_functions(linker, hosted, store, engine, module.__name__, origin)
+    if hosted or resources:
+        _link_host(linker, [(host, served[host.instance or host.member, host.member])
+                            for host in hosted], resources, store, engine, module.__name__,
+                   origin)
     instance = store.instantiate(linker, compiled, origin)
     namespace = module.__dict__
     for attribute in interfaces:
@@ -408,21 +466,29 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
         origin, backend.name, core, plan, compiled, store)  # type: ignore[arg-type]
 
 
-def _typed(component: Component, origin: str) -> tuple[
-        Manifest, dict[str, tuple[str, FuncType]], TypeNames, dict[str, str], PackageDocs]:
-    """What the component's WIT says, as the core path's manifest of its exports; each
-    function's WIT name and type; its types' names and places; its interfaces; its docs."""
+def _described(component: Component, origin: str) -> tuple[
+        dict[str, Any], dict[str, tuple[str, FuncType]], TypeNames, dict[str, str],
+        PackageDocs]:
+    """What the component's WIT says, as the core path's manifest table of its exports; each
+    function's WIT name and type; its types' names and places (the resources its interfaces
+    export and those the host implements); its interfaces; its docs."""
     docs = docs_of(component)
     try:
         lifts, interfaces = exported_functions(component)
-        names = TypeNames({id(resource): (attribute, name, {}) for attribute, _, name, resource
-                           in exported_resources(component, interfaces)})
+        names = TypeNames({**{id(resource): (attribute, name, {}) for attribute, _, name, resource
+                              in exported_resources(component, interfaces)},
+                           **dict(imported_resources(component))})
         learn_types(names, lifts)
         table, wit = _table(lifts, interfaces, names, docs)
     except Unlowerable as exc:
         raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
                               path=origin) from None
-    return manifest_from_mapping(table, f"{origin} (its WIT)"), wit, names, interfaces, docs
+    return table, wit, names, interfaces, docs
+
+
+def _parsed(table: dict[str, Any], origin: str) -> Manifest:
+    """The manifest the WIT's table says (one parse: one type object per WIT type)."""
+    return manifest_from_mapping(table, f"{origin} (its WIT)")
 
 
 class _Hosted:
@@ -436,9 +502,11 @@ class _Hosted:
 
 
 def _host_imports(component: Component, manifest: Any, names: TypeNames, origin: str,
-                  why: str) -> list[tuple[_Hosted, ImportEntry]]:
+                  why: str) -> tuple[list[_Hosted], dict[str, Any]]:
     """The component's non-WASI imports, each with the Python the manifest's ``[imports]``
-    names for it and its typed signature; an ImportError naming any it does not provide."""
+    names for it, and their manifest ``imports`` table (typed signatures); an ImportError
+    naming any it does not provide.  A resource an imported interface defines is the
+    host's, served by its type (``_link_host``)."""
     given = manifest.imports if manifest is not None else {}
     hosted, missing = [], []
     for imported in component.imports:
@@ -448,7 +516,8 @@ def _host_imports(component: Component, manifest: Any, names: TypeNames, origin:
             members: list[tuple[str | None, str, Any]] = [(None, imported.name, imported.type)]
         elif imported.kind == "instance" and isinstance(imported.type, dict):
             members = [(imported.name, member, export.type)
-                       for member, export in imported.type.items()]
+                       for member, export in imported.type.items()
+                       if export.kind != "type" or not isinstance(export.item, Resource)]
         else:
             members = []
         unserved = [m for _, m, t in members if not isinstance(t, FuncType)] if members \
@@ -456,8 +525,8 @@ def _host_imports(component: Component, manifest: Any, names: TypeNames, origin:
         if unserved:
             raise WasmImportError(f"{origin}: it imports {imported.name} "
                                   f"({', '.join(unserved)}), which is not a function: "
-                                  "imported resources and types are not supported yet for "
-                                  f"a component that does not run as one core module ({why})",
+                                  "imported types other than resources are not supported yet "
+                                  f"for a component that does not run as one core module ({why})",
                                   path=origin)
         spec = given.get(imported.name)
         for instance, member, functype in members:
@@ -478,24 +547,42 @@ def _host_imports(component: Component, manifest: Any, names: TypeNames, origin:
     except Unlowerable as exc:
         raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
                               path=origin) from None
-    typed = manifest_from_mapping({"imports": table, "types": names.table},
-                                  f"{origin} (its WIT)")
-    entries = {(entry.module, entry.name): entry for entry in typed.imports}
-    return [(host, entries[host.instance or host.member, host.member]) for host in hosted]
+    return hosted, table
 
 
-def _link_host_functions(linker: Any, hosted: list[tuple[_Hosted, ImportEntry]],
-                         store: _Store, engine: _Runtime, module: str, origin: str) -> None:
-    """Define each hosted import in ``linker``: a callback that lifts the guest's arguments,
-    calls the Python function and lowers its result (the store keeps the callbacks)."""
+def _link_host(linker: Any, hosted: list[tuple[_Hosted, ImportEntry]],
+               resources: list[HostResourceType], store: _Store, engine: _Runtime,
+               module: str, origin: str) -> None:
+    """Define the host's side in ``linker``: each resource type the host implements (its
+    destructor lets go of the guest's object) and each hosted import (a callback that lifts
+    the guest's arguments, calls the Python function and lowers its result); the store
+    keeps the callbacks."""
     ffi = engine.ffi
     root = linker.root()
-    by_instance: dict[str | None, list[tuple[_Hosted, Any]]] = {}
+    by_instance: dict[str | None, tuple[list[HostResourceType], list[Any]]] = {}
+    for t in resources:
+        store.hosted[t.builtins] = len(store.hosted)
+        by_instance.setdefault(t.builtins[0], ([], []))[0].append(t)
     for host, entry in hosted:
-        by_instance.setdefault(host.instance, []).append((host, entry))
+        by_instance.setdefault(host.instance, ([], []))[1].append((host, entry))
     no_finalizer = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
-    for instance, members in by_instance.items():
+    for instance, (types_here, members) in by_instance.items():
         target = root.add_instance(instance) if instance is not None else root
+        for t in types_here:
+            destructor = ffi.wasmtime_component_resource_destructor_t(_destructor(t, store))
+            store.keep.append(destructor)
+            kind = ffi.wasmtime_component_resource_type_new_host(store.hosted[t.builtins])
+            name = t.builtins[1].encode("utf-8")
+            try:
+                error = ffi.wasmtime_component_linker_instance_add_resource(
+                    target.ptr(), ctypes.create_string_buffer(name), len(name), kind,
+                    destructor, None, no_finalizer)
+            finally:
+                ffi.wasmtime_component_resource_type_delete(kind)
+            if error:
+                raise WasmImportError(f"{origin}: [imports] {instance}: cannot define resource "
+                                      f"{t.builtins[1]}: "
+                                      f"{capi.error_message(capi.address(error))}", path=origin)
         for host, entry in members:
             where = f"[imports] {host.instance or host.member}"
             fn = resolve(host.python, where, origin)
@@ -519,18 +606,32 @@ def _link_host_functions(linker: Any, hosted: list[tuple[_Hosted, ImportEntry]],
     root.close()
 
 
+def _destructor(t: HostResourceType, store: _Store) -> Callable[[Any, Any, int], int]:
+    """The destructor wasmtime runs when the guest drops its own handle of one of ``t``'s
+    objects: the table lets go of the object (Python frees it when nothing else holds it)."""
+    take, error_new = t.table.take, capi.nogil.wasmtime_error_new
+
+    def destroy(env: Any, ctx: Any, rep: int) -> int:
+        try:
+            take(rep)
+            return 0
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the failed call
+            store.pending = exc
+            return int(error_new(b"wasmimport: a resource's destructor failed"))
+    return destroy
+
+
 def _host_callback(host: _Hosted, entry: ImportEntry, fn: Callable[..., Any], store: _Store,
                    ffi: Any, label: str) -> Callable[..., int]:
     """The C callback of one hosted import: what it raises fails the guest's call, and the
     call then raises it (``_Store.failure``)."""
     signature = entry.signature
     assert signature is not None
-    handles = store.handles
-    lifts = [_lifter(wit_t, p.type, ffi, handles) for (_, wit_t), p in
+    lifts = [_lifter(wit_t, p.type, ffi, store) for (_, wit_t), p in
              zip(host.functype.params, signature.params)]
     result = signature.result
     call = converted_call(fn, result, label)
-    lower = _lowerer(host.functype.result, result, ffi, handles) \
+    lower = _lowerer(host.functype.result, result, ffi, store) \
         if host.functype.result is not None and result is not None else None
     error_new = capi.nogil.wasmtime_error_new
 
@@ -553,8 +654,8 @@ def stub_layout(component: Component, origin: str) -> tuple[
     """What ``stub`` needs of a component on this path: a plan of its functions (their
     signatures and docs: no core function stands behind them) and where its types,
     functions and interfaces go, as ``render_component_stub`` takes them."""
-    typed = _typed(component, origin)
-    manifest, names, interfaces = typed[0], typed[2], typed[3]
+    table, _, names, interfaces, _ = _described(component, origin)
+    manifest = _parsed(table, origin)
     functions = {}
     for entry in manifest.functions:
         space, _, name = entry.name.rpartition(".")
@@ -635,11 +736,10 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
     label = f"{module}.{entry.name}()"
     params = signature.params
     ffi = engine.ffi
-    handles = store.handles
-    lowers = [_lowerer(wit_t, p.type, ffi, handles)
+    lowers = [_lowerer(wit_t, p.type, ffi, store)
               for (_, wit_t), p in zip(functype.params, params)]
     result = signature.result
-    lift = _lifter(functype.result, result, ffi, handles) if functype.result is not None else None
+    lift = _lifter(functype.result, result, ffi, store) if functype.result is not None else None
     delete, byref, n = ffi.wasmtime_component_val_delete, ctypes.byref, len(params)
     array, Val = ffi.wasmtime_component_val_t * n, ffi.wasmtime_component_val_t
     call = store.caller(func, n, 1 if lift else 0, label)
@@ -687,7 +787,7 @@ def _name(ffi: Any, text: str) -> Any:
     return ffi.str_to_capi(text)
 
 
-def _lowerer(wit: WitType, t: WasmType, ffi: Any, handles: HandleTable) -> Lower:
+def _lowerer(wit: WitType, t: WasmType, ffi: Any, store: _Store) -> Lower:
     """How a converted value of ``t`` (WIT type ``wit``) is written into a value tree."""
     if isinstance(wit, Primitive):
         kind, field = _KINDS[wit.kind], _FIELDS.get(wit.kind, wit.kind)
@@ -708,20 +808,20 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any, handles: HandleTable) -> Lower
         return lower_scalar
     if isinstance(wit, Wrapper) and wit.kind == "list":
         if isinstance(t, BytesType):
-            return _sequence(bytes, _lowerer(wit.inner, t, ffi, handles), ffi)
+            return _sequence(bytes, _lowerer(wit.inner, t, ffi, store), ffi)
         if isinstance(t, ListType):
             code = "<" + t._code
 
             def items(value: Any) -> Any:
                 return [v for (v,) in struct.iter_unpack(code, bytes(value))]
-            return _sequence(items, _lowerer(wit.inner, t.elem, ffi, handles), ffi)
+            return _sequence(items, _lowerer(wit.inner, t.elem, ffi, store), ffi)
         assert isinstance(t, ListOfType)
-        return _sequence(list, _lowerer(wit.inner, t.elem, ffi, handles), ffi)
+        return _sequence(list, _lowerer(wit.inner, t.elem, ffi, store), ffi)
     if isinstance(wit, (Record, Tuple)):
         assert isinstance(t, TupleType)
         fields = wit.fields if isinstance(wit, Record) else \
             tuple(("", item) for item in wit.items)
-        parts = [(name, _lowerer(ft, st, ffi, handles)) for (name, ft), st in zip(fields, t.types)]
+        parts = [(name, _lowerer(ft, st, ffi, store)) for (name, ft), st in zip(fields, t.types)]
         record = isinstance(wit, Record)
         make = ffi.wasmtime_component_valrecord_new_uninit if record else \
             ffi.wasmtime_component_valtuple_new_uninit
@@ -764,7 +864,7 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any, handles: HandleTable) -> Lower
         return lower_flags
     if isinstance(wit, Variant):
         assert isinstance(t, CasesType)
-        cases = [(name, _lowerer(ct, st, ffi, handles)
+        cases = [(name, _lowerer(ct, st, ffi, store)
                   if ct is not None and st is not None else None)
                  for (name, ct), st in zip(wit.cases, t.cases)]
 
@@ -777,7 +877,7 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any, handles: HandleTable) -> Lower
         return lower_variant
     if isinstance(wit, Wrapper) and wit.kind == "option":
         assert isinstance(t, OptionType)
-        inner = _lowerer(wit.inner, t.payload, ffi, handles)
+        inner = _lowerer(wit.inner, t.payload, ffi, store)
 
         def lower_option(value: Any, val: Any) -> None:
             val.of.option = None if value is None else _boxed(inner, value[0], ffi)
@@ -785,9 +885,9 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any, handles: HandleTable) -> Lower
         return lower_option
     if isinstance(wit, Result):
         assert isinstance(t, ResultType)
-        ok = _lowerer(wit.ok, t.ok, ffi, handles) \
+        ok = _lowerer(wit.ok, t.ok, ffi, store) \
             if wit.ok is not None and t.ok is not None else None
-        err = _lowerer(wit.err, t.error, ffi, handles) \
+        err = _lowerer(wit.err, t.error, ffi, store) \
             if wit.err is not None and t.error is not None else None
 
         def lower_result(value: Any, val: Any) -> None:
@@ -798,7 +898,7 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any, handles: HandleTable) -> Lower
             val.kind = _RESULT
         return lower_result
     if isinstance(wit, Wrapper) and isinstance(t, ResourceType):      # own: moves in
-        cls = t.cls
+        cls, handles = t.cls, store.handles
 
         def lower_own(value: Any, val: Any) -> None:
             rep = live_rep(value, cls)
@@ -808,11 +908,24 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any, handles: HandleTable) -> Lower
         return lower_own
     if isinstance(wit, Wrapper) and isinstance(t, BorrowType):        # borrow: lent
         cls, clone = t.resource.cls, ffi.wasmtime_component_resource_any_clone
+        handles = store.handles
 
         def lower_borrow(value: Any, val: Any) -> None:
             val.of.resource = clone(handles.rep(live_rep(value, cls)))
             val.kind = _RESOURCE
         return lower_borrow
+    if isinstance(wit, Wrapper) and isinstance(t, HostResourceType):  # the host's: a handle
+        table, new_handle = t.table, store.host_handle(t)
+
+        def lower_hosted(value: Any, val: Any) -> None:
+            rep = table.new(value)
+            try:
+                val.of.resource = new_handle(rep)
+            except BaseException:
+                table.take(rep)
+                raise
+            val.kind = _RESOURCE
+        return lower_hosted
     raise Unlowerable(f"WIT type {wit.wit()} is not supported as a parameter yet")
 
 
@@ -839,7 +952,7 @@ def _sequence(items: Callable[[Any], Any], lower: Lower, ffi: Any) -> Lower:
     return lower_list
 
 
-def _lifter(wit: WitType, t: WasmType | None, ffi: Any, handles: HandleTable) -> Lift:
+def _lifter(wit: WitType, t: WasmType | None, ffi: Any, store: _Store) -> Lift:
     """How a value tree of WIT type ``wit`` becomes the Python value ``t`` describes (a
     result as (0, ok) or (1, error), raised by the caller)."""
     if isinstance(wit, Primitive):
@@ -856,17 +969,17 @@ def _lifter(wit: WitType, t: WasmType | None, ffi: Any, handles: HandleTable) ->
         if isinstance(t, BytesType):
             return lambda val: bytes(val.of.list.data[i].of.u8 for i in range(val.of.list.size))
         elem = t.elem if isinstance(t, (ListType, ListOfType)) else None
-        inner = _lifter(wit.inner, elem, ffi, handles)
+        inner = _lifter(wit.inner, elem, ffi, store)
         return lambda val: [inner(val.of.list.data[i]) for i in range(val.of.list.size)]
     if isinstance(wit, Record):
         assert isinstance(t, RecordType)
-        parts = [_lifter(ft, st, ffi, handles) for (_, ft), st in zip(wit.fields, t.types)]
+        parts = [_lifter(ft, st, ffi, store) for (_, ft), st in zip(wit.fields, t.types)]
         cls = t.cls
         return lambda val: cls(*(lift(val.of.record.data[i].val)
                                  for i, lift in enumerate(parts)))
     if isinstance(wit, Tuple):
         assert isinstance(t, TupleType)
-        items = [_lifter(it, st, ffi, handles) for it, st in zip(wit.items, t.types)]
+        items = [_lifter(it, st, ffi, store) for it, st in zip(wit.items, t.types)]
         return lambda val: tuple(lift(val.of.tuple.data[i]) for i, lift in enumerate(items))
     if isinstance(wit, Labels):
         labels = wit.names
@@ -881,7 +994,7 @@ def _lifter(wit: WitType, t: WasmType | None, ffi: Any, handles: HandleTable) ->
                                          for i in range(val.of.flags.size)))
     if isinstance(wit, Variant):
         assert isinstance(t, CasesType)
-        cases = {name: (cls, _lifter(ct, st, ffi, handles) if ct is not None and st is not None
+        cases = {name: (cls, _lifter(ct, st, ffi, store) if ct is not None and st is not None
                         else None)
                  for (name, ct), st, cls in zip(wit.cases, t.cases, t.case_classes)}
 
@@ -891,12 +1004,12 @@ def _lifter(wit: WitType, t: WasmType | None, ffi: Any, handles: HandleTable) ->
         return lift_variant
     if isinstance(wit, Wrapper) and wit.kind == "option":
         assert isinstance(t, OptionType)
-        some = _lifter(wit.inner, t.payload, ffi, handles)
+        some = _lifter(wit.inner, t.payload, ffi, store)
         return lambda val: some(val.of.option.contents) if val.of.option else None
     if isinstance(wit, Result):
         assert isinstance(t, ResultType)
-        ok = _lifter(wit.ok, t.ok, ffi, handles) if wit.ok is not None else None
-        err = _lifter(wit.err, t.error, ffi, handles) if wit.err is not None else None
+        ok = _lifter(wit.ok, t.ok, ffi, store) if wit.ok is not None else None
+        err = _lifter(wit.err, t.error, ffi, store) if wit.err is not None else None
 
         def lift_result(val: Any) -> Any:
             outcome = val.of.result
@@ -904,9 +1017,15 @@ def _lifter(wit: WitType, t: WasmType | None, ffi: Any, handles: HandleTable) ->
             payload = lift(outcome.val.contents) if lift is not None and outcome.val else None
             return (0 if outcome.is_ok else 1, payload)
         return lift_result
+    take_pointer = ffi.take_pointer
     if isinstance(wit, Wrapper) and isinstance(t, ResourceType):     # own: Python's now
-        adopt, take_pointer = t.adopt, ffi.take_pointer
+        adopt, handles = t.adopt, store.handles
         return lambda val: adopt(handles.new(take_pointer(val.of, "resource")))
+    if isinstance(wit, Wrapper) and isinstance(t, (HostResourceType, HostBorrowType)):
+        # the host's own object (its handle leaves the table) or one it lends (it stays)
+        find = t.table.take if isinstance(t, HostResourceType) else t.resource.table.rep
+        rep_of = store.host_rep
+        return lambda val: find(rep_of(take_pointer(val.of, "resource")))
     raise Unlowerable(f"WIT type {wit.wit()} is not supported as a result yet")
 
 
