@@ -50,10 +50,16 @@ def _dist_version(library: str) -> str:
     return "unknown"   # pragma: no cover - a vendored copy without metadata
 
 
+def last_line(message: str, default: str) -> str:
+    """The reason in wasmtime's error ``message``: its last line (those before it are the
+    context wasmtime adds, such as the backtrace)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[-1] if lines else default
+
+
 def _trap(raw: int, label: str, instance: Instance) -> Trap:
     message, kind, frames = capi.trap_details(raw)
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    reason = lines[-1] if lines else "wasm trap"
+    reason = last_line(message, "wasm trap")
     if not reason.startswith("wasm trap"):
         reason = f"wasm trap: {reason}"
     return Trap(f"{label}: {reason}", kind=kind, frames=instance.frames(frames))

@@ -72,6 +72,7 @@ from ..backends import _wasmtime_capi as capi
 from ..backends._wasmtime import (
     WasmtimeBackend,
     capture_file,
+    last_line,
     out_of_memory,
     read_captured,
     stopped_call,
@@ -370,8 +371,7 @@ class _Store:
         text, raw = capi.error_details(error)
         if status is not None:
             return WasiExit(f"{label}: the guest exited with status {status}", status)
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        last = lines[-1] if lines else "the call failed"
+        last = last_line(text, "the call failed")
         if last.endswith("cannot enter component instance") and self.trapped:
             return Trap(f"{label}: this component trapped in an earlier call ({self.trapped}), "
                         "and an instance of a component cannot be entered again after a trap "
@@ -452,7 +452,7 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
     for f in plan.functions:
         if f.name in methods:
             continue
-        space, _, name = f.name.rpartition(".")
+        space, name = _place(f.name)
         fn = bind(f)
         if space:
             fn.__qualname__ = f"{space}.{name}"
@@ -656,11 +656,15 @@ def stub_layout(component: Component, origin: str) -> tuple[
     functions and interfaces go, as ``render_component_stub`` takes them."""
     table, _, names, interfaces, _ = _described(component, origin)
     manifest = _parsed(table, origin)
-    functions = {}
-    for entry in manifest.functions:
-        space, _, name = entry.name.rpartition(".")
-        functions[entry.name] = (space or None, name)
+    functions = {entry.name: _place(entry.name) for entry in manifest.functions}
     return _plan(manifest), names.placed, functions, interfaces
+
+
+def _place(key: str) -> tuple[str | None, str]:
+    """Where a function (not a method) of the manifest goes: ``shapes.norm`` -> (the
+    interface ``shapes``, ``norm``), ``add`` -> (the module, ``add``)."""
+    space, _, name = key.rpartition(".")
+    return space or None, name
 
 
 def _plan(manifest: Manifest) -> ModulePlan:
