@@ -400,6 +400,18 @@ class host:
             return int(text)
         except ValueError:
             raise wasmimport.GuestError(f"not a number: {text!r}") from None
+
+    @staticmethod
+    def find(text, word):
+        if word == "bad":
+            return "not a span"
+        at = text.find(word)
+        return None if at < 0 else (at, len(word))
+
+    @staticmethod
+    def excerpt(text, at):
+        lines.append(at)
+        return text[at.start:at.start + at.len]
 '''
 
 
@@ -438,6 +450,25 @@ def test_a_host_function_gives_a_result(tmp_path: Path,
     assert m.parsed("41") == "ok 41"
     assert m.parsed("x") == "err not a number: 'x'"
     assert m.parsed("-7") == "ok -7"
+
+
+def test_an_imported_interfaces_types_cross(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """An imported interface's record (`span`), as a host function's result (`option<span>`,
+    given as a tuple) and as its parameter (the module's record class, as for exports)."""
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    m = _pyhost(tmp_path, GRANTED, monkeypatch)
+    import hostside_rt  # type: ignore[import-not-found]
+
+    assert m.located("say hello there", "hello") == "hello at 4+5"
+    assert m.located("say hello there", "bye") == "absent"
+    assert hostside_rt.lines == [m.Span(4, 5)] and type(hostside_rt.lines[0]) is m.Span
+    assert m.Span._fields == ("start", "len")
+    with pytest.raises(TypeError, match=r"pyhost: \[imports\] demo:pyhost/host@0.1.0 "
+                                        r"\(hostside_rt:host.find\) result must be Span, a tuple "
+                                        r"or a mapping, not str"):
+        m.located("text", "bad")
 
 
 @pytest.mark.parametrize(("name", "raised", "first"), [

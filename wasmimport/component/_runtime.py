@@ -100,7 +100,6 @@ from ._wit import (
     Labels,
     Primitive,
     Record,
-    Resource,
     Result,
     Tuple,
     Variant,
@@ -505,8 +504,8 @@ def _host_imports(component: Component, manifest: Any, names: TypeNames, origin:
                   why: str) -> tuple[list[_Hosted], dict[str, Any]]:
     """The component's non-WASI imports, each with the Python the manifest's ``[imports]``
     names for it, and their manifest ``imports`` table (typed signatures); an ImportError
-    naming any it does not provide.  A resource an imported interface defines is the
-    host's, served by its type (``_link_host``)."""
+    naming any it does not provide.  The types an imported interface defines are named
+    where its functions use them (a resource is the host's, served by ``_link_host``)."""
     given = manifest.imports if manifest is not None else {}
     hosted, missing = [], []
     for imported in component.imports:
@@ -516,8 +515,7 @@ def _host_imports(component: Component, manifest: Any, names: TypeNames, origin:
             members: list[tuple[str | None, str, Any]] = [(None, imported.name, imported.type)]
         elif imported.kind == "instance" and isinstance(imported.type, dict):
             members = [(imported.name, member, export.type)
-                       for member, export in imported.type.items()
-                       if export.kind != "type" or not isinstance(export.item, Resource)]
+                       for member, export in imported.type.items() if export.kind != "type"]
         else:
             members = []
         unserved = [m for _, m, t in members if not isinstance(t, FuncType)] if members \
@@ -525,8 +523,8 @@ def _host_imports(component: Component, manifest: Any, names: TypeNames, origin:
         if unserved:
             raise WasmImportError(f"{origin}: it imports {imported.name} "
                                   f"({', '.join(unserved)}), which is not a function: "
-                                  "imported types other than resources are not supported yet "
-                                  f"for a component that does not run as one core module ({why})",
+                                  "not supported yet for a component that does not run as one "
+                                  f"core module ({why})",
                                   path=origin)
         spec = given.get(imported.name)
         for instance, member, functype in members:

@@ -19,6 +19,12 @@ class WitWorld(wit_world.WitWorld):  # type: ignore[misc]
     def hello(self, name: str) -> str:
         return str(host.greeting(name)).upper()
 
+    def located(self, text: str, word: str) -> str:
+        at = host.find(text, word)
+        if at is None:
+            return "absent"
+        return f"{host.excerpt(text, at)} at {at.start}+{at.len}"
+
     def parsed(self, text: str) -> str:
         try:
             return f"ok {host.parse(text)}"
