@@ -46,13 +46,15 @@ def describe(path: str, backend_name: str | None = None) -> Description:
     """Read, validate and plan the module at ``path``; problems are collected, not raised."""
     found = Description(path)
     backend = get_backend(backend_name)
+    sidecar = path + SIDECAR_SUFFIX
+    has_sidecar = os.path.exists(sidecar)
     try:
         with open(path, "rb") as f:
             data = f.read()
         found.size = len(data)
         manifest: Manifest | None = None
         if data[4:8] == COMPONENT_HEADER:
-            core = _component(data, path, found)
+            core = _component(data, path, sidecar if has_sidecar else None, found)
             if core is None:         # it runs on wasmtime's component runtime
                 return found
             data, manifest = core
@@ -64,13 +66,12 @@ def describe(path: str, backend_name: str | None = None) -> Description:
         backend.validate(wasm)
     except BackendError as exc:
         found.problems.append(f"{path}: not a valid wasm module: {exc}")
-    sidecar = path + SIDECAR_SUFFIX
     try:
         if manifest is not None:
             found.manifest = manifest
             found.manifest_from = "the component's WIT" + (
-                f", with sidecar {sidecar}" if os.path.exists(sidecar) else "")
-        elif os.path.exists(sidecar):
+                f", with sidecar {sidecar}" if has_sidecar else "")
+        elif has_sidecar:
             with open(sidecar, "rb") as f:
                 found.manifest = parse_manifest(f.read(), sidecar)
             found.manifest_from = f"sidecar {sidecar}"
@@ -93,9 +94,11 @@ def describe(path: str, backend_name: str | None = None) -> Description:
     return found
 
 
-def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manifest] | None:
-    """The core module and manifest of the component ``data`` (None if it is not one core
-    module: ``found.runtime`` then says why); its world in ``found``."""
+def _component(data: bytes, path: str, sidecar: str | None, found: Description
+               ) -> tuple[bytes, Manifest] | None:
+    """The core module and manifest of the component ``data``, with its ``sidecar``
+    manifest's [imports], [wasi] and [limits] as import reads them (None if it is not one
+    core module: ``found.runtime`` then says why); its world in ``found``."""
     from .component import RuntimeNeeded, as_core, parse_component_manifest
     from .component._decode import decode
     from .component._world import world_text
@@ -104,9 +107,8 @@ def _component(data: bytes, path: str, found: Description) -> tuple[bytes, Manif
         found.world = world_text(decode(data))
     except ValueError:
         pass               # as_core reports it
-    sidecar = path + SIDECAR_SUFFIX     # its [imports], [wasi] and [limits], as import reads
     given = None
-    if os.path.exists(sidecar):
+    if sidecar is not None:
         with open(sidecar, "rb") as f:
             given = parse_component_manifest(f.read(), sidecar)
     try:

@@ -329,8 +329,7 @@ class _Store:
                     error = to_any(context, host, byref(out))
             finally:
                 delete(host)
-            if error:
-                raise SystemError(f"wasmimport: {capi.error_message(capi.address(error))}")
+            _unexpected(error)
             return out
         return handle
 
@@ -345,8 +344,7 @@ class _Store:
                                                                     ctypes.byref(host))
         finally:
             ffi.wasmtime_component_resource_any_delete(handle)
-        if error:
-            raise SystemError(f"wasmimport: {capi.error_message(capi.address(error))}")
+        _unexpected(error)
         try:
             return int(ffi.wasmtime_component_resource_host_rep(host))
         finally:
@@ -386,6 +384,13 @@ class _Store:
         if reason == "interrupt":
             extension().raise_interrupt()    # KeyboardInterrupt, or what the handler raises
         return exc
+
+
+def _unexpected(error: Any) -> None:
+    """Raise for an error from a handle conversion, which wasmtime's own type checks rule
+    out: it would be wasmimport's fault."""
+    if error:
+        raise SystemError(f"wasmimport: {capi.error_message(capi.address(error))}")
 
 
 def compile_component(engine: _Runtime, data: bytes, origin: str) -> Any:
