@@ -412,6 +412,10 @@ class host:
     def excerpt(text, at):
         lines.append(at)
         return text[at.start:at.start + at.len]
+
+    @staticmethod
+    def case_of(word):
+        return "upper" if word.isupper() else "lower" if word.islower() else "mixed"
 '''
 
 
@@ -438,6 +442,17 @@ def test_imports_are_python_functions(tmp_path: Path, monkeypatch: pytest.Monkey
     assert m.work(41) == 42
     assert hostside_rt.lines == ["work(41) = 42"]
     assert m.hello("ann") == "HELLO ANN"
+
+
+def test_an_interface_of_types_only_needs_no_import(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An imported interface that has only types (`types`, whose enum `host` uses) needs no
+    [imports] entry; its enum is the module's, and the host may return a member's name."""
+    if not ON_WASMTIME:
+        pytest.skip("runs on wasmtime only")
+    m = _pyhost(tmp_path, GRANTED, monkeypatch)
+    assert [m.cased(w) for w in ("HI", "hi", "Hi")] == ["upper", "lower", "mixed"]
+    assert [member.name for member in m.WordCase] == ["lower", "upper", "mixed"]
 
 
 def test_a_host_function_gives_a_result(tmp_path: Path,

@@ -521,6 +521,8 @@ def _host_imports(component: Component, manifest: Any, names: TypeNames, origin:
         elif imported.kind == "instance" and isinstance(imported.type, dict):
             members = [(imported.name, member, export.type)
                        for member, export in imported.type.items() if export.kind != "type"]
+            if not members and imported.type:
+                continue            # types only: named where the functions using them are
         else:
             members = []
         unserved = [m for _, m, t in members if not isinstance(t, FuncType)] if members \

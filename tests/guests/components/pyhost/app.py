@@ -25,6 +25,9 @@ class WitWorld(wit_world.WitWorld):  # type: ignore[misc]
             return "absent"
         return f"{host.excerpt(text, at)} at {at.start}+{at.len}"
 
+    def cased(self, word: str) -> str:
+        return str(host.case_of(word).name.lower())
+
     def parsed(self, text: str) -> str:
         try:
             return f"ok {host.parse(text)}"
