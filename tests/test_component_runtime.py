@@ -363,6 +363,27 @@ def test_its_stub_types_the_resource_and_componentize_pys_records(tmp_path: Path
 
 
 @pytest.mark.needs("processes")
+def test_its_stub_types_an_imported_interfaces_types(tmp_path: Path) -> None:
+    """pyhost's stub has the classes its imported interfaces define (record span, enum
+    word-case), which the module has, and passes mypy --strict."""
+    shutil.copy(guest_path("components/pyhost"), tmp_path / "pyhost.wasm")
+    done = subprocess.run([sys.executable, "-m", "wasmimport", "stub", "-q",
+                           str(tmp_path / "pyhost.wasm")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    stub = (tmp_path / "pyhost.pyi").read_text()
+    assert "class Span(NamedTuple):\n    start: int\n    len: int\n" in stub
+    assert "class WordCase(enum.Enum):\n    lower = 0\n" in stub
+    assert "    'Span',\n    'WordCase',\n" in stub
+    (tmp_path / "user.py").write_text(
+        "import pyhost\n"
+        "at: pyhost.Span = pyhost.Span(0, 2)\n"
+        "case: pyhost.WordCase = pyhost.WordCase.upper\n"
+        "word: str = pyhost.cased('HI')\n")
+    ok = mypy_strict("pyhost.pyi", "user.py", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout
+
+
+@pytest.mark.needs("processes")
 def test_live_resources_at_exit_are_dropped_cleanly() -> None:
     if not ON_WASMTIME:
         pytest.skip("runs on wasmtime only")

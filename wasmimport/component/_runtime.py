@@ -34,7 +34,7 @@ import struct
 import threading
 import types
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._binding import attach_methods, generated
@@ -484,6 +484,9 @@ def _described(component: Component, origin: str) -> tuple[
                            **dict(imported_resources(component))})
         learn_types(names, lifts)
         table, wit = _table(lifts, interfaces, names, docs)
+        for _, members in _imported(component):     # their types are the module's too
+            for functype in (t for _, _, t in members if isinstance(t, FuncType)):
+                signature_text(functype, names, None)
     except Unlowerable as exc:
         raise WasmImportError(f"{origin}: this component cannot be imported: {exc}",
                               path=origin) from None
@@ -505,6 +508,25 @@ class _Hosted:
         self.python = python        # "package.module:attribute"
 
 
+def _imported(component: Component
+              ) -> Iterator[tuple[Any, list[tuple[str | None, str, Any]]]]:
+    """The component's non-WASI imports, each with its members: (its instance, or None for a
+    function imported alone; the member's WIT name; its type).  An interface of types only
+    is left out: its types are named where the functions using them are."""
+    for imported in component.imports:
+        if imported.name.startswith("wasi:"):
+            continue
+        if imported.kind == "func" and isinstance(imported.type, FuncType):
+            yield imported, [(None, imported.name, imported.type)]
+        elif imported.kind == "instance" and isinstance(imported.type, dict):
+            members = [(imported.name, member, export.type)
+                       for member, export in imported.type.items() if export.kind != "type"]
+            if members or not imported.type:
+                yield imported, members
+        else:
+            yield imported, []
+
+
 def _host_imports(component: Component, manifest: Any, names: TypeNames, origin: str,
                   why: str) -> tuple[list[_Hosted], dict[str, Any]]:
     """The component's non-WASI imports, each with the Python the manifest's ``[imports]``
@@ -513,18 +535,7 @@ def _host_imports(component: Component, manifest: Any, names: TypeNames, origin:
     where its functions use them (a resource is the host's, served by ``_link_host``)."""
     given = manifest.imports if manifest is not None else {}
     hosted, missing = [], []
-    for imported in component.imports:
-        if imported.name.startswith("wasi:"):
-            continue
-        if imported.kind == "func" and isinstance(imported.type, FuncType):
-            members: list[tuple[str | None, str, Any]] = [(None, imported.name, imported.type)]
-        elif imported.kind == "instance" and isinstance(imported.type, dict):
-            members = [(imported.name, member, export.type)
-                       for member, export in imported.type.items() if export.kind != "type"]
-            if not members and imported.type:
-                continue            # types only: named where the functions using them are
-        else:
-            members = []
+    for imported, members in _imported(component):
         unserved = [m for _, m, t in members if not isinstance(t, FuncType)] if members \
             else [imported.name]
         if unserved:
