@@ -173,22 +173,54 @@ def test_imports_unsatisfied_are_named(tmp_path: Path) -> None:
     assert "demo:host/clock@0.1.0 now: func() -> u64" in message
 
 
-def test_imports_served_by_python(syspath: Path, hook: None, compiled: None) -> None:
-    """(Host functions need the compiled extension on wasmtime: see test_host.py.)"""
+def _host_c(syspath: Path) -> types.ModuleType:
+    """host.c's component, imported with its [imports] served by two Python modules."""
     (syspath / "hostside.py").write_text(
         "logged = []\n"
         "def log(msg): logged.append(msg)\n"
         "def add_one(x): return x + 1\n"
         "def name(): return 'wasm'\n")
-    (syspath / "hostclock.py").write_text("def now(): return 2000\n")
+    (syspath / "hostclock.py").write_text(
+        "def now(): return 2000\n"
+        "def at(zone):\n"
+        "    if zone.name == 'utc': return (1700000000, 250_000_000)\n"
+        "    if zone.name == 'local': return zone.__class__.__module__\n"
+        "    raise AssertionError(zone)\n")
     shutil.copy(component("host"), syspath / "host_c.wasm")
     (syspath / "host_c.wasm.toml").write_text(
         '[imports]\nlog = "hostside:log"\nadd-one = "hostside:add_one"\n'
         'name = "hostside:name"\n"demo:host/clock@0.1.0" = "hostclock"\n')
     import host_c  # type: ignore[import-not-found]
+    return host_c  # type: ignore[no-any-return]
+
+
+def test_imports_served_by_python(syspath: Path, hook: None, compiled: None) -> None:
+    """(Host functions need the compiled extension on wasmtime: see test_host.py.)"""
+    host_c = _host_c(syspath)
     import hostside  # type: ignore[import-not-found]
     assert host_c.run(5) == 6 + 2000 % 1000
     assert hostside.logged and "wasm" in hostside.logged[0]
+
+
+def test_an_imported_interfaces_types_are_the_modules(syspath: Path, hook: None,
+                                                      compiled: None) -> None:
+    """host.c's clock interface defines record moment and enum zone: the host function
+    `at` is given a Zone and returns a Moment (or a tuple), the exports stamp and later use
+    them too, and they are classes of the module with the WIT's docs; a wrong result from
+    the host is a TypeError naming the import."""
+    host_c = _host_c(syspath)
+    assert host_c.stamp(host_c.Zone.utc) == 1700000000250
+    assert host_c.stamp("utc") == 1700000000250         # an enum member by name
+    assert host_c.later(host_c.Moment(5, 7), 10) == host_c.Moment(secs=15, nanos=7)
+    assert host_c.Moment.__module__ == "host_c" and "Moment" in host_c.__all__
+    assert str(inspect.signature(host_c.later)) == \
+        "(m: host_c.Moment, secs: int) -> host_c.Moment"
+    assert host_c.Zone.__doc__ == "Which of the host's clocks."
+    assert "A moment: whole seconds" in (host_c.Moment.__doc__ or "")
+    with pytest.raises(TypeError, match=r"demo:host/clock@0\.1\.0\.at \(hostclock:at\) "
+                                        r"result must be Moment, a tuple or a mapping, not "
+                                        r"str"):
+        host_c.stamp("local")
 
 
 def test_component_manifest_has_no_functions(tmp_path: Path) -> None:

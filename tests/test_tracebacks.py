@@ -282,7 +282,8 @@ def test_a_component_built_with_debug_shows_its_source(tmp_path: Path) -> None:
         "def log(msg): pass\n"
         "def add_one(x): raise LookupError(f'no add-one for {x}')\n"
         "def name(): return 'wasm'\n"
-        "def now(): return 2000\n")
+        "def now(): return 2000\n"
+        "def at(zone): return (0, 0)\n")
     shutil.copy(GUESTS / "components" / "host_debug.wasm", tmp_path / "host_debug.wasm")
     (tmp_path / "host_debug.wasm.toml").write_text(
         '[imports]\nlog = "hostside_tb:log"\nadd-one = "hostside_tb:add_one"\n'

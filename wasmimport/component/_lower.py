@@ -131,7 +131,8 @@ def place_types(module: ModuleType, classes: dict[str, Any],
     top = set()
     for key, (space, cls_name) in placed.items():
         cls = classes[key]
-        docs.annotate(cls, interfaces.get(space) if space else None, cls_name)
+        docs.annotate(cls, interfaces.get(space) if space else None, cls_name,
+                      interfaces.values())
         cls.__name__ = cls_name
         cls.__qualname__ = f"{space}.{cls_name}" if space else cls_name
         if space is None:

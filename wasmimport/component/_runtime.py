@@ -519,8 +519,9 @@ def _imported(component: Component
         if imported.kind == "func" and isinstance(imported.type, FuncType):
             yield imported, [(None, imported.name, imported.type)]
         elif imported.kind == "instance" and isinstance(imported.type, dict):
-            members = [(imported.name, member, export.type)
-                       for member, export in imported.type.items() if export.kind != "type"]
+            members: list[tuple[str | None, str, Any]] = [
+                (imported.name, member, export.type)
+                for member, export in imported.type.items() if export.kind != "type"]
             if members or not imported.type:
                 yield imported, members
         else:

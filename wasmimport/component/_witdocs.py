@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from .._wasmbin import custom_section
@@ -189,9 +190,13 @@ class PackageDocs:
         (``demo:calc/shapes@0.1.0``, or a world's own ``shapes``)."""
         if interface is None:
             return self.world
-        short = interface.rpartition("/")[2].partition("@")[0]
         return (self._tables(self.world, "interfaces").get(interface)
-                or self._tables(self.data, "interfaces").get(short) or {})
+                or self._tables(self.data, "interfaces").get(self._short(interface)) or {})
+
+    @staticmethod
+    def _short(interface: str) -> str:
+        """``demo:calc/shapes@0.1.0`` -> ``shapes``, the package docs' key."""
+        return interface.rpartition("/")[2].partition("@")[0]
 
     def module(self) -> str:
         """The module's docstring: the world's docs, else the package's."""
@@ -219,9 +224,18 @@ class PackageDocs:
                 return text
         return ""
 
-    def annotate(self, cls: Any, interface: str | None, cls_name: str) -> None:
-        """Add the docs of the type that is the class ``cls_name`` to its docstring."""
-        doc = self.type(interface, lambda wit_name: camel(wit_name) == cls_name)
+    def annotate(self, cls: Any, interface: str | None, cls_name: str,
+                 exported: Iterable[str] = ()) -> None:
+        """Add the docs of the type that is the class ``cls_name`` to its docstring.  A
+        class at the top is the world's type or an imported interface's (one the component
+        does not export: ``exported``, by WIT name)."""
+        def matches(wit_name: str) -> bool:
+            return camel(wit_name) == cls_name
+        doc = self.type(interface, matches)
+        if not doc and interface is None:
+            skip = {self._short(name) for name in exported}
+            doc = next((found for short in self._tables(self.data, "interfaces")
+                        if short not in skip and (found := self.type(short, matches))), "")
         if doc:
             cls.__doc__ = f"{cls.__doc__}\n\n{doc}" if cls.__doc__ else doc
 

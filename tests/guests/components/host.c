@@ -16,6 +16,10 @@ IMPORT("$root", "log") void host_log(const char *msg, size_t len);
 IMPORT("$root", "add-one") int32_t host_add_one(int32_t x);
 IMPORT("$root", "name") void host_name(uint32_t *ret);   /* ret[0] pointer, ret[1] length */
 IMPORT("demo:host/clock@0.1.0", "now") uint64_t clock_now(void);
+/* record moment { secs: u64, nanos: u32 }: two flat results, so the host writes it into a
+ * return area (u64 at 0, u32 at 8; size 16, align 8); enum zone is its index, an i32. */
+typedef struct { uint64_t secs; uint32_t nanos; } moment;
+IMPORT("demo:host/clock@0.1.0", "at") void clock_at(int32_t zone, moment *ret);
 
 __attribute__((export_name("cabi_realloc")))
 void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size) {
@@ -59,4 +63,20 @@ __attribute__((export_name("run"))) int32_t run(int32_t x) {
     host_log(line, (size_t)(at - line));
     free(line);
     return (int32_t)((uint32_t)host_add_one(x) + (uint32_t)(now % 1000));
+}
+
+__attribute__((export_name("stamp"))) uint64_t stamp(int32_t zone) {
+    moment m;
+    clock_at(zone, &m);
+    return m.secs * 1000 + m.nanos / 1000000;
+}
+
+/* A moment result is returned in memory: a pointer to a static return area. */
+static moment later_result;
+
+__attribute__((export_name("later"))) moment *later(uint64_t secs, uint32_t nanos,
+                                                   uint32_t plus) {
+    later_result.secs = secs + plus;
+    later_result.nanos = nanos;
+    return &later_result;
 }
