@@ -428,6 +428,7 @@ class _Named(WasmType):
         self.labels = labels
         self.size = self.align = size
         self.annotation = self.cls = cls
+        cls.__doc__ = None    # as on 3.11+: 3.10's enum says "An enumeration." before WIT docs
         self._struct = _UINT[size]
 
     def pack(self, guest: Guest, buf: bytearray, offset: int, value: Any) -> None:
