@@ -15,6 +15,7 @@ import sys
 import types
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -351,13 +352,11 @@ def consume(t):
 """
 
 
-@pytest.mark.parametrize("guest", ["store", "pystore"])
-def test_an_imported_resource_is_a_python_class(syspath: Path, hook: None, guest: str,
-                                                request: pytest.FixtureRequest) -> None:
-    """store.wit imports `resource tally`: the host implements it (storeimpl.Tally); the
-    component holds handles to Python objects, which its drops let go of.  store is C, one
-    core module: the core path, whose host functions need the extension; pystore is the same
-    world by componentize-py, on wasmtime's component runtime, on either call path."""
+def _store(syspath: Path, guest: str, request: pytest.FixtureRequest
+           ) -> tuple[Any, Any, Any]:
+    """The store component (C: the core path, whose host functions need the extension; or
+    componentize-py's, on wasmtime's component runtime) with storeimpl as its tallies; the
+    module, storeimpl and the table of the component's handles of tallies."""
     if guest == "store":
         request.getfixturevalue("compiled")
     elif BACKEND.name != "wasmtime":
@@ -368,7 +367,17 @@ def test_an_imported_resource_is_a_python_class(syspath: Path, hook: None, guest
         '[imports]\n"demo:store/tallies@0.1.0" = "storeimpl"\n')
     import storeimpl  # type: ignore[import-not-found]
     store = wasmimport.load(syspath / "store.wasm")
-    table = store.__wasmimport__.plan.types.declared["Tally"].table
+    return store, storeimpl, store.__wasmimport__.plan.types.declared["Tally"].table
+
+
+@pytest.mark.parametrize("guest", ["store", "pystore"])
+def test_an_imported_resource_is_a_python_class(syspath: Path, hook: None, guest: str,
+                                                request: pytest.FixtureRequest) -> None:
+    """store.wit imports `resource tally`: the host implements it (storeimpl.Tally); the
+    component holds handles to Python objects, which its drops let go of.  store is C, one
+    core module: the core path, whose host functions need the extension; pystore is the same
+    world by componentize-py, on wasmtime's component runtime, on either call path."""
+    store, storeimpl, table = _store(syspath, guest, request)
     # constructor, methods and a static function called by the guest; consume takes one back
     assert store.run(1, 2) == (1 + 3 * 2 + 1000) * 10
     gc.collect()
@@ -386,6 +395,43 @@ def test_an_imported_resource_is_a_python_class(syspath: Path, hook: None, guest
         store.hold(None)
     with pytest.raises(Trap, match=r"store.release_held\(\)"):
         store.release_held()          # nothing held: the guest traps
+
+
+@pytest.mark.parametrize("guest", ["store", "pystore"])
+def test_an_imported_resource_lent_to_an_export(syspath: Path, hook: None, guest: str,
+                                                request: pytest.FixtureRequest) -> None:
+    """store.peek takes a borrow<tally>: the host's object is lent for the call (the guest
+    uses it through a handle, then drops the handle) and stays the caller's; a guest that
+    keeps the borrowed handle past the call, or gives it away as its own, traps, as the
+    Canonical ABI says."""
+    store, storeimpl, table = _store(syspath, guest, request)
+    t = storeimpl.Tally(7)
+    assert store.peek(t, False) == 7
+    assert len(table) == 0            # the loan ended with the call
+    t.add(1)
+    assert store.peek(t, keep=False) == 8 and t.n == 8
+    assert store.hold(t) is None and store.peek(t, False) == 8   # held (own) and lent at once
+    assert len(table) == 1 and store.release_held() == 8 and len(table) == 0
+    with pytest.raises(TypeError, match=r"store.peek\(\) argument 't' must be a Tally "
+                                        "object, not None"):
+        store.peek(None, False)
+    assert "(t: object, keep: bool) -> int" in str(inspect.signature(store.peek))
+    for i in range(3000):
+        assert store.peek(storeimpl.Tally(i), False) == i
+    gc.collect()
+    assert len(table) == 0 and storeimpl.Tally.made == storeimpl.Tally.freed + 1
+    if guest == "store":
+        with pytest.raises(Trap, match=r"store.peek\(\): the guest returned without "
+                                       r"dropping 1 borrowed handle\(s\)"):
+            store.peek(t, True)       # the guest keeps the borrowed handle: a trap
+    else:   # componentize-py's bindings drop the borrow when the export returns
+        assert store.peek(t, True) == 8
+    assert len(table) == 0 and t.n == 8
+    # last: after a trap, wasmtime's runtime does not enter the component again
+    gave_away = "which it only borrows" if guest == "store" else "own resource from a borrow"
+    with pytest.raises(Trap, match=gave_away):
+        store.regift(t)               # the guest passes its borrow on as its own: a trap
+    assert len(table) == 0 and t.n == 8 and storeimpl.Tally.made == storeimpl.Tally.freed + 1
 
 
 @pytest.mark.needs("processes")

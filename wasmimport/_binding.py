@@ -30,7 +30,7 @@ from ._compound import (
 from ._errors import GuestError, Trap
 from ._extension import core_codes, extension
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
-from ._resource import BorrowType, ResourceType
+from ._resource import BorrowType, ResourceType, loan_tables
 from ._types import BUFFER, BYTES, CSTR, SCALARS, STR, TEXT_BYTES, ListType, ScalarType
 from ._wasmbin import FuncType
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from ._guest import GuestABI
     from ._plan import FunctionPlan, ModulePlan
+    from ._resource import HandleTable
     from ._types import WasmType
     from .backends import Instance, RawFunction
 
@@ -505,7 +506,26 @@ def _invoker(label: str, signature: Signature, raw: RawFunction, guest: GuestABI
             finally:
                 if post is not None:
                     post() if result is None else post(out)
-    return invoke
+    loans = loan_tables(types)
+    return _ending_loans(invoke, loans, label) if loans else invoke
+
+
+def _ending_loans(invoke: Callable[..., Any], loans: tuple[HandleTable, ...], label: str
+                  ) -> Callable[..., Any]:
+    """A call that lends the host's objects (an export's ``borrow`` of a host resource):
+    the loans end with it, and a guest that kept a borrowed handle traps, as the
+    Canonical ABI says."""
+    def lending(*values: Any) -> Any:
+        marks = [table.loans() for table in loans]
+        try:
+            out = invoke(*values)
+        finally:
+            kept = sum(table.end_loans(mark) for table, mark in zip(loans, marks))
+        if kept:
+            raise Trap(f"{label}: the guest returned without dropping {kept} borrowed "
+                       "handle(s); a borrow ends with the call", kind="invalid_handle")
+        return out
+    return lending
 
 
 def _nothing() -> None:

@@ -30,7 +30,7 @@ from ._wasmbin import ALLOC_TYPE, FREE_TYPE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Any
 
     from ._types import Converter, Guest
@@ -44,14 +44,18 @@ class HandleTable:
     """A component's handles of one resource type: index -> representation (for a
     resource the host implements, the Python object).
 
-    Index 0 is never a handle, so a zeroed i32 is never mistaken for one.
+    Index 0 is never a handle, so a zeroed i32 is never mistaken for one.  A handle
+    *lent* for one call (the host's object as an export's ``borrow``) is a borrow: the
+    guest may use and drop it, not take it as its own, and the loan ends with the call.
     """
 
-    __slots__ = ("_reps", "_free")
+    __slots__ = ("_reps", "_free", "_lent", "_borrowed")
 
     def __init__(self) -> None:
         self._reps: list[Any] = [None]
         self._free: list[int] = []
+        self._lent: list[int] = []          # handles lent, in call order (nested calls stack)
+        self._borrowed: set[int] = set()    # of those, the ones the guest has not dropped
 
     def new(self, rep: Any) -> int:
         """A new handle for ``rep`` (an int, or a host object)."""
@@ -72,12 +76,46 @@ class HandleTable:
         return rep
 
     def take(self, handle: int) -> Any:
-        """Remove ``handle`` from the table; its representation."""
+        """Remove ``handle`` from the table; its representation.  Trap if it is a borrow,
+        which the guest cannot give away as its own."""
+        if self._borrowed and handle & 0xFFFFFFFF in self._borrowed:
+            raise Trap(f"the guest gave away resource handle {handle & 0xFFFFFFFF}, which it "
+                       "only borrows", kind="invalid_handle")
+        return self._remove(handle)
+
+    def drop(self, handle: int) -> None:
+        """The guest's ``[resource-drop]``: its own handle, or a borrow, which ends the loan."""
+        if self._borrowed:
+            self._borrowed.discard(handle & 0xFFFFFFFF)
+        self._remove(handle)
+
+    def _remove(self, handle: int) -> Any:
         rep = self.rep(handle)
         handle &= 0xFFFFFFFF
         self._reps[handle] = None
         self._free.append(handle)
         return rep
+
+    def lend(self, rep: Any) -> int:
+        """A handle for ``rep`` for the length of one call (see ``end_loans``)."""
+        handle = self.new(rep)
+        self._lent.append(handle)
+        self._borrowed.add(handle)
+        return handle
+
+    def loans(self) -> int:
+        """A mark to give ``end_loans`` when the call that lends after it returns."""
+        return len(self._lent)
+
+    def end_loans(self, mark: int) -> int:
+        """End the loans made since ``mark``: the handles the guest did not drop leave the
+        table; how many there were (for the Canonical ABI, a trap)."""
+        kept = [h for h in self._lent[mark:] if h in self._borrowed]
+        del self._lent[mark:]
+        for handle in kept:
+            self._borrowed.discard(handle)
+            self._remove(handle)
+        return len(kept)
 
     def __len__(self) -> int:
         """How many handles are live (for tests of leaks)."""
@@ -240,9 +278,7 @@ class HostResourceType(WasmType):
         module, wit = self.builtins
         table = self.table
 
-        def drop(handle: int) -> None:
-            table.take(handle)
-        return [(module, f"[resource-drop]{wit}", FREE_TYPE, drop)]
+        return [(module, f"[resource-drop]{wit}", FREE_TYPE, table.drop)]
 
     def converter(self, label: str) -> Converter:
         def convert(value: Any) -> Any:
@@ -265,8 +301,10 @@ class HostResourceType(WasmType):
 
 
 class HostBorrowType(WasmType):
-    """``borrow[Name]`` of a host resource, as a host function's parameter (a method's
-    ``self``): the object behind the guest's handle, which stays in the table."""
+    """``borrow[Name]`` of a host resource.  As a host function's parameter (a method's
+    ``self``), the object behind the guest's handle, which stays in the table; as an
+    export's, the object lent for the call (``HandleTable.lend``), whose handle the guest
+    must drop before it returns."""
 
     flat = ("i32",)
     size = align = 4
@@ -279,19 +317,27 @@ class HostBorrowType(WasmType):
         self.hint = resource.name
 
     def converter(self, label: str) -> Converter:
-        raise AssertionError("the manifest parser allows this borrow only in host functions")
+        return self.resource.converter(label)
 
     def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
-        raise AssertionError("the manifest parser allows this borrow only in host functions")
+        return (self.resource.table.lend(value),)
 
     def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
         return self.resource.table.rep(next(values))
 
     def pack(self, guest: Guest, buf: bytearray, offset: int, value: Any) -> None:
-        raise AssertionError("the manifest parser allows this borrow only in host functions")
+        buf[offset:offset + 4] = self.resource.table.lend(value).to_bytes(4, "little")
 
     def unpack(self, guest: Guest, data: bytes, offset: int) -> Any:
         return self.resource.table.rep(int.from_bytes(data[offset:offset + 4], "little"))
+
+
+def loan_tables(types: Iterable[WasmType]) -> tuple[HandleTable, ...]:
+    """The tables an export's ``borrow`` parameters of host resources lend from: their
+    loans end with each call."""
+    tables = {id(t.resource.table): t.resource.table for t in types
+              if isinstance(t, HostBorrowType)}
+    return tuple(tables.values())
 
 
 def _live_checker(cls: type, label: str) -> Converter:

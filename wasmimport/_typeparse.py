@@ -247,9 +247,9 @@ def _handle(generic: str, items: list[ast.expr], space: TypeSpace, where: str,
         raise fail(f"{generic}[...] takes one resource type declared in [types]")
     if generic == "own":
         return resource
-    allowed = PARAM if isinstance(resource, ResourceType) else HOST_PARAM
-    if where != allowed:
-        whose = "an exported" if allowed == PARAM else "a host"
+    allowed = (PARAM,) if isinstance(resource, ResourceType) else (PARAM, HOST_PARAM)
+    if where not in allowed:
+        whose = "an exported" if len(allowed) == 1 else "a"
         raise fail(f"borrow[{resource.name}] is only a type for {whose} function's own "
                    f"parameters, not {_what(where)}")
     return resource.borrow

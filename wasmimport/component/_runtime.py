@@ -63,6 +63,7 @@ from .._resource import (
     HostResourceType,
     ResourceType,
     live_rep,
+    loan_tables,
 )
 from .._state import ModuleState
 from .._types import BytesType, CharType, FloatType, ListType, StrType, WasmType
@@ -313,9 +314,10 @@ class _Store:
                     raise self.failure(error, label)
         return drop
 
-    def host_handle(self, t: HostResourceType) -> Callable[[int], Any]:
-        """How a new own handle (a ``resource_any``) of the host's resource ``t`` is made for
-        a rep (an index into ``t``'s table of Python objects)."""
+    def host_handle(self, t: HostResourceType, own: bool = True) -> Callable[[int], Any]:
+        """How a new handle (a ``resource_any``: own, or a borrow for one call) of the
+        host's resource ``t`` is made for a rep (an index into ``t``'s table of Python
+        objects)."""
         ffi, lock, context, byref = self.engine.ffi, self.lock, self.context, ctypes.byref
         type_id, new, delete = self.hosted[t.builtins], ffi.wasmtime_component_resource_host_new, \
             ffi.wasmtime_component_resource_host_delete
@@ -323,7 +325,7 @@ class _Store:
             ctypes.POINTER(ffi.wasmtime_component_resource_any_t)
 
         def handle(rep: int) -> Any:
-            host, out = new(True, rep, type_id), Handle()
+            host, out = new(own, rep, type_id), Handle()
             try:
                 with lock:
                     error = to_any(context, host, byref(out))
@@ -764,12 +766,14 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
     delete, byref, n = ffi.wasmtime_component_val_delete, ctypes.byref, len(params)
     array, Val = ffi.wasmtime_component_val_t * n, ffi.wasmtime_component_val_t
     call = store.caller(func, n, 1 if lift else 0, label)
+    loans = loan_tables(p.type for p in params)
 
     def invoke(*values: Any) -> Any:
         value: Any = None
         args = array()
         filled = 0
         out = Val()
+        marks = [table.loans() for table in loans] if loans else None
         try:
             for arg, lower in zip(values, lowers):
                 lower(arg, args[filled])
@@ -783,6 +787,9 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
         finally:
             for i in range(filled):
                 delete(byref(args[i]))
+            if marks is not None:
+                for table, mark in zip(loans, marks):
+                    table.end_loans(mark)
         if isinstance(result, ResultType):
             index, payload = value
             if index:
@@ -935,11 +942,15 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any, store: _Store) -> Lower:
             val.of.resource = clone(handles.rep(live_rep(value, cls)))
             val.kind = _RESOURCE
         return lower_borrow
-    if isinstance(wit, Wrapper) and isinstance(t, HostResourceType):  # the host's: a handle
-        table, new_handle = t.table, store.host_handle(t)
+    if isinstance(wit, Wrapper) and isinstance(t, (HostResourceType, HostBorrowType)):
+        # the host's object: a handle it owns, or one lent for the call (wasmtime checks
+        # that the guest dropped it; the call ends the loan in the table)
+        hosted = t if isinstance(t, HostResourceType) else t.resource
+        table, new_handle = hosted.table, store.host_handle(hosted, hosted is t)
+        enter = table.new if hosted is t else table.lend
 
         def lower_hosted(value: Any, val: Any) -> None:
-            rep = table.new(value)
+            rep = enter(value)
             try:
                 val.of.resource = new_handle(rep)
             except BaseException:

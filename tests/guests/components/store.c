@@ -3,7 +3,8 @@
  * The host defines `tally`: the component knows tallies only as handles into its own table
  * (i32), which the host fills as they cross.  Its constructor, methods and static function
  * are imports from the interface's module; [resource-drop]tally gives a handle back.  A
- * method's `self` (a borrow) is the handle.
+ * method's `self` (a borrow) is the handle.  A tally an export borrows is a handle too, which
+ * the guest must drop before it returns.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,4 +53,14 @@ __attribute__((export_name("release-held"))) int64_t release_held(void) {
     tally_drop(held);
     held = -1;
     return total;
+}
+
+__attribute__((export_name("peek"))) int64_t peek(int32_t t, int32_t keep) {
+    int64_t total = tally_total(t);
+    if (!keep) tally_drop(t);      /* a borrow: dropping it ends the loan, the host keeps t */
+    return total;
+}
+
+__attribute__((export_name("regift"))) int64_t regift(int32_t t) {
+    return consume(t);             /* a borrow passed as own: the host must refuse it */
 }

@@ -31,3 +31,13 @@ class WitWorld(wit_world.WitWorld):  # type: ignore[misc]
         t = _held.pop()                      # nothing held: IndexError, a trap
         with t:
             return int(t.total())
+
+    def peek(self, t: tallies.Tally, keep: bool) -> int:
+        # componentize-py's bindings drop a borrowed handle when the export returns (a
+        # `with t:` here would drop it twice); with `keep`, the kept object is dead after
+        if keep:
+            _held.append(t)
+        return int(t.total())
+
+    def regift(self, t: tallies.Tally) -> int:
+        return int(tallies.consume(t))       # a borrow passed as own: wasmtime traps
