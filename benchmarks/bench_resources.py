@@ -1,9 +1,11 @@
 """Cost of resources (guest objects as Python objects): a method call (with memory on both
-sides too), an object made and dropped, a borrow, against a plain call of the same module
-and a C extension's object (``io.BytesIO``) as the native reference, all in one process run.
+sides too), an object made and dropped, a borrow, a host object lent to the guest, against
+a plain call of the same module and a C extension's object (``io.BytesIO``) as the native
+reference, all in one process run.
 
-The guests are tests/guests/components/counter.wasm (a component's WIT resource) and
-tests/guests/objects.wasm (a core module's manifest resource); `make wasm` builds both.
+The guests are tests/guests/components/counter.wasm (a component's WIT resource),
+tests/guests/objects.wasm (a core module's manifest resource) and
+tests/guests/components/store.wasm (a resource the host implements); `make wasm` builds them.
 Rows run in interleaved rounds with one timeit loop each (bench_components' ``measure``).
 
     python benchmarks/bench_resources.py [--rounds 11]
@@ -13,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import sys
+import tempfile
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,8 +32,41 @@ from bench_components import measure  # noqa: E402
 GUESTS = Path(__file__).resolve().parents[1] / "tests" / "guests"
 
 
-def rows() -> dict[str, tuple[Callable[[], Any], Any]]:
+class Tally:
+    """store.wasm's imported resource, as a host implements it."""
+
+    def __init__(self, start: int) -> None:
+        self.n = start
+
+    def add(self, n: int) -> None:
+        self.n += n
+
+    def total(self) -> int:
+        return self.n
+
+    @staticmethod
+    def big() -> Tally:
+        return Tally(1000)
+
+
+def _consume(t: Tally) -> int:
+    return t.n * 10
+
+
+def _store(workdir: Path) -> Any:
+    """store.wasm with this module's Tally as its tallies (the sidecar's [imports])."""
+    shutil.copy(GUESTS / "components" / "store.wasm", workdir / "store.wasm")
+    (workdir / "store.wasm.toml").write_text(
+        '[imports]\n"demo:store/tallies@0.1.0" = "bench_tallies"\n')
+    tallies = types.ModuleType("bench_tallies")
+    tallies.Tally, tallies.consume = Tally, _consume  # type: ignore[attr-defined]
+    sys.modules["bench_tallies"] = tallies
+    return wasmimport.load(workdir / "store.wasm", "store")
+
+
+def rows(workdir: Path) -> dict[str, tuple[Callable[[], Any], Any]]:
     """name -> (a call with no arguments, its expected answer)."""
+    store, t = _store(workdir), Tally(7)
     counter = wasmimport.load(GUESTS / "components" / "counter.wasm", "counter")
     objects = wasmimport.load(GUESTS / "objects.wasm", "objects")
     Counter, Acc = counter.counters.Counter, objects.Acc
@@ -46,6 +84,7 @@ def rows() -> dict[str, tuple[Callable[[], Any], Any]]:
         "component borrow (total(c))": (lambda: total(c), 7),
         "component object made and dropped (Counter(1))": (lambda: Counter(1) and None,
                                                            None),
+        "host object lent to an export (store.peek(t))": (lambda: store.peek(t, False), 7),
     }
 
 
@@ -53,7 +92,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
-    result = measure(rows(), args.rounds)
+    with tempfile.TemporaryDirectory() as workdir:
+        result = measure(rows(Path(workdir)), args.rounds)
     method = result["native method (BytesIO.tell)"]
     made = result["native object made and freed (BytesIO())"]
     plain = result["core plain call (live())"]

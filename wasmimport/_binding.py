@@ -30,7 +30,7 @@ from ._compound import (
 from ._errors import GuestError, Trap
 from ._extension import core_codes, extension
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
-from ._resource import BorrowType, ResourceType, loan_tables
+from ._resource import BorrowType, HostBorrowType, ResourceType, loan_tables
 from ._types import BUFFER, BYTES, CSTR, SCALARS, STR, TEXT_BYTES, ListType, ScalarType
 from ._wasmbin import FuncType
 
@@ -111,13 +111,17 @@ def _compilable(t: WasmType | None) -> bool:
     return all(inner.compiled for inner in walk(t))
 
 
+_LENT = (BorrowType, HostBorrowType)
+
+
 def _lends(signature: Signature) -> bool:
-    """Whether a signature's only uncompiled types are resources lent (``borrow`` params)
-    or handed over (an own result): the compiled path runs it, over the representations."""
+    """Whether a signature's only uncompiled types are resources lent (``borrow`` params,
+    the guest's objects or the host's) or handed over (an own result): the compiled path
+    runs it, over the representations."""
     params = [p.type for p in signature.params]
     result = signature.result
-    return (any(isinstance(t, BorrowType) for t in params) or isinstance(result, ResourceType)) \
-        and all(isinstance(t, BorrowType) or _compilable(t) for t in params) \
+    return (any(isinstance(t, _LENT) for t in params) or isinstance(result, ResourceType)) \
+        and all(isinstance(t, _LENT) or _compilable(t) for t in params) \
         and (isinstance(result, ResourceType) or _compilable(result))
 
 
@@ -125,14 +129,15 @@ def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
                       guest: GuestABI | None, raises: type[Exception] | None
                       ) -> Callable[..., Any]:
     """A method's call on the compiled path: a generated function takes each lent object's
-    representation (it moves no object, so none can be moved and lent at once), the compiled
-    function of the signature with those as i32 does the rest, and a new object is adopted
-    from the handle a resource result hands over."""
+    representation (it moves no object, so none can be moved and lent at once; a host
+    object gets a handle lent for the call), the compiled function of the signature with
+    those as i32 does the rest, and a new object is adopted from the handle a resource
+    result hands over."""
     signature = plan.signature
     params = signature.params
     result = signature.result
     rep = SCALARS["i32"]
-    core = tuple(Param(p.name, rep if isinstance(p.type, BorrowType) else p.type,
+    core = tuple(Param(p.name, rep if isinstance(p.type, _LENT) else p.type,
                        kind=POSITIONAL_ONLY, type_error=p.type_error,
                        value_error=p.value_error) for p in params)
     core_result = rep if isinstance(result, ResourceType) else result
@@ -145,12 +150,17 @@ def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
     namespace: dict[str, Any] = {"_inner": inner}
     args = []
     for i, p in enumerate(params):
-        if isinstance(p.type, BorrowType):
+        if isinstance(p.type, _LENT):
             namespace[f"_r{i}"] = p.type.rep_converter(f"{label} argument {p.name!r}")
             args.append(f"_r{i}({p.name})")
         else:
             args.append(p.name)
     call = f"_inner({', '.join(args)})"
+    loans = loan_tables(p.type for p in params)
+    if loans:   # the host's objects are lent inside the call whose end ends the loans
+        namespace["_lending"] = _ending_loans(
+            generated(plan.name, core, f"return {call}", dict(namespace)), loans, label)
+        call = f"_lending({', '.join(p.name for p in params)})"
     if isinstance(result, ResourceType):
         namespace["_adopt"] = result.adopt
         call = f"_adopt({call})"

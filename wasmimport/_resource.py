@@ -319,6 +319,15 @@ class HostBorrowType(WasmType):
     def converter(self, label: str) -> Converter:
         return self.resource.converter(label)
 
+    def rep_converter(self, label: str) -> Converter:
+        """A converter straight to the handle lent, for the compiled path (the call it is
+        made in ends the loan: see ``loan_tables``)."""
+        check, lend = self.resource.converter(label), self.resource.table.lend
+
+        def convert(value: Any) -> int:
+            return lend(check(value))
+        return convert
+
     def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
         return (self.resource.table.lend(value),)
 
