@@ -30,6 +30,7 @@ import zlib
 
 from ._digest import sha256
 from ._errors import BackendError
+from ._heap import give_back
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -245,16 +246,24 @@ def load_or_compile(backend: Backend, code: bytes,
         key = entry_key(backend, code)
         compiled = _IN_PROCESS.get(key)
         if compiled is None:
-            compiled = _IN_PROCESS[key] = backend.compile(wasm())
+            compiled = _IN_PROCESS[key] = _compile(backend, wasm)
         return compiled
     if not enabled():
-        return backend.compile(wasm())
+        return _compile(backend, wasm)
     key = entry_key(backend, code)
     compiled = load(backend, key)
     if compiled is None:
-        compiled = backend.compile(wasm())
+        compiled = _compile(backend, wasm)
         store(backend, key, compiled)
     return compiled
+
+
+def _compile(backend: Backend, wasm: Callable[[], bytes]) -> CompiledModule:
+    """Compile, then give the compiler's freed memory back (see ``_heap``)."""
+    try:
+        return backend.compile(wasm())
+    finally:
+        give_back()
 
 
 _IN_PROCESS: dict[bytes, CompiledModule] = {}
