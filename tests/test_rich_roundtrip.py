@@ -13,7 +13,7 @@ Two round trips, neither needing per-type guest code:
   export's flat lowering meets the host import's flat lifting.  The test computes T's core
   types itself (CanonicalABI.md flatten_type), so planning also checks the host's flattening.
 
-Types are built from every scalar, str, bytes, cstr, list[...], tuple[...], ``T | None`` (no
+Types are built from every scalar, char, str, bytes, cstr, list[...], tuple[...], ``T | None`` (no
 option of an option or of a cstr), and records, enums and flags declared in ``[types]``.
 """
 
@@ -38,7 +38,7 @@ from conftest import load_on_path, wat_binary
 PATHS = ["compiled", "pure"]
 INTS = {"i8": (8, True), "i16": (16, True), "i32": (32, True), "i64": (64, True),
         "u8": (8, False), "u16": (16, False), "u32": (32, False), "u64": (64, False)}
-LEAVES = [*INTS, "f32", "f64", "bool", "str", "bytes", "cstr"]
+LEAVES = [*INTS, "f32", "f64", "bool", "char", "str", "bytes", "cstr"]
 PAD = "tuple[" + ", ".join(["u64"] * 16) + "]"
 ENUM_SIZES = [1, 2, 3, 255, 256, 257, 300]
 FLAG_SIZES = [1, 3, 8, 9, 16, 17, 31, 32]
@@ -140,6 +140,8 @@ def values(t: T) -> st.SearchStrategy[Any]:
         return st.floats()
     if kind == "bool":
         return st.booleans()
+    if kind == "char":
+        return st.characters(exclude_categories=["Cs"])
     if kind == "str":
         return _text()
     if kind == "bytes":
@@ -263,7 +265,7 @@ def core_types(t: T) -> list[str]:
         return [core for i in t.items for core in core_types(i)]
     if kind == "option":                 # one case: its slots need no join
         return ["i32", *core_types(t.items[0])]
-    return ["i32"]                       # small ints, bool, cstr, enums, flags
+    return ["i32"]                       # small ints, bool, char, cstr, enums, flags
 
 
 SINK = "rich_roundtrip_sink"

@@ -304,6 +304,41 @@ def test_an_invalid_option_discriminant_is_a_trap(rich: types.ModuleType) -> Non
     assert rich.opt_u8(1) == 2       # the module stays usable
 
 
+PAD = "tuple[" + ", ".join(["u64"] * 16) + "]"     # (spills the parameters to memory)
+CHARS = ('[functions.flat]\nexport = "echo_mem"\nsignature = "(c: char) -> char"\n'
+         '[functions.code]\nexport = "echo_mem"\nsignature = "(x: u32) -> char"\n'
+         '[functions.held]\nexport = "echo_mem"\n'
+         f'signature = "(x: tuple[u32, list[char]], pad: {PAD}) -> tuple[char, list[char]]"\n')
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_chars_flat_and_in_memory(path: str) -> None:
+    """A char is a one-character str; one the guest returns that is not a Unicode scalar
+    value (a surrogate, or past U+10FFFF) is a trap, flat or loaded from memory (echo_mem
+    hands back its argument: the u32 stored first is read back as a char)."""
+    mod = load_on_path("rich", path, name="chars", manifest=CHARS)
+    if path == "compiled" and has("compiled-calls"):      # chars have a compiled node
+        assert all(type(f).__name__ == "Function" for f in (mod.flat, mod.code, mod.held))
+    pad = (0,) * 16
+    assert mod.flat("a") == "a" and mod.flat("\U0010FFFF") == "\U0010FFFF"
+    assert mod.code(0x1F600) == "\U0001F600"
+    assert mod.held((0x41, ["é", "😀"]), pad) == ("A", ["é", "😀"])
+    for code in (0xD800, 0xDFFF, 0x110000, 2**32 - 1):
+        trap = trap_of(mod.code, code)
+        assert trap.kind == "invalid_char"
+        assert str(trap) == (f"chars.code(): guest returned an invalid char {code:#x} (not a "
+                             "Unicode scalar value)")
+        assert trap_of(mod.held, (code, []), pad).kind == "invalid_char"
+    assert error_of(ValueError, mod.flat, "ab") == \
+        "chars.flat() argument 'c' must be one character, not 2: 'ab'"
+    assert error_of(ValueError, mod.flat, "\ud800") == \
+        "chars.flat() argument 'c' is a surrogate (0xd800), not a Unicode scalar value"
+    assert error_of(TypeError, mod.flat, 97) == \
+        "chars.flat() argument 'c' must be a str of one character, not int"
+    assert error_of(ValueError, mod.held, (1, ["a", ""]), pad) == \
+        "chars.held() argument 'x' item 1 item 1 must be one character, not 0: ''"
+
+
 # ---- results ------------------------------------------------------------------------------
 
 

@@ -31,13 +31,23 @@ from ._errors import GuestError, Trap
 from ._extension import core_codes, extension
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
 from ._resource import BorrowType, HostBorrowType, ResourceType, loan_tables
-from ._types import BUFFER, BYTES, CSTR, SCALARS, STR, TEXT_BYTES, ListType, ScalarType
+from ._types import (
+    BUFFER,
+    BYTES,
+    CSTR,
+    SCALARS,
+    STR,
+    TEXT_BYTES,
+    CharType,
+    ListType,
+    ScalarType,
+)
 from ._wasmbin import FuncType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, TypeGuard
 
     from ._guest import GuestABI
     from ._plan import FunctionPlan, ModulePlan
@@ -106,7 +116,7 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
 
 
 def _compilable(t: WasmType | None) -> bool:
-    """Whether the compiled path has ``t`` and everything inside it (char, variants and
+    """Whether the compiled path has ``t`` and everything inside it (variants and
     resources it has not: a function using them takes the pure path)."""
     return all(inner.compiled for inner in walk(t))
 
@@ -192,7 +202,7 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
         lift = "" if result is None or getattr(result, "lifts_as_is", False) else "_lift"
         # a one-value result that is no scalar (an enum, flags...) lifts as the general path
         # does; a resource is adopted
-        namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
+        namespace["_lift"] = result.lift_one if _infallible(result) else \
             result.adopt if isinstance(result, ResourceType) else \
             _lifter(label, signature, guest, raises)
         namespace["_raw"] = core_caller(label, plan.export, plan.functype, instance,
@@ -215,7 +225,7 @@ def core_caller(label: str, export: str, functype: FuncType, instance: Instance,
                 release_gil: bool = False) -> RawFunction:
     """A call of ``export`` with core values in and out (a fast-path function's, a
     resource's drop): the compiled path's, over the export's core signature, when the
-    instance has one (a function with resources or chars is no compiled function itself,
+    instance has one (a function with resources or variants is no compiled function itself,
     but its core call is); else the backend's raw caller."""
     if instance.native_store is None:
         return instance.function(export, functype, label, release_gil)
@@ -239,6 +249,8 @@ def _type_spec(t: WasmType) -> str | tuple[Any, ...]:
 def node_spec(t: WasmType) -> tuple[Any, ...]:
     """A type as ``_speedups_compound.h`` builds its Node: (kind, flat, size, align, ...)."""
     head = (core_codes(t.flat), t.size, t.align)
+    if isinstance(t, CharType):
+        return ("char", *head)
     if isinstance(t, ScalarType):
         return ("scalar", *head, t.name)
     if t in (STR, BYTES, CSTR, TEXT_BYTES):
@@ -426,11 +438,17 @@ def _fused(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI |
             namespace["_core"] = fused.lift
             call = "_core(out)"
         if not getattr(result, "lifts_as_is", False):   # a one-value enum, flags... too
-            namespace["_lift"] = result.lift_one if isinstance(result, ScalarType) else \
+            namespace["_lift"] = result.lift_one if _infallible(result) else \
                 _lifter(label, signature, guest, raises)
             call = f"_lift({call})"
         lines.append(f"return {call}")
     return generated(plan.name, params, "\n    ".join(lines), namespace)
+
+
+def _infallible(result: WasmType | None) -> TypeGuard[ScalarType]:
+    """Whether a one-value result lifts by its ``lift_one`` alone: a scalar that cannot be
+    wrong (a char can, and its Trap must name the function: ``_lifter`` does)."""
+    return isinstance(result, ScalarType) and not isinstance(result, CharType)
 
 
 def _lifter(label: str, signature: Signature, guest: GuestABI | None,

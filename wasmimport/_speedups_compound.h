@@ -1,6 +1,6 @@
 /*
  * The compiled call path's compound types: tuples, records, lists of anything, options,
- * results, enums, flags and cstr (see wasmimport/_compound.py, their pure twin and the
+ * results, enums, flags, char and cstr (see wasmimport/_compound.py, their pure twin and the
  * source of every error message).  Included by _speedups.c after guest_alloc().
  *
  * A type is a tree of Nodes, built once from the spec wasmimport._binding.node_spec()
@@ -14,10 +14,10 @@
  */
 
 enum { K_SCALAR, K_STR, K_BYTES, K_CSTR, K_NLIST, K_LIST, K_TUPLE, K_OPTION, K_RESULT,
-       K_ENUM, K_FLAGS, K_KINDS };
+       K_ENUM, K_FLAGS, K_CHAR, K_KINDS };
 static const char *const kind_names[K_KINDS] = {
     "scalar", "str", "bytes", "cstr", "nlist", "list", "tuple", "option", "result", "enum",
-    "flags"
+    "flags", "char"
 };
 
 typedef struct Node {
@@ -82,7 +82,7 @@ static Node *node_new(PyObject *spec) {
         if (extra == NULL || (n->t = type_code(extra)) < 0)
             goto error;
         break;
-    case K_STR: case K_BYTES: case K_CSTR:
+    case K_STR: case K_BYTES: case K_CSTR: case K_CHAR:
         break;
     case K_LIST: case K_TUPLE: case K_OPTION: case K_RESULT: {
         /* K_LIST: (element,); K_TUPLE: (fields), (offsets), cls; variants: (cases), offset */
@@ -199,6 +199,23 @@ static Py_ssize_t enum_index(const Node *n, PyObject *o) {
     return -1;
 }
 
+/* A char as given: a str of one character that is a Unicode scalar value (no surrogate),
+ * or -1. */
+static int32_t char_fast(PyObject *o) {
+    if (!PyUnicode_Check(o) || PyUnicode_GET_LENGTH(o) != 1)
+        return -1;
+    Py_UCS4 code = PyUnicode_READ_CHAR(o, 0);
+    return code >= 0xD800 && code <= 0xDFFF ? -1 : (int32_t)code;
+}
+
+/* A char from the guest, or NULL (declined: the pure lift raises the Trap) when it is a
+ * surrogate or past U+10FFFF. */
+static PyObject *char_of(uint32_t code) {
+    if (code >= 0x110000 || (code >= 0xD800 && code <= 0xDFFF))
+        return NULL;
+    return PyUnicode_FromOrdinal((int)code);
+}
+
 static int node_fast(const Node *n, PyObject *o) {
     const char *data;
     Py_ssize_t len;
@@ -242,6 +259,8 @@ static int node_fast(const Node *n, PyObject *o) {
         return o == Py_None || node_fast(n->sub[1], o);
     case K_ENUM:
         return enum_index(n, o) >= 0;
+    case K_CHAR:
+        return char_fast(o) >= 0;
     default:        /* flags, results: the pure converter */
         return 0;
     }
@@ -374,13 +393,20 @@ static int node_case(const Node *n, PyObject *o, int conv, PyObject **payload) {
     return (int)index;
 }
 
-/* An enum's or flags' integer, as given or converted. */
+/* An enum's or flags' integer or a char's code, as given or converted. */
 static int node_int(const Node *n, PyObject *o, int conv, uint32_t *out) {
     if (n->kind == K_ENUM && !conv) {
         Py_ssize_t index = enum_index(n, o);
         if (index < 0)
             return changed();
         *out = (uint32_t)index;
+        return 0;
+    }
+    if (n->kind == K_CHAR && !conv) {
+        int32_t code = char_fast(o);
+        if (code < 0)
+            return changed();
+        *out = (uint32_t)code;
         return 0;
     }
     unsigned long v = PyLong_AsUnsignedLong(o);
@@ -469,7 +495,7 @@ static int node_lower(FunctionObject *fn, const Node *n, PyObject *o, int conv, 
         }
         return 0;
     }
-    default: {     /* enum, flags */
+    default: {     /* enum, flags, char */
         uint32_t v;
         if (node_int(n, o, conv, &v) < 0)
             return -1;
@@ -581,6 +607,8 @@ static PyObject *node_lift_flat(FunctionObject *fn, const Node *n, const RawVal 
         return cstr_at(fn, (uint32_t)v->i32);
     case K_ENUM:
         return enum_of(n, (uint32_t)v->i32);
+    case K_CHAR:
+        return char_of((uint32_t)v->i32);
     case K_FLAGS:
         return flags_of(n, (uint32_t)v->i32);
     case K_OPTION: case K_RESULT: {   /* result[None, None]: only the discriminant */
@@ -668,6 +696,8 @@ static PyObject *node_load(FunctionObject *fn, const Node *n, uint32_t ptr) {
     }
     case K_ENUM:
         return enum_of(n, load_uint(src, n->size));
+    case K_CHAR:
+        return char_of(load_uint(src, 4));
     default:
         return flags_of(n, load_uint(src, n->size));
     }

@@ -565,7 +565,6 @@ class CharType(ScalarType):
     surrogates and values past U+10FFFF are refused both ways, as the Canonical ABI says."""
 
     lifts_as_is = False
-    compiled = False      # not a C scalar: the pure path calls these
 
     def __init__(self) -> None:
         super().__init__("char", "i32", "I", str)
