@@ -14,7 +14,9 @@ Two round trips, neither needing per-type guest code:
   types itself (CanonicalABI.md flatten_type), so planning also checks the host's flattening.
 
 Types are built from every scalar, char, str, bytes, cstr, list[...], tuple[...], ``T | None`` (no
-option of an option or of a cstr), and records, enums and flags declared in ``[types]``.
+option of an option or of a cstr), and records, variants, enums and flags declared in
+``[types]`` (variants through memory only: the flat trip's independent flattening does not
+join their cases).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ FLAG_SIZES = [1, 3, 8, 9, 16, 17, 31, 32]
 
 
 class T:
-    """A manifest type: ``kind`` is a leaf name or list/tuple/option/record/enum/flags.
+    """A manifest type: ``kind`` is a leaf name or list/tuple/option/record/variant/enum/flags
+    (a variant's cases: one per item, with it as the payload, and a last one without).
 
     Compared by identity: each record, enum and flags node is one declaration.
     """
@@ -77,6 +80,7 @@ def _compound(children: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
         some.map(lambda cs: T("tuple", cs)),
         children.filter(_optionable).map(lambda c: T("option", (c,))),
         some.map(lambda cs: T("record", cs)),
+        some.map(lambda cs: T("variant", cs)),
     )
 
 
@@ -110,6 +114,10 @@ class Declarations:
             if t.kind == "record":
                 fields = [f'f{i} = "{self.text(f)}"' for i, f in enumerate(t.items)]
                 self.tables.append(f"[types.{name}]\n" + "\n".join(fields))
+            elif t.kind == "variant":
+                cases = [f'c{i} = "{self.text(c)}"' for i, c in enumerate(t.items)]
+                cases.append(f'c{len(t.items)} = "None"')
+                self.tables.append(f"[types.{name}]\nvariant = {{{', '.join(cases)}}}")
             else:
                 labels = ", ".join(f'"{t.kind[0]}{i}"' for i in range(t.cases))
                 self.tables.append(f"[types.{name}]\n{t.kind} = [{labels}]")
@@ -126,9 +134,14 @@ def _text() -> st.SearchStrategy[str]:
     return st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 
 
+class Case(tuple):  # type: ignore[type-arg]
+    """A variant's argument before the module exists: (case index, payload); ``argument``
+    makes it the case class's instance."""
+
+
 def values(t: T) -> st.SearchStrategy[Any]:
     """Arguments of type ``t``: what a caller may pass (records as tuples or mappings, enums
-    as names, flags as ints)."""
+    as names, flags as ints, variants as ``Case``)."""
     kind = t.kind
     if kind in INTS:
         bits, signed = INTS[kind]
@@ -158,10 +171,31 @@ def values(t: T) -> st.SearchStrategy[Any]:
         fields = [values(i) for i in t.items]
         return st.tuples(*fields) | st.fixed_dictionaries(
             {f"f{i}": f for i, f in enumerate(fields)})
+    if kind == "variant":
+        return st.one_of(*(values(c).map(lambda v, i=i: Case((i, v)))
+                           for i, c in enumerate(t.items)), st.just(Case((len(t.items), None))))
     if kind == "enum":
         return st.integers(0, t.cases - 1).map(lambda i: f"e{i}")
     assert kind == "flags", kind
     return st.integers(0, (1 << t.cases) - 1)
+
+
+def argument(t: T, value: Any, mod: types.ModuleType, decl: Declarations) -> Any:
+    """The argument ``value`` stands for, its variants made case instances of ``mod``."""
+    kind = t.kind
+    if kind == "variant":
+        i, payload = value
+        case = getattr(getattr(mod, decl.names[id(t)]), f"C{i}")
+        return case(None if i == len(t.items) else argument(t.items[i], payload, mod, decl))
+    if kind == "list":
+        return [argument(t.items[0], v, mod, decl) for v in value]
+    if kind == "option":
+        return None if value is None else argument(t.items[0], value, mod, decl)
+    if kind == "record" and isinstance(value, dict):
+        return {f"f{i}": argument(f, value[f"f{i}"], mod, decl) for i, f in enumerate(t.items)}
+    if kind in ("tuple", "record"):
+        return tuple(argument(i, v, mod, decl) for i, v in zip(t.items, value))
+    return value
 
 
 def expected(t: T, value: Any, mod: types.ModuleType, decl: Declarations) -> Any:
@@ -176,6 +210,10 @@ def expected(t: T, value: Any, mod: types.ModuleType, decl: Declarations) -> Any
         return tuple(expected(i, v, mod, decl) for i, v in zip(t.items, value))
     if kind == "option":
         return None if value is None else expected(t.items[0], value, mod, decl)
+    if kind == "variant":
+        i, payload = value
+        case = getattr(getattr(mod, decl.names[id(t)]), f"C{i}")
+        return case(None if i == len(t.items) else expected(t.items[i], payload, mod, decl))
     if kind in ("record", "enum", "flags"):
         cls = getattr(mod, decl.names[id(t)])
         if kind == "enum":
@@ -198,6 +236,8 @@ def same(got: Any, want: Any) -> bool:
         return got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
     if isinstance(want, (list, tuple)):
         return len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
+    if hasattr(want, "__match_args__"):      # a variant's case: its payload, as exactly
+        return same(got.value, want.value)
     return bool(got == want)
 
 
@@ -231,7 +271,7 @@ def test_values_round_trip_through_memory(path: str) -> None:
         manifest, decl = echo_manifest(t)
         mod = load_on_path("rich", path, name="echo_rt", manifest=manifest)
         for x in xs:
-            got = mod.echo(x, tuple(pad))
+            got = mod.echo(argument(t, x, mod, decl), tuple(pad))
             want = (expected(t, x, mod, decl), tuple(pad))
             assert same(got, want), f"{t!r}: echo({x!r}) gave {got!r}, expected {want!r}"
     check()
@@ -323,9 +363,13 @@ def sink() -> Iterator[list[Any]]:
         del sys.modules[SINK]
 
 
+def _has_variant(t: T) -> bool:
+    return t.kind == "variant" or any(_has_variant(i) for i in t.items)
+
+
 @st.composite
 def flat_typed_values(draw: st.DrawFn) -> tuple[T, list[Any]]:
-    t = draw(rich_types.filter(lambda t: len(core_types(t)) <= 16))
+    t = draw(rich_types.filter(lambda t: not _has_variant(t) and len(core_types(t)) <= 16))
     return t, draw(st.lists(values(t), min_size=1, max_size=4))
 
 

@@ -339,6 +339,45 @@ def test_chars_flat_and_in_memory(path: str) -> None:
         "chars.held() argument 'x' item 1 item 1 must be one character, not 0: ''"
 
 
+VARIANTS = ('[types.Sign]\nvariant = {plus = "None", minus = "None"}\n'
+            '[types.Shape]\nvariant = {circle = "f64", named = "str", none = "None"}\n'
+            '[functions.flip]\nexport = "echo_mem"\nsignature = "(s: Sign) -> Sign"\n'
+            '[functions.sign]\nexport = "echo_mem"\nsignature = "(x: u32) -> Sign"\n'
+            '[functions.held]\nexport = "echo_mem"\n'
+            f'signature = "(x: tuple[Shape, list[Shape]], pad: {PAD}) -> '
+            'tuple[Shape, list[Shape]]"\n'
+            '[functions.shape]\nexport = "echo_mem"\n'
+            f'signature = "(x: u32, pad: {PAD}) -> tuple[Shape, {PAD}]"\n')
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_variants_flat_and_in_memory(path: str) -> None:
+    """A variant is an instance of its case's class, flat or in memory; a discriminant the
+    guest returns that names no case is a trap (echo_mem hands back its argument)."""
+    mod = load_on_path("rich", path, name="variants", manifest=VARIANTS)
+    if path == "compiled" and has("compiled-calls"):      # variants have a compiled node
+        assert all(type(f).__name__ == "Function"
+                   for f in (mod.flip, mod.sign, mod.held, mod.shape))
+    Sign, Shape, pad = mod.Sign, mod.Shape, (0,) * 16
+    assert mod.flip(Sign.Minus()) == Sign.Minus() and type(mod.sign(0)) is Sign.Plus
+    shapes = [Shape.Circle(-0.0), Shape.Named("é😀"), Shape.None_(), Shape.Circle(2.5)]
+    got = mod.held((Shape.Named(""), shapes), pad)
+    assert got == (Shape.Named(""), shapes) and math.copysign(1, got[1][0].value) == -1
+    assert mod.shape(0, (0,) * 16)[0] == Shape.Circle(0.0)   # the u32's bytes, then zeros
+    for code, what, cases in ((2, "sign", 1), (2**32 - 1, "sign", 1), (3, "shape", 2)):
+        trap = trap_of(getattr(mod, what), *((code,) if what == "sign" else (code, pad)))
+        assert trap.kind == "invalid_discriminant"
+        assert str(trap) == (f"variants.{what}(): guest returned "
+                             f"{'Sign' if what == 'sign' else 'Shape'} with invalid "
+                             f"discriminant {code if what == 'sign' else code & 0xFF} "
+                             f"(expected 0..{cases})")    # flat: the i32; in memory: a byte
+    assert error_of(TypeError, mod.held, (Shape.None_(), [Sign.Plus()]), pad) == \
+        ("variants.held() argument 'x' item 1 item 0 must be Shape.Circle or Shape.Named or "
+         "Shape.None_, not Plus")
+    assert error_of(TypeError, mod.held, (Shape.None_(), [Shape.Named(5)]), pad) == \
+        "variants.held() argument 'x' item 1 item 0 Shape.Named must be str, not int"
+
+
 # ---- results ------------------------------------------------------------------------------
 
 

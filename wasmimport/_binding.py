@@ -18,11 +18,13 @@ from __future__ import annotations
 import keyword
 
 from ._compound import (
+    CasesType,
     EnumType,
     FlagsType,
     ListOfType,
     OptionType,
     RecordType,
+    ResultType,
     TupleType,
     VariantType,
     walk,
@@ -263,9 +265,13 @@ def node_spec(t: WasmType) -> tuple[Any, ...]:
         return ("tuple", *head, tuple(node_spec(f) for f in t.types), t.offsets,
                 t.cls if isinstance(t, RecordType) else None)
     if isinstance(t, VariantType):
-        return ("option" if isinstance(t, OptionType) else "result", *head,
-                tuple(None if c is None else node_spec(c) for c in t.cases), t.payload_offset,
-                t.disc)
+        kind = "option" if isinstance(t, OptionType) else "result" \
+            if isinstance(t, ResultType) else "variant"
+        cases = (tuple(None if c is None else node_spec(c) for c in t.cases), t.payload_offset,
+                 t.disc)
+        if isinstance(t, CasesType):
+            return (kind, *head, *cases, t.case_classes)
+        return (kind, *head, *cases)
     if isinstance(t, EnumType):
         return ("enum", *head, t.members)
     assert isinstance(t, FlagsType), t

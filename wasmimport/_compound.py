@@ -517,8 +517,6 @@ class CasesType(VariantType):
     a subclass of the variant's class with the payload in ``.value``, so ``match`` can tell
     them apart (``case Shape.Circle(r):``).  Converted form: (case index, payload)."""
 
-    compiled = False      # the compiled path has no variant node: the pure path calls these
-
     def __init__(self, name: str, cases: tuple[tuple[str, WasmType | None], ...]):
         super().__init__(tuple(t for _, t in cases))
         self.name = self.hint = name

@@ -1,6 +1,6 @@
 /*
  * The compiled call path's compound types: tuples, records, lists of anything, options,
- * results, enums, flags, char and cstr (see wasmimport/_compound.py, their pure twin and the
+ * results, variants, enums, flags, char and cstr (see wasmimport/_compound.py, their pure twin and the
  * source of every error message).  Included by _speedups.c after guest_alloc().
  *
  * A type is a tree of Nodes, built once from the spec wasmimport._binding.node_spec()
@@ -14,10 +14,10 @@
  */
 
 enum { K_SCALAR, K_STR, K_BYTES, K_CSTR, K_NLIST, K_LIST, K_TUPLE, K_OPTION, K_RESULT,
-       K_ENUM, K_FLAGS, K_CHAR, K_KINDS };
+       K_ENUM, K_FLAGS, K_CHAR, K_VARIANT, K_KINDS };
 static const char *const kind_names[K_KINDS] = {
     "scalar", "str", "bytes", "cstr", "nlist", "list", "tuple", "option", "result", "enum",
-    "flags", "char"
+    "flags", "char", "variant"
 };
 
 typedef struct Node {
@@ -31,8 +31,8 @@ typedef struct Node {
     uint32_t *offsets;         /* tuple field offsets */
     uint32_t payload_offset;   /* variants: where the payload is */
     uint32_t disc;             /* variants: bytes of the discriminant */
-    PyObject *cls;             /* borrowed from the spec: record class, flags class, or the
-                                  tuple of enum members */
+    PyObject *cls;             /* borrowed from the spec: record class, flags class, the
+                                  tuple of enum members, or of a variant's case classes */
     uint32_t mask;             /* flags: the known bits */
 } Node;
 
@@ -84,8 +84,9 @@ static Node *node_new(PyObject *spec) {
         break;
     case K_STR: case K_BYTES: case K_CSTR: case K_CHAR:
         break;
-    case K_LIST: case K_TUPLE: case K_OPTION: case K_RESULT: {
-        /* K_LIST: (element,); K_TUPLE: (fields), (offsets), cls; variants: (cases), offset */
+    case K_LIST: case K_TUPLE: case K_OPTION: case K_RESULT: case K_VARIANT: {
+        /* K_LIST: (element,); K_TUPLE: (fields), (offsets), cls; variants: (cases), offset,
+         * discriminant size (and K_VARIANT: its case classes) */
         PyObject *subs = n->kind == K_LIST ? NULL : extra;
         if (n->kind == K_LIST) {
             n->n = 1;
@@ -123,6 +124,12 @@ static Node *node_new(PyObject *spec) {
                 goto bad;
             n->payload_offset = (uint32_t)PyLong_AsUnsignedLong(PyTuple_GET_ITEM(spec, 5));
             n->disc = (uint32_t)PyLong_AsUnsignedLong(PyTuple_GET_ITEM(spec, 6));
+            if (n->kind == K_VARIANT) {
+                if (PyTuple_GET_SIZE(spec) < 8 || !PyTuple_Check(PyTuple_GET_ITEM(spec, 7))
+                        || PyTuple_GET_SIZE(PyTuple_GET_ITEM(spec, 7)) != n->n)
+                    goto bad;
+                n->cls = PyTuple_GET_ITEM(spec, 7);
+            }
         }
         break;
     }
@@ -155,7 +162,7 @@ static int node_uses_memory(const Node *n) {
     switch (n->kind) {
     case K_STR: case K_BYTES: case K_CSTR: case K_NLIST: case K_LIST:
         return 1;
-    case K_TUPLE: case K_OPTION: case K_RESULT:
+    case K_TUPLE: case K_OPTION: case K_RESULT: case K_VARIANT:
         for (int k = 0; k < n->n; k++)
             if (n->sub[k] && node_uses_memory(n->sub[k]))
                 return 1;
@@ -216,6 +223,21 @@ static PyObject *char_of(uint32_t code) {
     return PyUnicode_FromOrdinal((int)code);
 }
 
+/* The case a variant's argument is (its exact class among the case classes), or -1. */
+static Py_ssize_t case_index(const Node *n, PyObject *o) {
+    for (Py_ssize_t k = 0; k < n->n; k++)
+        if ((PyObject *)Py_TYPE(o) == PyTuple_GET_ITEM(n->cls, k))
+            return k;
+    return -1;
+}
+
+/* A case's payload, borrowed: the immutable case object holds it in its `value` slot. */
+static PyObject *case_payload(PyObject *o) {
+    PyObject *payload = PyObject_GetAttrString(o, "value");
+    Py_XDECREF(payload);
+    return payload;
+}
+
 static int node_fast(const Node *n, PyObject *o) {
     const char *data;
     Py_ssize_t len;
@@ -261,6 +283,19 @@ static int node_fast(const Node *n, PyObject *o) {
         return enum_index(n, o) >= 0;
     case K_CHAR:
         return char_fast(o) >= 0;
+    case K_VARIANT: {
+        Py_ssize_t k = case_index(n, o);
+        if (k < 0)
+            return 0;
+        if (n->sub[k] == NULL)
+            return 1;
+        PyObject *payload = case_payload(o);
+        if (payload == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        return node_fast(n->sub[k], payload);
+    }
     default:        /* flags, results: the pure converter */
         return 0;
     }
@@ -383,11 +418,21 @@ static int node_case(const Node *n, PyObject *o, int conv, PyObject **payload) {
         *payload = PyTuple_GET_ITEM(o, 0);
         return 1;
     }
-    /* a result, converted: (index, value) */
+    if (n->kind == K_VARIANT && !conv) {      /* a case object, as node_fast saw it */
+        Py_ssize_t k = case_index(n, o);
+        if (k < 0)
+            return changed();
+        if (n->sub[k] == NULL)
+            *payload = NULL;
+        else if ((*payload = case_payload(o)) == NULL)
+            return -1;
+        return (int)k;
+    }
+    /* a result or variant, converted: (index, value) */
     if (!PyTuple_Check(o) || PyTuple_GET_SIZE(o) != 2)
         return changed();
     long index = PyLong_AsLong(PyTuple_GET_ITEM(o, 0));
-    if (index < 0 || index > 1)
+    if (index < 0 || index >= n->n)
         return PyErr_Occurred() ? -1 : changed();
     *payload = PyTuple_GET_ITEM(o, 1);
     return (int)index;
@@ -468,7 +513,7 @@ static int node_lower(FunctionObject *fn, const Node *n, PyObject *o, int conv, 
         }
         return 0;
     }
-    case K_OPTION: case K_RESULT: {
+    case K_OPTION: case K_RESULT: case K_VARIANT: {
         PyObject *payload;
         int index = node_case(n, o, conv, &payload);
         if (index < 0)
@@ -532,7 +577,7 @@ static int node_store(FunctionObject *fn, const Node *n, PyObject *o, int conv, 
                            owned) < 0)
                 return -1;
         return 0;
-    case K_OPTION: case K_RESULT: {
+    case K_OPTION: case K_RESULT: case K_VARIANT: {
         PyObject *payload;
         int index = node_case(n, o, conv, &payload);
         if (index < 0)
@@ -579,6 +624,15 @@ static PyObject *flags_of(const Node *n, uint32_t bits) {
     return member;
 }
 
+/* A variant's case: an instance of its case class holding `payload` (stolen; NULL for a
+ * case without one). */
+static PyObject *case_of(const Node *n, uint32_t index, PyObject *payload) {
+    PyObject *member = PyObject_CallOneArg(PyTuple_GET_ITEM(n->cls, index),
+                                           payload ? payload : Py_None);
+    Py_XDECREF(payload);
+    return member;
+}
+
 static PyObject *enum_of(const Node *n, uint32_t index) {
     if (index >= (uint32_t)PyTuple_GET_SIZE(n->cls))
         return NULL;
@@ -616,6 +670,12 @@ static PyObject *node_lift_flat(FunctionObject *fn, const Node *n, const RawVal 
         if (index >= (uint32_t)n->n || (n->kind == K_RESULT && index == 1) || n->sub[index])
             return NULL;      /* a bad discriminant, or an error: the pure lift raises */
         Py_RETURN_NONE;
+    }
+    case K_VARIANT: {  /* cases without payloads: only the discriminant */
+        uint32_t index = (uint32_t)v->i32;
+        if (index >= (uint32_t)n->n || n->sub[index])
+            return NULL;
+        return case_of(n, index, NULL);
     }
     case K_TUPLE: {    /* of one field */
         PyObject *item = node_lift_flat(fn, n->sub[0], v);
@@ -693,6 +753,16 @@ static PyObject *node_load(FunctionObject *fn, const Node *n, uint32_t ptr) {
         if (c == NULL)
             Py_RETURN_NONE;
         return node_load(fn, c, ptr + n->payload_offset);
+    }
+    case K_VARIANT: {
+        uint32_t index = load_uint(src, n->disc);
+        if (index >= (uint32_t)n->n)
+            return NULL;         /* a bad discriminant: the pure lift raises */
+        const Node *c = n->sub[index];
+        PyObject *payload = NULL;
+        if (c != NULL && (payload = node_load(fn, c, ptr + n->payload_offset)) == NULL)
+            return NULL;
+        return case_of(n, index, payload);
     }
     case K_ENUM:
         return enum_of(n, load_uint(src, n->size));
