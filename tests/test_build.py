@@ -71,6 +71,21 @@ def test_clang_builds_a_freestanding_module(tmp_path: Path) -> None:
     check_edges(out, names=True)
 
 
+def test_a_wasm_opt_on_path_leaves_the_build_alone(tmp_path: Path) -> None:
+    """clang runs binaryen's wasm-opt after an optimised link when it finds one (which
+    drops the name section and DWARF); the build links without -O so it never does.  This
+    wasm-opt, first on PATH, would break the module."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "wasm-opt").write_text("#!/bin/sh\necho wasm-opt ran >&2\nexit 3\n")
+    (tools / "wasm-opt").chmod(0o755)
+    out = tmp_path / "edges.wasm"
+    done = build(str(GUESTS / "edges.c"), "-o", str(out), "--toolchain", "clang", "--werror",
+                 "--cflag=-Wl,--export=echo_i32", path=f"{tools}:{os.environ['PATH']}")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"built {out} with clang\n", "")
+    check_edges(out, names=True)
+
+
 def test_clang_builds_a_wasi_reactor(tmp_path: Path) -> None:
     out = tmp_path / "textkit.wasm"
     done = build("--wasi", str(TEXTKIT / "csrc" / "textkit.c"), "-o", str(out))

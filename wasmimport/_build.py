@@ -23,6 +23,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,27 +88,36 @@ class Options:
         self.simd, self.cflags, self.debug = simd, cflags, debug
 
 
-def command_line(toolchain: Toolchain, sources: list[str], output: str,
-                 options: Options) -> list[str]:
-    """The compile-and-link command for ``sources``."""
+def command_lines(toolchain: Toolchain, sources: list[str], output: str, options: Options,
+                  objects: str) -> list[list[str]]:
+    """The commands that build ``sources``: one compile per source into the folder
+    ``objects``, then the link.  The link gets no -O: given one, clang runs binaryen's
+    wasm-opt on the module if it finds one, which drops the name section and DWARF.  Both
+    steps get every flag (``-Qunused-arguments``: a -D means nothing to the link, a -Wl,
+    nothing to a compile), so that ``cflags`` may hold either."""
     if options.wasi:
         target = ["--target=wasm32-wasi", "-mexec-model=reactor"]
     else:
         target = [f"--target={toolchain.freestanding}", "-mbulk-memory", "-nostdlib",
                   "-Wl,--no-entry"]
-    return [*toolchain.command, *target, *(["-msimd128"] if options.simd else []),
-            "-std=c11", f"-O{options.optimize}", "-Wall", "-Wextra",
-            *(["-Werror"] if options.werror else []),
-            "-I", get_include(), *[f"-I{path}" for path in options.includes],
-            *[f"-D{name}" for name in options.defines],
-            *(["-g"] if options.debug else ["-Wl,--strip-debug"]), *toolchain.stack_first,
-            *options.cflags, *sources,
-            "-o", output]
+    flags = [*toolchain.command, *target, *(["-msimd128"] if options.simd else []),
+             "-std=c11", "-Wall", "-Wextra", *(["-Werror"] if options.werror else []),
+             "-Qunused-arguments", "-I", get_include(),
+             *[f"-I{path}" for path in options.includes],
+             *[f"-D{name}" for name in options.defines],
+             *(["-g"] if options.debug else ["-Wl,--strip-debug"]), *toolchain.stack_first,
+             *options.cflags]
+    objs = [os.path.join(objects, f"{k}-{Path(source).stem}.o")
+            for k, source in enumerate(sources)]
+    compiles = [[*flags, f"-O{options.optimize}", "-c", source, "-o", obj]
+                for source, obj in zip(sources, objs)]
+    return [*compiles, [*flags, *objs, "-o", output]]
 
 
 def build(sources: list[str], output: str, options: Options | None = None,
-          wit: str | None = None, world: str | None = None) -> tuple[Toolchain, list[str]]:
-    """Compile ``sources`` into ``output``; return the toolchain and the command it ran.
+          wit: str | None = None, world: str | None = None
+          ) -> tuple[Toolchain, list[list[str]]]:
+    """Compile ``sources`` into ``output``; return the toolchain and the commands it ran.
 
     With ``wit`` (a WIT file or folder; ``world`` picks one of its worlds) the module is
     then made a component (see ``componentize``).  Raises BuildError with the compiler's (or
@@ -126,25 +136,31 @@ def build(sources: list[str], output: str, options: Options | None = None,
         find_component_tools()          # before compiling: say early what is missing
         core = f"{output}.core.tmp{os.getpid()}"
         try:
-            chosen, command = build(sources, core, options)
+            chosen, commands = build(sources, core, options)
             componentize(core, wit, output, world, wasi)
         finally:
             if os.path.exists(core):
                 os.unlink(core)
-        return chosen, command
+        return chosen, commands
     chosen = find_toolchain(options.toolchain)
-    command = command_line(chosen, sources, output, options)
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode:
-        hint = ""
-        if wasi and chosen.name == "clang" and ("stdio.h" in done.stderr or "-lc" in done.stderr
-                                                 or "wasi" in done.stderr):
-            hint = ("\n(--wasi needs wasi-libc: apt-get install wasi-libc "
-                    "libclang-rt-14-dev-wasm32, or pip install ziglang)")
-        raise BuildError(f"{chosen.name} failed (exit status {done.returncode}):\n"
-                         f"  {shlex.join(command)}\n{done.stdout}{done.stderr}".rstrip()
-                         + hint)
-    return chosen, command
+    with tempfile.TemporaryDirectory(prefix="wasmimport-build-") as objects:
+        commands = command_lines(chosen, sources, output, options, objects)
+        for command in commands:
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode:
+                raise BuildError(f"{chosen.name} failed (exit status {done.returncode}):\n"
+                                 f"  {shlex.join(command)}\n{done.stdout}{done.stderr}".rstrip()
+                                 + _hint(chosen, wasi, done.stderr))
+    return chosen, commands
+
+
+def _hint(toolchain: Toolchain, wasi: bool, stderr: str) -> str:
+    """What to install, when a --wasi build failed for want of wasi-libc."""
+    if wasi and toolchain.name == "clang" and ("stdio.h" in stderr or "-lc" in stderr
+                                               or "wasi" in stderr):
+        return ("\n(--wasi needs wasi-libc: apt-get install wasi-libc "
+                "libclang-rt-14-dev-wasm32, or pip install ziglang)")
+    return ""
 
 
 JCO_ENV = "WASMIMPORT_JCO"
