@@ -36,6 +36,8 @@ WAT = """(module
     global.get $mode i32.const 1 i32.eq if i32.const 1025 return end   ;; misaligned
     global.get $mode i32.const 2 i32.eq if i32.const 65530 return end  ;; runs past the end
     global.get $mode i32.const 3 i32.eq if i32.const 0 return end      ;; out of memory
+    global.get $mode i32.const 4 i32.eq if unreachable end    ;; gives up, as cabi_realloc does
+    global.get $mode i32.const 5 i32.eq if i32.const -1 i32.load return end   ;; a bug
     local.get 2 local.get 3 call $bump)
   (func (export "malloc") (param i32) (result i32) i32.const 8 local.get 0 call $bump)
   (func (export "free") (param i32)
@@ -190,10 +192,35 @@ def test_bad_allocator_results(tmp_path: Path, mode: int, call: str, error: type
     assert m.first_byte(b"\x05") == 5
 
 
-def test_a_guest_that_cannot_spare_the_block(tmp_path: Path, path: str) -> None:
-    """The error is the buffer's, never the block's; the guest then allocates per call."""
+@pytest.mark.parametrize("abi", ["", 'free = "free"'])
+def test_an_allocator_that_traps_for_want_of_memory(tmp_path: Path, path: str,
+                                                    abi: str) -> None:
+    """The Canonical ABI's realloc traps when it cannot allocate (wasmimport.h's and
+    wit-bindgen's do): for an argument that is the guest out of memory, a MemoryError like
+    a NULL's, naming the function, the size and the allocator's trap."""
+    m = module(tmp_path, abi)
+    m.set_mode(4)
+    with pytest.raises(MemoryError, match=r"^abi\.first_byte\(\): the guest could not allocate "
+                       r"10 bytes: abi\.cabi_realloc\(\) trapped \(wasm `unreachable`"):
+        m.first_byte(b"0123456789")
+    m.set_mode(0)
+    assert m.first_byte(b"\x05") == 5
+
+
+def test_an_allocator_bug_stays_a_trap(tmp_path: Path, path: str) -> None:
+    m = module(tmp_path)
+    m.set_mode(5)
+    with pytest.raises(wasmimport.Trap, match=r"abi\.first_byte\(\): .*out of bounds") as info:
+        m.first_byte(b"0123456789")
+    assert info.value.kind == "memory_out_of_bounds"
+
+
+@pytest.mark.parametrize("mode", [3, 4])
+def test_a_guest_that_cannot_spare_the_block(tmp_path: Path, path: str, mode: int) -> None:
+    """The error is the buffer's, never the block's (whether the allocator returns NULL or
+    traps); the guest then allocates per call."""
     m = module(tmp_path, 'free = "free"')
-    m.set_mode(3)
+    m.set_mode(mode)
     with pytest.raises(MemoryError, match=r"first_byte\(\): the guest could not allocate 10 b"):
         m.first_byte(b"0123456789")
     m.set_mode(0)

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from ._resource import HandleTable
     from ._types import WasmType
     from .backends import Instance, RawFunction
+    from .backends._base import AllocationError
 
 _code_cache: dict[str, Any] = {}    # generated source -> code: functions of one shape share it
 
@@ -494,15 +495,21 @@ def _exception(plan: FunctionPlan, label: str) -> type[Exception] | None:
     return found
 
 
-def _allocation_error(label: str, guest: GuestABI) -> Callable[[int, int, int], None]:
-    """Raise, as the pure path would, for an allocation the compiled path refused."""
-    def alloc_failed(align: int, size: int, ptr: int) -> None:
+def _allocation_error(label: str, guest: GuestABI) -> AllocationError:
+    """The error the pure path would raise for an allocation the compiled path refused, or
+    whose allocator call raised ``trap``: returned, so that the C caller raises it (a trap
+    that stays itself keeps its traceback)."""
+    def alloc_failed(align: int, size: int, ptr: int,
+                     trap: BaseException | None = None) -> BaseException:
+        if trap is not None:
+            exc = guest.allocator_trapped(size, trap)
+            return _labelled(exc, label) if isinstance(exc, MemoryError) else exc
         try:
             guest.check_size(size)
             guest.check_allocation(align, size, ptr)
         except (Trap, MemoryError, OverflowError) as exc:
-            raise _labelled(exc, label) from None
-        raise SystemError(f"{label}: allocation of {size} bytes at {ptr:#x} refused")
+            return _labelled(exc, label)
+        return SystemError(f"{label}: allocation of {size} bytes at {ptr:#x} refused")
     return alloc_failed
 
 

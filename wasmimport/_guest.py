@@ -44,11 +44,14 @@ class GuestABI:
     def alloc(self, align: int, size: int) -> int:
         """Allocate ``size`` bytes aligned to ``align`` in the guest; return the address."""
         self.check_size(size)
-        if self._alloc is not None:
-            ptr = self._alloc(signed32(size))
-        else:
-            assert self._realloc is not None, "planning checks that an allocator exists"
-            ptr = self._realloc(0, 0, align, signed32(size))
+        try:
+            if self._alloc is not None:
+                ptr = self._alloc(signed32(size))
+            else:
+                assert self._realloc is not None, "planning checks that an allocator exists"
+                ptr = self._realloc(0, 0, align, signed32(size))
+        except Trap as exc:
+            raise self.allocator_trapped(size, exc) from None
         ptr = self.check_allocation(align, size, int(ptr) & 0xFFFFFFFF)
         if self._free is not None and size:
             self._owned.append(ptr)
@@ -59,6 +62,18 @@ class GuestABI:
         """Refuse a buffer larger than 32-bit guest memory can hold."""
         if size > 0xFFFFFFFF:
             raise OverflowError(f"{size} bytes do not fit in 32-bit guest memory")
+
+    def allocator_trapped(self, size: int, trap: BaseException) -> BaseException:
+        """What the allocator's trap while it served ``size`` bytes means for the call.  A
+        Canonical ABI realloc has no NULL to return: when memory is exhausted it gives up
+        with ``unreachable`` (wasmimport.h's and wit-bindgen's do), which is the guest out
+        of memory, a MemoryError as for a NULL.  Any other trap, a limit or an interrupt
+        stays itself."""
+        if type(trap) is not Trap or trap.kind != "unreachable":
+            return trap
+        reason = trap.message.rpartition("wasm trap: ")[2]
+        return MemoryError(f"the guest could not allocate {size} bytes: "
+                           f"{self.alloc_label} trapped ({reason})")
 
     def check_allocation(self, align: int, size: int, ptr: int) -> int:
         """``ptr`` if the guest allocator returned a usable block; else raise."""

@@ -1330,7 +1330,7 @@ typedef struct {
     PyObject *binder;          /* a Python function with the signature: binds odd calls */
     PyObject *defaults;        /* the trailing parameters' defaults, a tuple */
     PyObject *lift;            /* lift(out): the pure lift, for results C refuses */
-    PyObject *alloc_failed;    /* alloc_failed(align, size, ptr): raises the pure error */
+    PyObject *alloc_failed;    /* alloc_failed(align, size, ptr, trap): the pure error */
     PyObject *signature;       /* the manifest Signature, for __signature__ */
     PyObject *dict;
     PyObject *weakrefs;
@@ -1635,6 +1635,36 @@ static int allocator_call(FunctionObject *fn, uint32_t align, uint32_t size, uin
     return r;
 }
 
+/* Raise what fn->alloc_failed makes of an allocation: refused (no exception pending; `ptr`
+ * is what the allocator returned) or whose allocator call raised (the pending exception,
+ * which stays as it is, traceback included, unless it means the guest is out of memory). */
+static int allocation_failed(FunctionObject *fn, uint32_t align, Py_ssize_t size,
+                             uint32_t ptr) {
+    PyObject *type = NULL, *value = NULL, *tb = NULL;
+    if (PyErr_Occurred()) {
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+    }
+    PyObject *r = PyObject_CallFunction(fn->alloc_failed, "InIO", (unsigned)align, size,
+                                        (unsigned)ptr, value ? value : Py_None);
+    if (r != NULL && r == value) {
+        PyErr_Restore(type, value, tb);
+        Py_DECREF(r);
+        return -1;
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    if (r == NULL)
+        return -1;
+    if (PyExceptionInstance_Check(r))
+        PyErr_SetObject((PyObject *)Py_TYPE(r), r);
+    else
+        PyErr_SetString(PyExc_SystemError, "wasmimport: alloc_failed returned no exception");
+    Py_DECREF(r);
+    return -1;
+}
+
 /* ---- Scratch: argument buffers lent for one call ----
  * With [abi] free the guest must not free or keep an argument buffer, so the host may put
  * it anywhere that stays valid for the call.  The first call that needs room allocates
@@ -1655,8 +1685,14 @@ static int scratch_take(FunctionObject *fn, uint32_t align, uint64_t size, uint3
         return 0;
     if (g->scratch == 0) {
         uint32_t ptr;
-        if (allocator_call(fn, SCRATCH_ALIGN, SCRATCH_SIZE, &ptr) < 0)
-            return -1;
+        if (allocator_call(fn, SCRATCH_ALIGN, SCRATCH_SIZE, &ptr) < 0) {
+            /* an allocator that gives up by trapping is one that returned NULL */
+            allocation_failed(fn, SCRATCH_ALIGN, SCRATCH_SIZE, 0);
+            if (!PyErr_ExceptionMatches(PyExc_MemoryError))
+                return -1;
+            PyErr_Clear();
+            ptr = 0;
+        }
         if (ptr == 0 || ptr % SCRATCH_ALIGN || !guest_contains(g, ptr, SCRATCH_SIZE)) {
             /* a guest short of memory (or with an odd allocator) goes on without it; a
              * [limits] memory refusal on the way is not the call's to report */
@@ -1699,7 +1735,7 @@ static int guest_alloc(FunctionObject *fn, uint32_t align, Py_ssize_t size, uint
             return lent < 0 ? -1 : 0;
     }
     if (allocator_call(fn, align, (uint32_t)size, &ptr) < 0)
-        return -1;
+        return allocation_failed(fn, align, size, 0);
     if ((size && ptr == 0) || ptr % align || !guest_contains(g, ptr, (uint64_t)size))
         goto failed;
     if (g->has_free && size) {
@@ -1719,14 +1755,8 @@ static int guest_alloc(FunctionObject *fn, uint32_t align, Py_ssize_t size, uint
     }
     *out = ptr;
     return 0;
-failed: {
-        PyObject *r2 = PyObject_CallFunction(fn->alloc_failed, "InI", (unsigned)align, size,
-                                             (unsigned)ptr);
-        Py_XDECREF(r2);
-        if (r2 != NULL)
-            PyErr_SetString(PyExc_SystemError, "wasmimport: alloc_failed did not raise");
-        return -1;
-    }
+failed:
+    return allocation_failed(fn, align, size, ptr);
 }
 
 /* Allocate a buffer argument in the guest, copy it in; its (ptr, count) go to `pair`. */

@@ -18,9 +18,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _thread
     from collections.abc import Callable, Iterable, Iterator
-    from typing import Any
+    from typing import Any, Protocol
 
     from .._manifest import Limits, Manifest, Wasi
+
+    class AllocationError(Protocol):
+        """The error for an allocation that was refused (``ptr``, what the allocator
+        returned, is unusable) or whose allocator call raised ``trap``."""
+
+        def __call__(self, align: int, size: int, ptr: int,
+                     trap: BaseException | None = None) -> BaseException: ...
 
     RawFunction = Callable[..., Any]
 
@@ -181,15 +188,15 @@ class Instance(ABC):
 
     def fused(self, export: str, params: list[str], result: str | None, memory: str | None,
               realloc: str | None, post: str | None, label: str,
-              alloc_error: Callable[[int, int, int], None] | None) -> Direct | None:
+              alloc_error: AllocationError | None) -> Direct | None:
         """The whole of a call, lowering, post-return and lifting included, in the engine's
         own glue, called by the generated function with nothing in between: for ``params``
         that are core types or "str" (given as an ASCII str or its UTF-8 bytes) and a
         ``result`` that is one, or None; a "str" result the glue could not lift comes back
         as a one-item sequence holding the return area pointer.  Strings are allocated with
-        ``realloc`` in ``memory``, and ``alloc_error(align, size, ptr)`` raises for a refused
-        allocation (all three None when no str is involved).  None (the default): no such glue,
-        ``function()`` is the way to call."""
+        ``realloc`` in ``memory``, and ``alloc_error(align, size, ptr)`` is the error to raise
+        for a refused allocation (all three None when no str is involved).  None (the
+        default): no such glue, ``function()`` is the way to call."""
         return None
 
     def captured(self, stream: str) -> bytes:

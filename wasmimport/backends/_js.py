@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .._manifest import Limits, Wasi
-    from ._base import RawFunction
+    from ._base import AllocationError, RawFunction
 
 # JS helpers, made once per process: a raw caller per signature, memory access.
 _GLUE: Any = run_js(r"""({
@@ -320,7 +320,7 @@ class JsInstance(Instance):
 
     def fused(self, export: str, params: list[str], result: str | None, memory: str | None,
               realloc: str | None, post: str | None, label: str,
-              alloc_error: Callable[[int, int, int], None] | None) -> Direct | None:
+              alloc_error: AllocationError | None) -> Direct | None:
         call = _GLUE.fused(
             self._export(export, None, "function"), to_js(params), result,
             self._export(memory, js.WebAssembly.Memory, "memory") if memory else None,
@@ -332,12 +332,9 @@ class JsInstance(Instance):
             if alloc_error is None or getattr(exc, "name", None) != "WasmimportAllocation":
                 return translate(exc)
             align, size, ptr = map(int, str(exc.message).split())  # type: ignore[attr-defined]
-            try:
-                alloc_error(align, size, ptr)
-            except BaseException as error:  # noqa: BLE001 - it is what the caller gets
-                error.__suppress_context__ = True
-                return error
-            raise AssertionError("alloc_error raises")
+            error = alloc_error(align, size, ptr)
+            error.__suppress_context__ = True
+            return error
         lift = _CORE_LIFT.get(result) if result is not None else None
         return Direct(call, BaseException, refused, lift)
 
