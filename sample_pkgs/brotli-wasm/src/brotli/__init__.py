@@ -37,9 +37,6 @@ MODE_FONT = 2
 Compressor = _brotli.Compressor
 Decompressor = _brotli.Decompressor
 
-# Decompress a compressed byte string.
-decompress = _brotli.decompress
-
 __all__ = ["Compressor", "Decompressor", "MODE_FONT", "MODE_GENERIC", "MODE_TEXT",
            "compress", "decompress", "error", "version"]
 
@@ -66,4 +63,62 @@ def compress(string: Any, mode: int = MODE_GENERIC, quality: int = 11, lgwin: in
       brotli.error: If arguments are invalid, or compressor fails.
     """
     compressor = Compressor(mode=mode, quality=quality, lgwin=lgwin, lgblock=lgblock)
-    return compressor.process(string) + compressor.finish()  # type: ignore[no-any-return]
+    pieces = _pieces(string)
+    if pieces is None:
+        return compressor.process(string) + compressor.finish()  # type: ignore[no-any-return]
+    return b"".join([*map(compressor.process, pieces), compressor.finish()])
+
+
+def decompress(string: Any) -> bytes:
+    """Decompress a compressed byte string.
+
+    Args:
+      string (bytes): The compressed input data.
+
+    Returns:
+      The decompressed byte string.
+
+    Raises:
+      brotli.error: If decompressor fails.
+    """
+    pieces = _pieces(string)
+    if pieces is None:
+        try:
+            return _one_shot(string)  # type: ignore[no-any-return]
+        except error as exc:
+            if exc.args != (_NO_MEMORY,):
+                raise
+        pieces = [string]         # the output is what does not fit
+    decompressor = Decompressor()
+    out = []
+    for piece in pieces:
+        out.append(decompressor.process(piece, output_buffer_limit=_PIECE))
+        while not decompressor.can_accept_more_data():
+            out.append(decompressor.process(b"", output_buffer_limit=_PIECE))
+    while not decompressor.is_finished():          # the output still held back
+        more = decompressor.process(b"", output_buffer_limit=_PIECE)
+        if not more:
+            raise error("brotli: decoder failed")  # truncated: as the one-shot call says
+        out.append(more)
+    return b"".join(out)
+
+
+# One call's data and result must fit in the guest's memory, of a fixed 2 GiB (see the
+# package's README); compress() and decompress() take larger ones through a Compressor or
+# Decompressor, _PIECE bytes a call, as the C extension takes any size.
+_PIECE = 1 << 28
+_NO_MEMORY = "brotli: unable to allocate memory"
+_one_shot = _brotli.decompress
+
+
+def _pieces(data: Any) -> list[memoryview] | None:
+    """``data`` cut into _PIECE-byte views when it is a buffer larger than that, else None
+    (one call takes it, and raises for what is no buffer)."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        return None
+    if view.nbytes <= _PIECE or not view.c_contiguous:
+        return None
+    view = view.cast("B")
+    return [view[start:start + _PIECE] for start in range(0, len(view), _PIECE)]
