@@ -51,7 +51,10 @@ class GuestABI:
                 assert self._realloc is not None, "planning checks that an allocator exists"
                 ptr = self._realloc(0, 0, align, signed32(size))
         except Trap as exc:
-            raise self.allocator_trapped(size, exc) from None
+            error = self.allocator_trapped(size, exc)
+            if error is exc:
+                raise
+            raise error from None
         ptr = self.check_allocation(align, size, int(ptr) & 0xFFFFFFFF)
         if self._free is not None and size:
             self._owned.append(ptr)
