@@ -94,9 +94,11 @@ def command_lines(toolchain: Toolchain, sources: list[str], output: str, options
     ``objects``, then the link.  The link gets no -O: given one, clang runs binaryen's
     wasm-opt on the module if it finds one, which drops the name section and DWARF.  Both
     steps get every flag (``-Qunused-arguments``: a -D means nothing to the link, a -Wl,
-    nothing to a compile), so that ``cflags`` may hold either."""
+    nothing to a compile), so that ``cflags`` may hold either; but -mexec-model, which
+    newer clangs refuse in a compile, goes to the link alone."""
+    link_only = ["-mexec-model=reactor"] if options.wasi else []
     if options.wasi:
-        target = ["--target=wasm32-wasi", "-mexec-model=reactor"]
+        target = ["--target=wasm32-wasi"]
     else:
         target = [f"--target={toolchain.freestanding}", "-mbulk-memory", "-nostdlib",
                   "-Wl,--no-entry"]
@@ -111,7 +113,7 @@ def command_lines(toolchain: Toolchain, sources: list[str], output: str, options
             for k, source in enumerate(sources)]
     compiles = [[*flags, f"-O{options.optimize}", "-c", source, "-o", obj]
                 for source, obj in zip(sources, objs)]
-    return [*compiles, [*flags, *objs, "-o", output]]
+    return [*compiles, [*flags, *link_only, *objs, "-o", output]]
 
 
 def build(sources: list[str], output: str, options: Options | None = None,
