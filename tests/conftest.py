@@ -8,6 +8,7 @@ gets instead: ``has(feature)`` picks the expectation, ``refused(feature)`` match
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
@@ -79,6 +80,25 @@ def guest_path(name: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is not built: run `make wasm` (the test suite needs it)")
     return path
+
+
+def sample_package(monkeypatch: pytest.MonkeyPatch, name: str, package: str, module: str,
+                   make: str) -> Iterator[types.ModuleType]:
+    """The sample package sample_pkgs/NAME imported from its source folder (its wasm
+    ``module`` built by ``make``), for one test: ``package`` and its module leave
+    sys.modules afterwards.  A fixture's body: ``yield from sample_package(...)``."""
+    source = ROOT / "sample_pkgs" / name / "src"
+    if not (source / package / module).exists():
+        pytest.fail(f"sample_pkgs/{name} is not built: run `{make}`")
+    monkeypatch.syspath_prepend(str(source))
+    names = (package, f"{package}.{Path(module).stem}")
+    for each in names:
+        monkeypatch.delitem(sys.modules, each, raising=False)
+    imported = importlib.import_module(package)
+    assert Path(imported.__file__ or "").parent == source / package
+    yield imported
+    for each in names:
+        sys.modules.pop(each, None)
 
 
 BACKEND: Backend = get_backend()   # this run's engine ($WASMIMPORT_BACKEND, or wasmtime)

@@ -8,14 +8,13 @@ The package is imported from its source folder (its module built by `make brotli
 from __future__ import annotations
 
 import random
-import sys
 import types
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-SOURCE = Path(__file__).resolve().parent.parent / "sample_pkgs" / "brotli-wasm" / "src"
+from conftest import sample_package
+
 # text and noise: compressed, still larger than the pieces below
 _NOISE = random.Random(5)
 DATA = b"".join(_NOISE.randbytes(300) + b"the quick brown fox " * 40 for _ in range(120))
@@ -23,17 +22,8 @@ DATA = b"".join(_NOISE.randbytes(300) + b"the quick brown fox " * 40 for _ in ra
 
 @pytest.fixture
 def brotli(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
-    if not (SOURCE / "brotli" / "_brotli.wasm").exists():
-        pytest.fail("sample_pkgs/brotli-wasm is not built: run `make brotli-wasm`")
-    monkeypatch.syspath_prepend(str(SOURCE))
-    for name in ("brotli", "brotli._brotli"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    import brotli as module
-
-    assert Path(module.__file__ or "").parent == SOURCE / "brotli"
-    yield module
-    for name in ("brotli", "brotli._brotli"):
-        sys.modules.pop(name, None)
+    yield from sample_package(monkeypatch, "brotli-wasm", "brotli", "_brotli.wasm",
+                              "make brotli-wasm")
 
 
 @pytest.mark.parametrize("quality", [1, 5])

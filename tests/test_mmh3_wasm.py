@@ -17,22 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import sample_package
+
 SOURCE = Path(__file__).resolve().parent.parent / "sample_pkgs" / "mmh3-wasm" / "src"
 
 
 @pytest.fixture
 def mmh3(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
-    if not (SOURCE / "mmh3" / "_murmur.wasm").exists():
-        pytest.fail("sample_pkgs/mmh3-wasm is not built: run `make wasm`")
-    monkeypatch.syspath_prepend(str(SOURCE))
-    for name in ("mmh3", "mmh3._murmur"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    import mmh3 as module
-
-    assert Path(module.__file__ or "").parent == SOURCE / "mmh3"
-    yield module
-    for name in ("mmh3", "mmh3._murmur"):
-        sys.modules.pop(name, None)
+    yield from sample_package(monkeypatch, "mmh3-wasm", "mmh3", "_murmur.wasm", "make wasm")
 
 
 def test_hashers_free_their_guest_state(mmh3: types.ModuleType) -> None:
