@@ -96,12 +96,12 @@ def command_lines(toolchain: Toolchain, sources: list[str], output: str, options
     steps get every flag (``-Qunused-arguments``: a -D means nothing to the link, a -Wl,
     nothing to a compile), so that ``cflags`` may hold either; but -mexec-model, which
     newer clangs refuse in a compile, goes to the link alone."""
-    link_only = ["-mexec-model=reactor"] if options.wasi else []
     if options.wasi:
-        target = ["--target=wasm32-wasi"]
+        target, link_only = ["--target=wasm32-wasi"], ["-mexec-model=reactor"]
     else:
         target = [f"--target={toolchain.freestanding}", "-mbulk-memory", "-nostdlib",
                   "-Wl,--no-entry"]
+        link_only = []
     flags = [*toolchain.command, *target, *(["-msimd128"] if options.simd else []),
              "-std=c11", "-Wall", "-Wextra", *(["-Werror"] if options.werror else []),
              "-Qunused-arguments", "-I", get_include(),
