@@ -85,6 +85,7 @@ static const char *const type_names[T_COUNT] = {
 static const int type_sizes[T_COUNT] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1, 8, 8, 8, 8, 0};
 
 #define IS_BUFFER(t) ((t) >= T_STR && (t) <= T_BUFFER)
+#define HOLDS(t) (IS_BUFFER(t) || (t) == T_NODE)   /* its Arg may own a view or object */
 #define CORE_IS_I64(t) ((t) == T_I64 || (t) == T_U64)
 
 /* the smallest double that rounds to infinity as an f32 (FLT_MAX plus half an ulp) */
@@ -1323,6 +1324,7 @@ typedef struct {
     char result_core[4];       /* multi-value: 'i' i32, 'I' i64, 'f' f32, 'd' f64 */
     int indirect;              /* the result comes through a return area */
     int scalars_only;          /* no memory involved, few slots: the short call path */
+    int writes_back;           /* a T_BUFFER parameter: the guest's bytes go back after */
     uint32_t spill_align, spill_size;   /* spill_size > 0: parameters go in memory */
     PyObject *label;           /* "mod.fn()" */
     PyObject *alloc_label;     /* "mod.fn(): mod.cabi_realloc()" */
@@ -1581,13 +1583,16 @@ static inline int convert_scalar(const Param *p, PyObject *o, int64_t *i, double
 static int node_fast(const Node *n, PyObject *o);
 
 static int convert_arg(const Param *p, PyObject *o, Arg *a) {
+    if (!HOLDS(p->type))        /* a scalar holds nothing: its Arg is never cleared */
+        return convert_scalar(p, o, &a->v.i, &a->v.f);
+    a->has_view = 0;
+    a->hold = NULL;
+    a->tmp = NULL;
     if (p->type == T_NODE) {
         a->conv = !node_fast(p->node, o);
         a->hold = a->conv ? PyObject_CallOneArg(p->convert, o) : Py_NewRef(o);
         return a->hold == NULL ? -1 : 0;
     }
-    if (!IS_BUFFER(p->type))
-        return convert_scalar(p, o, &a->v.i, &a->v.f);
     int done = buffer_fast(p, o, a);
     if (done)
         return done < 0 ? -1 : 0;
@@ -2046,6 +2051,7 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
     Owned owned = {stack_owned, 0, STACK_PARAMS + 1, stack_owned, 0};
     PyObject *result = NULL;
     int n = fn->nparams;
+    int converted = 0;          /* the Args to clear: the converted ones and a failed one */
 
     if (fn->nslots > STACK_PARAMS || n > STACK_PARAMS) {
         vals = PyMem_Calloc(fn->nslots, sizeof(RawVal));
@@ -2056,13 +2062,14 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
             PyErr_NoMemory();
             goto done;
         }
-    } else if (n)
-        memset(cargs, 0, n * sizeof(Arg));
+    }
 
-    int converted = 0;
-    for (; converted < n; converted++)
-        if (convert_arg(&fn->params[converted], values[converted], &cargs[converted]) < 0)
+    while (converted < n) {
+        converted++;
+        if (convert_arg(&fn->params[converted - 1], values[converted - 1],
+                        &cargs[converted - 1]) < 0)
             goto done;
+    }
 
     StoreObject *s = fn->store;
     if (store_enter(s) < 0)
@@ -2070,10 +2077,8 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
     int failed = lower_args(fn, cargs, vals, &owned) < 0
         || store_call(s, fn->owner, &fn->func, vals, fn->nslots, fn->label,
                       fn->release_gil) < 0;
-    RawVal out[4];
-    memcpy(out, vals, sizeof(RawVal) * (fn->nresults < 4 ? fn->nresults : 4));
     /* buffer arguments: what the guest wrote goes back to the caller's buffer */
-    for (int k = 0; !failed && k < n; k++)
+    for (int k = 0; fn->writes_back && !failed && k < n; k++)
         if (fn->params[k].type == T_BUFFER && cargs[k].nbytes)
             memcpy(cargs[k].view.buf, fn->guest->base + cargs[k].gptr, cargs[k].nbytes);
     /* [abi] free: the host owns the argument buffers */
@@ -2082,22 +2087,19 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
         v.i32 = (int32_t)owned.owned[k];
         failed |= cleanup_call(fn, &fn->guest->free, &v, 1, fn->free_label) < 0;
     }
-    if (!failed) {
-        result = lift_result(fn, out);
-        if (fn->has_post) {
-            RawVal v[4];
-            memcpy(v, out, sizeof v);
-            if (cleanup_call(fn, &fn->post, v, fn->nresults ? fn->nresults : 1,
-                             fn->label) < 0)
-                Py_CLEAR(result);
-        }
+    if (!failed) {            /* the frees above took their own slots: vals holds the results */
+        result = lift_result(fn, vals);
+        if (fn->has_post && cleanup_call(fn, &fn->post, vals, fn->nresults ? fn->nresults : 1,
+                                         fn->label) < 0)
+            Py_CLEAR(result);
     }
     scratch_release(fn->guest, &owned);
     store_exit(s);
 
 done:
-    for (int k = 0; k < n && cargs; k++)
-        arg_clear(&cargs[k]);
+    for (int k = 0; k < converted; k++)
+        if (HOLDS(fn->params[k].type))
+            arg_clear(&cargs[k]);
     if (owned.owned != owned.first)
         PyMem_Free(owned.owned);
     if (vals != stack_vals) {
@@ -2284,6 +2286,7 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
         const Param *p = &fn->params[k];
         uses_memory |= IS_BUFFER(p->type) || (p->type == T_NODE && node_uses_memory(p->node));
         nodes |= p->type == T_NODE;
+        fn->writes_back |= p->type == T_BUFFER;
     }
     if (uses_memory && fn->guest == NULL) {
         PyErr_SetString(PyExc_ValueError, "this signature needs a guest");
