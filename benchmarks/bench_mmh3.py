@@ -77,20 +77,8 @@ def build_groups(native: ModuleType, modules: dict[str, ModuleType]) -> list[lis
                            *[Row(f"mmh3-wasm {path} {call}", "f(k)",
                                  {"f": getattr(module, function), "k": key}, expect,
                                  )
-                             for path, module in modules.items()],
-                           *binding_rows(modules["compiled"], function, size_name, key,
-                                         expect)])
+                             for path, module in modules.items()]])
     return groups
-
-
-def binding_rows(module: ModuleType, function: str, size_name: str, key: bytes,
-                 expect: object) -> list[Row]:
-    """For hash of a short key: the manifest's binding called directly, which shows what
-    the facade's Python function costs on top of the call into wasm."""
-    if function != "hash" or len(key) > 16:
-        return []
-    return [Row(f"mmh3-wasm compiled _murmur.hash({size_name}) [binding, no facade]", "f(k)",
-                {"f": module._murmur.hash, "k": key}, expect)]
 
 
 def main(argv: list[str] | None = None) -> None:

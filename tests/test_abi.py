@@ -234,3 +234,76 @@ def test_misaligned_return_area_is_trap(tmp_path: Path) -> None:
     with pytest.raises(wasmimport.Trap, match=r"abi\.ret_misaligned\(\): .*unaligned") as info:
         m.ret_misaligned()
     assert info.value.kind == "unaligned_pointer"
+
+
+# `oversize`: where a call goes when guest memory cannot take an argument (mmh3-wasm hashes
+# such keys in pieces through a hasher); resolved at its first call, so it may live in the
+# package that is still importing the module
+OVERSIZE_TOML = """
+[functions.first_or]
+export = "first_byte"
+signature = "(data: bytes) -> u8"
+oversize = "abi_big:first"
+[functions.checked]
+export = "two"
+signature = "(data: bytes, n: u8, m: u8) -> u32"
+oversize = "abi_big:first"
+"""
+OVERSIZE_PY = """
+calls = []
+
+def first(*args, **kwargs):
+    calls.append((args, kwargs))
+    return 99
+"""
+
+
+def oversized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, abi: str) -> tuple[Any, Any]:
+    """The allocator test module with ``OVERSIZE_TOML``, and its ``abi_big`` module."""
+    (tmp_path / "abi_big.py").write_text(OVERSIZE_PY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "abi_big", raising=False)
+    m = module(tmp_path, abi, extra=OVERSIZE_TOML)
+    import abi_big
+    return m, abi_big
+
+
+@pytest.mark.parametrize("abi", ["", 'free = "free"'])
+@pytest.mark.parametrize("mode", [3, 4])
+def test_oversize_takes_what_guest_memory_cannot(tmp_path: Path, path: str,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 abi: str, mode: int) -> None:
+    """An argument the guest cannot allocate (its allocator returns NULL or traps for want
+    of memory) sends the call, with its arguments as given, to `oversize`."""
+    m, big = oversized(tmp_path, monkeypatch, abi)
+    assert m.first_or(b"\x05") == 5 and big.calls == []
+    m.set_mode(mode)
+    data = b"0123456789" * 3000       # past the compiled path's scratch block too
+    assert m.first_or(data) == 99
+    assert m.first_or(data=data) == 99
+    assert big.calls == [((data,), {}), ((), {"data": data})]
+    with pytest.raises(MemoryError, match=r"abi\.first_byte\(\): the guest could not alloc"):
+        m.first_byte(data)            # the same export, without `oversize`
+    m.set_mode(0)
+    assert m.first_or(b"\x06") == 6 and len(big.calls) == 2
+
+
+def test_oversize_is_not_for_other_errors(tmp_path: Path, path: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An argument out of range (an OverflowError too) or an allocator's bug stays itself."""
+    m, big = oversized(tmp_path, monkeypatch, 'free = "free"')
+    with pytest.raises(OverflowError, match=r"checked\(\) argument 'n'"):
+        m.checked(b"ab", 300, 0)
+    m.set_mode(5)
+    with pytest.raises(wasmimport.Trap, match=r"out of bounds"):
+        m.first_or(b"0123456789")
+    m.set_mode(0)
+    assert m.checked(b"ab", 1, 2) == (ord("a") << 8) and big.calls == []
+
+
+def test_oversize_must_name_a_function(tmp_path: Path) -> None:
+    with pytest.raises(wasmimport.ManifestError, match=r"abi\.wasm\.toml: \[functions\] "
+                       r"first_or\.oversize must name a Python function as "
+                       r"\"package\.module:function\""):
+        module(tmp_path, extra='first_or = { export = "first_byte", '
+                               'signature = "(data: bytes) -> u8", oversize = "abi_big" }')

@@ -1,13 +1,14 @@
 """mmh3-wasm beyond mmh3's own suite (which `make mmh3-suite` runs): what is particular to
 being a wasm module -- hashers that are the manifest's resources (guest state freed exactly
-once), keys larger than the guest's memory streamed through a hasher, and a clean
-interpreter exit with hashers alive.
+once), functions that are the bindings themselves, keys larger than the guest's memory
+streamed through a hasher, and a clean interpreter exit with hashers alive.
 
 The package is imported from its source folder (its module built by `make wasm`).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -18,6 +19,11 @@ from pathlib import Path
 import pytest
 
 from conftest import sample_package
+
+try:
+    import tomllib
+except ImportError:        # Python 3.10: wasmimport's own dependency
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 SOURCE = Path(__file__).resolve().parent.parent / "sample_pkgs" / "mmh3-wasm" / "src"
 
@@ -73,6 +79,24 @@ def test_keys_too_large_for_the_guest_are_streamed_with_the_same_result(
     if isinstance(key, bytes):
         assert stream(mmh3.mmh3_x64_128, memoryview(key), 7, "utupledigest") == \
             mmh3.mmh3_x64_128_utupledigest(bytearray(key), 7)
+
+
+def test_the_functions_are_the_bindings_and_take_oversize_keys_in_pieces(
+        mmh3: types.ModuleType) -> None:
+    """No facade: each one-shot function is the manifest's binding itself, whose manifest
+    sends a key too large for the guest to the function of its name in ``_in_pieces``,
+    which takes the same parameters (mmh3's own test_64bit hashes a 4 GiB key that way)."""
+    manifest = tomllib.loads(Path(mmh3.__file__).with_name("_murmur.wasm.toml").read_text())
+    one_shot = {name: entry for name, entry in manifest["functions"].items()
+                if isinstance(entry, dict) and "oversize" in entry}
+    assert len(one_shot) == 14
+    for name, entry in one_shot.items():
+        assert entry["oversize"] == f"mmh3:_in_pieces.{name}"
+        binding = getattr(mmh3._murmur, name)
+        if not name.startswith("_"):
+            assert getattr(mmh3, name) is binding
+        assert inspect.signature(getattr(mmh3._in_pieces, name)).parameters.keys() == \
+            inspect.signature(binding).parameters.keys()
 
 
 def test_hashers_are_final_like_mmh3s(mmh3: types.ModuleType) -> None:

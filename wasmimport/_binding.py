@@ -31,6 +31,7 @@ from ._compound import (
 )
 from ._errors import GuestError, Trap
 from ._extension import core_codes, extension
+from ._guest import is_unplaced, unplaced
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
 from ._resource import BorrowType, HostBorrowType, ResourceType, loan_tables
 from ._types import (
@@ -101,15 +102,19 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
     label = f"{module}.{plan.name}()"
     post = plan.post
     raises = _exception(plan, label)
+    oversize = _oversize(plan, label)
     if instance.native_store is not None and all(
             _compilable(t) for t in (*(p.type for p in signature.params), signature.result)):
-        fn = _compiled(label, plan, instance, guest, raises)
-    elif instance.native_store is not None and _lends(signature):
-        fn = _compiled_lending(label, plan, instance, guest, raises)
+        fn = _compiled(label, plan, instance, guest, raises, oversize)
     else:
-        fn = _pure(label, plan, instance, guest,
-                   instance.function(post, FuncType(plan.functype.results, ()), label)
-                   if post else None, raises)
+        if instance.native_store is not None and _lends(signature):
+            fn = _compiled_lending(label, plan, instance, guest, raises)
+        else:
+            fn = _pure(label, plan, instance, guest,
+                       instance.function(post, FuncType(plan.functype.results, ()), label)
+                       if post else None, raises)
+        if oversize is not None:
+            fn = _falling_back(fn, oversize)
     fn.__name__ = fn.__qualname__ = plan.name
     fn.__module__ = module
     fn.__doc__ = plan.doc
@@ -280,8 +285,8 @@ def node_spec(t: WasmType) -> tuple[Any, ...]:
 
 
 def _compiled(label: str, plan: FunctionPlan, instance: Instance,
-              guest: GuestABI | None, raises: type[Exception] | None = None
-              ) -> Callable[..., Any]:
+              guest: GuestABI | None, raises: type[Exception] | None = None,
+              oversize: Callable[..., Any] | None = None) -> Callable[..., Any]:
     """The compiled call path: a ``_speedups.Function`` (see ``_speedups.c``)."""
     signature = plan.signature
     params = signature.params
@@ -307,7 +312,7 @@ def _compiled(label: str, plan: FunctionPlan, instance: Instance,
         alloc_failed=_allocation_error(label, guest) if guest is not None else None,
         alloc_label=f"{label}: {guest.alloc_label}" if guest is not None else "",
         free_label=guest.free_label if guest is not None else "",
-        signature=signature, defaults=_trailing_defaults(params))
+        signature=signature, defaults=_trailing_defaults(params), oversize=oversize)
     return fn
 
 
@@ -495,6 +500,37 @@ def _exception(plan: FunctionPlan, label: str) -> type[Exception] | None:
     return found
 
 
+def _oversize(plan: FunctionPlan, label: str) -> Callable[..., Any] | None:
+    """The manifest's ``oversize`` function, imported at its first call: it is usually in
+    the package that is importing this module, not yet run to the end."""
+    spec = plan.oversize
+    if spec is None:
+        return None
+    from ._host import resolve
+
+    found: list[Callable[..., Any]] = []
+
+    def oversize(*args: Any, **kwargs: Any) -> Any:
+        if not found:
+            found.append(resolve(spec, "oversize", label))
+        return found[0](*args, **kwargs)
+    return oversize
+
+
+def _falling_back(fn: Callable[..., Any], oversize: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, whose call goes to ``oversize`` with the same arguments when one of them
+    does not fit in guest memory (the compiled path does this in C)."""
+    def falling_back(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (MemoryError, OverflowError) as exc:
+            if not is_unplaced(exc):
+                raise
+        return oversize(*args, **kwargs)
+    falling_back.__wrapped__ = fn      # type: ignore[attr-defined]  # its signature
+    return falling_back
+
+
 def _allocation_error(label: str, guest: GuestABI) -> AllocationError:
     """The error the pure path would raise for an allocation the compiled path refused, or
     whose allocator call raised ``trap``: returned, so that the C caller raises it (a trap
@@ -503,11 +539,13 @@ def _allocation_error(label: str, guest: GuestABI) -> AllocationError:
                      trap: BaseException | None = None) -> BaseException:
         if trap is not None:
             exc = guest.allocator_trapped(size, trap)
-            return _labelled(exc, label) if isinstance(exc, MemoryError) else exc
+            return unplaced(_labelled(exc, label)) if isinstance(exc, MemoryError) else exc
         try:
             guest.check_size(size)
             guest.check_allocation(align, size, ptr)
-        except (Trap, MemoryError, OverflowError) as exc:
+        except (MemoryError, OverflowError) as exc:
+            return unplaced(_labelled(exc, label))
+        except Trap as exc:
             return _labelled(exc, label)
         return SystemError(f"{label}: allocation of {size} bytes at {ptr:#x} refused")
     return alloc_failed
@@ -579,7 +617,8 @@ def _labelled(exc: Exception, label: str) -> Exception:
         return GuestError(exc.value, label)
     if isinstance(exc, Trap):
         return Trap(f"{label}: {exc.message}", exc.kind, exc.frames)
-    return type(exc)(f"{label}: {exc}")
+    labelled = type(exc)(f"{label}: {exc}")
+    return unplaced(labelled) if is_unplaced(exc) else labelled
 
 
 def _retptr(out: int, align: int) -> int:

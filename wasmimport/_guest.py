@@ -11,9 +11,26 @@ from ._types import signed32
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar
 
     from .backends import Memory, RawFunction
+
+    _E = TypeVar("_E", bound=BaseException)
+
+
+_UNPLACED = "_wasmimport_unplaced"     # (_speedups.c reads it under this name)
+
+
+def unplaced(exc: _E) -> _E:
+    """Mark ``exc`` (a MemoryError or OverflowError) as an argument that guest memory could
+    not hold: a call whose manifest names an ``oversize`` function goes there instead."""
+    setattr(exc, _UNPLACED, True)
+    return exc
+
+
+def is_unplaced(exc: BaseException) -> bool:
+    """Whether ``exc`` is one that ``unplaced`` marked."""
+    return getattr(exc, _UNPLACED, False) is True
 
 
 class GuestABI:
@@ -43,19 +60,23 @@ class GuestABI:
 
     def alloc(self, align: int, size: int) -> int:
         """Allocate ``size`` bytes aligned to ``align`` in the guest; return the address."""
-        self.check_size(size)
         try:
-            if self._alloc is not None:
-                ptr = self._alloc(signed32(size))
-            else:
-                assert self._realloc is not None, "planning checks that an allocator exists"
-                ptr = self._realloc(0, 0, align, signed32(size))
-        except Trap as exc:
-            error = self.allocator_trapped(size, exc)
-            if error is exc:
-                raise
-            raise error from None
-        ptr = self.check_allocation(align, size, int(ptr) & 0xFFFFFFFF)
+            self.check_size(size)
+            try:
+                if self._alloc is not None:
+                    ptr = self._alloc(signed32(size))
+                else:
+                    assert self._realloc is not None, "planning checks that an allocator exists"
+                    ptr = self._realloc(0, 0, align, signed32(size))
+            except Trap as exc:
+                error = self.allocator_trapped(size, exc)
+                if error is exc:
+                    raise
+                raise error from None
+            ptr = self.check_allocation(align, size, int(ptr) & 0xFFFFFFFF)
+        except (MemoryError, OverflowError) as exc:
+            unplaced(exc)
+            raise
         if self._free is not None and size:
             self._owned.append(ptr)
         return ptr

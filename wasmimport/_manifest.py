@@ -33,7 +33,7 @@ _STREAMS = {"stdin": ("null", "inherit"), "stdout": ("null", "inherit", "capture
 _IMPORT_KEYS = {"python", "signature", "doc"}
 _LIMIT_KEYS = {"memory", "timeout", "fuel"}
 _FUNCTION_KEYS = {"signature", "export", "doc", "release_gil", "type_errors",
-                  "value_errors", "raises"}
+                  "value_errors", "raises", "oversize"}
 _ABI_KEYS = {"realloc", "alloc", "free", "memory"}
 
 # parameter kinds, as in a Python ``def``
@@ -156,16 +156,18 @@ class Signature:
 class FunctionEntry:
     """A ``[functions]`` entry: Python name, wasm export, signature, doc."""
 
-    __slots__ = ("name", "export", "signature", "doc", "release_gil", "raises")
+    __slots__ = ("name", "export", "signature", "doc", "release_gil", "raises", "oversize")
 
     def __init__(self, name: str, export: str, signature: Signature | None, doc: str | None,
-                 release_gil: bool = False, raises: str | None = None):
+                 release_gil: bool = False, raises: str | None = None,
+                 oversize: str | None = None):
         self.name = name
         self.export = export
         self.signature = signature
         self.doc = doc
         self.release_gil = release_gil
         self.raises = raises     # "module:Class" raised for a result's error, not GuestError
+        self.oversize = oversize   # "module:function" called when guest memory is too small
 
 
 class AbiOptions:
@@ -260,7 +262,7 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
 
 
 # Bump when the plain form below changes: it is part of the key of remembered manifests.
-PLAIN_FORMAT = 8
+PLAIN_FORMAT = 9
 
 
 def to_plain(manifest: Manifest) -> tuple[Any, ...]:
@@ -281,8 +283,8 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
             tuple((i.module, i.name, i.python, signature(i.signature)) for i in manifest.imports),
             None if manifest.wasi is None else tuple(
                 getattr(manifest.wasi, key) for key in Wasi.__slots__),
-            tuple((f.name, f.export, signature(f.signature), f.doc, f.release_gil, f.raises)
-                  for f in manifest.functions), manifest.types.to_plain())
+            tuple((f.name, f.export, signature(f.signature), f.doc, f.release_gil, f.raises,
+                   f.oversize) for f in manifest.functions), manifest.types.to_plain())
 
 
 def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
@@ -300,8 +302,8 @@ def from_plain(form: tuple[Any, ...], source: str) -> Manifest:
                                in params),
                          space.from_form(result), text)
     return Manifest(source, doc,
-                    tuple(FunctionEntry(name, export, signature(sig), fdoc, release_gil, raises)
-                          for name, export, sig, fdoc, release_gil, raises in functions),
+                    tuple(FunctionEntry(name, export, signature(sig), *rest)
+                          for name, export, sig, *rest in functions),
                     AbiOptions(*abi), Limits(*limits),
                     tuple(ImportEntry(module, name, python, signature(sig))
                           for module, name, python, sig in imports),
@@ -515,7 +517,11 @@ def _function(name: str, value: Any, source: str, space: TypeSpace) -> FunctionE
         raise ManifestError(f"{source}: {where}.raises must name an exception class as "
                             "\"package.module:Class\", for a function whose result is a "
                             "result[T, E]")
-    return FunctionEntry(name, export, signature, doc, release_gil, raises)
+    oversize = _optional_str(value, "oversize", source, f"{where}.oversize")
+    if oversize is not None and not python_name(oversize, attribute=True):
+        raise ManifestError(f"{source}: {where}.oversize must name a Python function as "
+                            "\"package.module:function\"")
+    return FunctionEntry(name, export, signature, doc, release_gil, raises, oversize)
 
 
 def _worded(signature: Signature | None, key: str, errors: Any, where: str) -> Signature:

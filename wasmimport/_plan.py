@@ -34,12 +34,13 @@ class FunctionPlan:
     """One Python function to create: its name, export, core and typed signatures."""
 
     __slots__ = ("name", "export", "functype", "signature", "doc", "post", "uses_guest",
-                 "release_gil", "raises")
+                 "release_gil", "raises", "oversize")
 
     def __init__(self, name: str, export: str, functype: FuncType, signature: Signature,
                  doc: str | None, post: str | None, release_gil: bool = False,
-                 raises: str | None = None):
+                 raises: str | None = None, oversize: str | None = None):
         self.name = name
+        self.oversize = oversize       # "module:function" for arguments too big for the guest
         self.raises = raises           # "module:Class" for a result's error case
         self.release_gil = release_gil   # let other threads run during the wasm call
         self.export = export
@@ -187,7 +188,7 @@ def _function_plan(entry: FunctionEntry, functype: FuncType, post: str | None) -
     """The plan of a manifest entry whose export has ``functype`` (checked)."""
     return FunctionPlan(entry.name, entry.export, functype,
                         entry.signature or core_signature(functype), entry.doc, post,
-                        entry.release_gil, entry.raises)
+                        entry.release_gil, entry.raises, entry.oversize)
 
 
 def _import_plan(entry: ImportEntry, functype: FuncType) -> ImportPlan:

@@ -1333,6 +1333,8 @@ typedef struct {
     PyObject *defaults;        /* the trailing parameters' defaults, a tuple */
     PyObject *lift;            /* lift(out): the pure lift, for results C refuses */
     PyObject *alloc_failed;    /* alloc_failed(align, size, ptr, trap): the pure error */
+    PyObject *oversize;        /* [functions] oversize: takes a call whose arguments the
+                                * guest's memory cannot hold (NULL: none) */
     PyObject *signature;       /* the manifest Signature, for __signature__ */
     PyObject *dict;
     PyObject *weakrefs;
@@ -1976,6 +1978,23 @@ static int cleanup_call(FunctionObject *fn, const Handle *func, RawVal *vals, si
 
 #define STACK_PARAMS 8
 
+/* Whether the pending exception says an argument did not fit in guest memory: the
+ * MemoryError or OverflowError that alloc_failed marked (see wasmimport._guest.unplaced). */
+static int unplaced_pending(void) {
+    if (!PyErr_ExceptionMatches(PyExc_MemoryError)
+            && !PyErr_ExceptionMatches(PyExc_OverflowError))
+        return 0;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *mark = value ? PyObject_GetAttrString(value, "_wasmimport_unplaced") : NULL;
+    int yes = mark == Py_True;
+    Py_XDECREF(mark);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    return yes;
+}
+
 /* Bind positional and keyword arguments in parameter order (defaults applied): a call
  * that leaves out trailing defaults is bound here, into `filled` (STACK_PARAMS long). */
 static PyObject *const *bind_args(FunctionObject *fn, PyObject *const *args, size_t nargsf,
@@ -2052,6 +2071,7 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
     PyObject *result = NULL;
     int n = fn->nparams;
     int converted = 0;          /* the Args to clear: the converted ones and a failed one */
+    int lowered = 1;
 
     if (fn->nslots > STACK_PARAMS || n > STACK_PARAMS) {
         vals = PyMem_Calloc(fn->nslots, sizeof(RawVal));
@@ -2074,8 +2094,8 @@ static PyObject *Function_vectorcall(FunctionObject *fn, PyObject *const *args,
     StoreObject *s = fn->store;
     if (store_enter(s) < 0)
         goto done;
-    int failed = lower_args(fn, cargs, vals, &owned) < 0
-        || store_call(s, fn->owner, &fn->func, vals, fn->nslots, fn->label,
+    lowered = lower_args(fn, cargs, vals, &owned) == 0;
+    int failed = !lowered || store_call(s, fn->owner, &fn->func, vals, fn->nslots, fn->label,
                       fn->release_gil) < 0;
     /* buffer arguments: what the guest wrote goes back to the caller's buffer */
     for (int k = 0; fn->writes_back && !failed && k < n; k++)
@@ -2108,6 +2128,10 @@ done:
         PyMem_Free(owned.first);
     }
     Py_XDECREF(bound);
+    if (result == NULL && !lowered && fn->oversize != NULL && unplaced_pending()) {
+        PyErr_Clear();          /* the store is free again: the fallback may call the guest */
+        return PyObject_Vectorcall(fn->oversize, args, nargsf, kwnames);
+    }
     return result;
 }
 
@@ -2160,18 +2184,18 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     static char *kwlist[] = {
         "store", "owner", "func", "label", "params", "result", "core_results", "guest",
         "post", "spill", "release_gil", "binder", "lift", "alloc_failed", "alloc_label",
-        "free_label", "signature", "defaults", NULL
+        "free_label", "signature", "defaults", "oversize", NULL
     };
     PyObject *store, *owner, *func, *label, *params, *result, *core_results, *guest, *post;
     PyObject *spill, *binder, *lift, *alloc_failed, *alloc_label, *free_label, *signature;
-    PyObject *defaults;
+    PyObject *defaults, *oversize = Py_None;
     int release_gil;
     ModuleState *st = type_state(type);
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwds, "$O!OOUO!OO!OOOpOOOOOOO!:Function", kwlist, st->Store_Type, &store,
+            args, kwds, "$O!OOUO!OO!OOOpOOOOOOO!O:Function", kwlist, st->Store_Type, &store,
             &owner, &func, &label, &PyTuple_Type, &params, &result, &PyUnicode_Type,
             &core_results, &guest, &post, &spill, &release_gil, &binder, &lift,
-            &alloc_failed, &alloc_label, &free_label, &signature, &PyTuple_Type, &defaults))
+            &alloc_failed, &alloc_label, &free_label, &signature, &PyTuple_Type, &defaults, &oversize))
         return NULL;
     if (guest != Py_None && !PyObject_TypeCheck(guest, st->Guest_Type)) {
         PyErr_SetString(PyExc_TypeError, "guest must be a Guest or None");
@@ -2192,6 +2216,7 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     fn->alloc_label = Py_NewRef(alloc_label);
     fn->free_label = Py_NewRef(free_label);
     fn->signature = Py_NewRef(signature);
+    fn->oversize = oversize == Py_None ? NULL : Py_NewRef(oversize);
     fn->release_gil = (char)release_gil;
     char present;
     if (read_handle(func, &fn->func, &present, "func") < 0
@@ -2308,6 +2333,7 @@ static int Function_traverse(FunctionObject *fn, visitproc visit, void *arg) {
     Py_VISIT(fn->defaults);
     Py_VISIT(fn->lift);
     Py_VISIT(fn->alloc_failed);
+    Py_VISIT(fn->oversize);
     Py_VISIT(fn->signature);
     Py_VISIT(fn->dict);
     Py_VISIT(fn->specs);
@@ -2337,6 +2363,7 @@ static void Function_dealloc(FunctionObject *fn) {
     Py_CLEAR(fn->defaults);
     Py_CLEAR(fn->lift);
     Py_CLEAR(fn->alloc_failed);
+    Py_CLEAR(fn->oversize);
     Py_CLEAR(fn->signature);
     Py_CLEAR(fn->label);
     Py_CLEAR(fn->alloc_label);

@@ -4,15 +4,17 @@ A drop-in for the ``mmh3`` C extension (the API of mmh3 5.x): the same functions
 classes, results and exception types, from one ``py3-none-any`` wheel.  The hashing is
 MurmurHash3 x86_32, x86_128 and x64_128 in C (``csrc/murmur.c``) compiled to
 ``_murmur.wasm``, whose manifest binds mmh3's functions and hasher classes with mmh3's
-argument rules.  This module adds only what a manifest cannot say: keys larger than the
-guest's 32-bit memory (hashed in pieces by a hasher), the results that are 128-bit
-integers, ``hash64``'s result type chosen by ``signed``, and the hashers' class attributes.
+argument rules; they are re-exported here as they are.  This module adds only what a
+manifest cannot say: how a key larger than the guest's 32-bit memory is hashed (in pieces,
+by a hasher: the manifest's ``oversize``), the results that are 128-bit integers,
+``hash64``'s result type chosen by ``signed``, and the hashers' class attributes.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 import wasmimport
@@ -38,10 +40,9 @@ mmh3_x64_128 = _murmur.mmh3_x64_128
 mmh3_x86_128 = _murmur.mmh3_x86_128
 
 
-# A key too large for the guest's 32-bit memory makes a binding raise OverflowError (or
-# MemoryError, when the guest cannot grow that far); such a key is hashed by a hasher, in
-# pieces of _CHUNK bytes.  The argument checks raise TypeError and ValueError, never these.
-_TOO_LARGE = (OverflowError, MemoryError)
+# A key that guest memory cannot take makes a binding's call go to its manifest's
+# `oversize`: the function of the same name here, which feeds the key to a hasher in pieces
+# of _CHUNK bytes (the same digest).
 _CHUNK = 1 << 24
 
 
@@ -55,57 +56,50 @@ def _stream(cls: Any, key: Any, seed: Any, finish: str) -> Any:
     return getattr(hasher, finish)()
 
 
-def _signed_function(binding: Any) -> Any:
-    """hash() and hash_from_buffer(): (key, seed=0, signed=True), x86_32."""
-    def function(key: Any, seed: int = 0, signed: Any = True) -> int:
-        try:
-            return binding(key, seed, signed)  # type: ignore[no-any-return]
-        except _TOO_LARGE:
-            return _stream(mmh3_32, key, seed,  # type: ignore[no-any-return]
-                           "sintdigest" if signed else "uintdigest")
-    return _named(function, binding)
+def _signed_pieces(key: Any, seed: int = 0, signed: Any = True) -> int:
+    """hash() and hash_from_buffer() of a key too large for the guest."""
+    return _stream(mmh3_32, key, seed,  # type: ignore[no-any-return]
+                   "sintdigest" if signed else "uintdigest")
 
 
-def _arch_function(binding: Any, finish: str) -> Any:
-    """hash_bytes() and hash64's bindings: (key, seed=0, x64arch=True)."""
-    def function(key: Any, seed: int = 0, x64arch: Any = True) -> Any:
-        try:
-            return binding(key, seed, x64arch)
-        except _TOO_LARGE:
-            return _stream(mmh3_x64_128 if x64arch else mmh3_x86_128, key, seed, finish)
-    return _named(function, binding)
+def _arch_pieces(finish: str) -> Any:
+    """hash_bytes() and hash64's bindings (key, seed=0, x64arch=True) for such a key."""
+    def pieces(key: Any, seed: int = 0, x64arch: Any = True) -> Any:
+        return _stream(mmh3_x64_128 if x64arch else mmh3_x86_128, key, seed, finish)
+    return pieces
 
 
-def _digest_function(binding: Any, cls: Any, finish: str) -> Any:
-    """The digest functions: (key, seed=0, /), a buffer key."""
-    def function(key: Any, seed: int = 0, /) -> Any:
-        try:
-            return binding(key, seed)
-        except _TOO_LARGE:
-            return _stream(cls, key, seed, finish)
-    return _named(function, binding)
+def _digest_pieces(cls: Any, finish: str) -> Any:
+    """A digest function (key, seed=0, /) for such a key."""
+    def pieces(key: Any, seed: int = 0, /) -> Any:
+        return _stream(cls, key, seed, finish)
+    return pieces
 
 
-def _named(function: Any, binding: Any) -> Any:
-    function.__name__ = function.__qualname__ = binding.__name__
-    function.__doc__, function.__wrapped__ = binding.__doc__, binding
-    return function
+_in_pieces = SimpleNamespace(
+    hash=_signed_pieces, hash_from_buffer=_signed_pieces,
+    hash_bytes=_arch_pieces("digest"), _hash64_signed=_arch_pieces("stupledigest"),
+    _hash64_unsigned=_arch_pieces("utupledigest"),
+    **{f"mmh3_32_{finish}": _digest_pieces(mmh3_32, finish)
+       for finish in ("digest", "sintdigest", "uintdigest")},
+    **{f"mmh3_{arch}_{finish}": _digest_pieces(cls, finish)
+       for arch, cls in (("x64_128", mmh3_x64_128), ("x86_128", mmh3_x86_128))
+       for finish in ("digest", "stupledigest", "utupledigest")})
 
-
-hash = _signed_function(_murmur.hash)  # noqa: A001 - mmh3's name
-hash_from_buffer = _signed_function(_murmur.hash_from_buffer)
-hash_bytes = _arch_function(_murmur.hash_bytes, "digest")
-_hash64 = {True: _arch_function(_murmur._hash64_signed, "stupledigest"),
-           False: _arch_function(_murmur._hash64_unsigned, "utupledigest")}
-mmh3_32_digest = _digest_function(_murmur.mmh3_32_digest, mmh3_32, "digest")
-mmh3_32_sintdigest = _digest_function(_murmur.mmh3_32_sintdigest, mmh3_32, "sintdigest")
-mmh3_32_uintdigest = _digest_function(_murmur.mmh3_32_uintdigest, mmh3_32, "uintdigest")
-mmh3_x64_128_digest, mmh3_x64_128_stupledigest, mmh3_x64_128_utupledigest = (
-    _digest_function(getattr(_murmur, f"mmh3_x64_128_{finish}"), mmh3_x64_128, finish)
-    for finish in ("digest", "stupledigest", "utupledigest"))
-mmh3_x86_128_digest, mmh3_x86_128_stupledigest, mmh3_x86_128_utupledigest = (
-    _digest_function(getattr(_murmur, f"mmh3_x86_128_{finish}"), mmh3_x86_128, finish)
-    for finish in ("digest", "stupledigest", "utupledigest"))
+# the guest's bindings, as they are
+hash = _murmur.hash  # noqa: A001 - mmh3's name
+hash_from_buffer = _murmur.hash_from_buffer
+hash_bytes = _murmur.hash_bytes
+_hash64 = {True: _murmur._hash64_signed, False: _murmur._hash64_unsigned}
+mmh3_32_digest = _murmur.mmh3_32_digest
+mmh3_32_sintdigest = _murmur.mmh3_32_sintdigest
+mmh3_32_uintdigest = _murmur.mmh3_32_uintdigest
+mmh3_x64_128_digest = _murmur.mmh3_x64_128_digest
+mmh3_x64_128_stupledigest = _murmur.mmh3_x64_128_stupledigest
+mmh3_x64_128_utupledigest = _murmur.mmh3_x64_128_utupledigest
+mmh3_x86_128_digest = _murmur.mmh3_x86_128_digest
+mmh3_x86_128_stupledigest = _murmur.mmh3_x86_128_stupledigest
+mmh3_x86_128_utupledigest = _murmur.mmh3_x86_128_utupledigest
 _from_bytes = int.from_bytes
 
 
