@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sample_package
+from conftest import BACKEND, sample_package
 
 try:
     import tomllib
@@ -87,16 +87,55 @@ def test_the_functions_are_the_bindings_and_take_oversize_keys_in_pieces(
     sends a key too large for the guest to the function of its name in ``_in_pieces``,
     which takes the same parameters (mmh3's own test_64bit hashes a 4 GiB key that way)."""
     manifest = tomllib.loads(Path(mmh3.__file__).with_name("_murmur.wasm.toml").read_text())
-    one_shot = {name: entry for name, entry in manifest["functions"].items()
+    oversize = {name: entry["oversize"] for name, entry in manifest["functions"].items()
                 if isinstance(entry, dict) and "oversize" in entry}
-    assert len(one_shot) == 14
-    for name, entry in one_shot.items():
-        assert entry["oversize"] == f"mmh3:_in_pieces.{name}"
-        binding = getattr(mmh3._murmur, name)
-        if not name.startswith("_"):
+    assert len(oversize) == 14 + 3          # the one-shot functions, the hashers' update()
+    for name, spec in oversize.items():
+        cls, _, method = name.rpartition(".")
+        assert spec == f"mmh3:_in_pieces.{method}"
+        binding = getattr(getattr(mmh3._murmur, cls) if cls else mmh3._murmur, method)
+        if not cls and not name.startswith("_"):
             assert getattr(mmh3, name) is binding
-        assert inspect.signature(getattr(mmh3._in_pieces, name)).parameters.keys() == \
+        assert inspect.signature(getattr(mmh3._in_pieces, method)).parameters.keys() == \
             inspect.signature(binding).parameters.keys()
+
+
+@pytest.mark.parametrize("pure", ["0", "1"])
+def test_a_key_of_4_gib_goes_in_pieces(monkeypatch: pytest.MonkeyPatch, pure: str) -> None:
+    """For real, on each call path: a key guest memory cannot hold, given to a one-shot
+    function and to a hasher's update() (each sent to its `oversize`), hashes as the same
+    key fed to a hasher in two halves that the guest does hold."""
+    monkeypatch.setenv("WASMIMPORT_PURE", pure)
+    mmh3 = next(sample_package(monkeypatch, "mmh3-wasm", "mmh3", "_murmur.wasm", "make wasm"))
+    assert type(mmh3.hash).__name__ == ("function" if pure == "1" else "Function")
+    key = bytearray(2**32 + 1)
+    key[0], key[-1] = ord("a"), 7
+    halves = mmh3.mmh3_32(seed=5)
+    for half in (memoryview(key)[:2**31], memoryview(key)[2**31:]):
+        halves.update(half)
+    whole = mmh3.mmh3_32(seed=5)
+    whole.update(key)
+    assert mmh3.hash(key, 5, signed=False) == whole.uintdigest() == halves.uintdigest()
+
+
+@pytest.mark.skipif(BACKEND.name != "wasmtime", reason="the pure path of wasmtime's backend "
+                    "is the one whose functions outlive a finalized instance")
+def test_a_hasher_that_outlives_its_instance_is_collected_silently(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a cycle the collector may finalize the module's wasm instance before a hasher:
+    the hasher's guest state went with the instance, so its __del__ has nothing to drop and
+    says nothing; an explicit call still raises ReferenceError."""
+    monkeypatch.setenv("WASMIMPORT_PURE", "1")
+    mmh3 = next(sample_package(monkeypatch, "mmh3-wasm", "mmh3", "_murmur.wasm", "make wasm"))
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    kept, collected = mmh3.mmh3_32(b"x"), mmh3.mmh3_x64_128(b"y")
+    mmh3._murmur.__wasmimport__.instance.__del__()     # as the collector may, first
+    with pytest.raises(ReferenceError, match=r"^mmh3\._murmur\.\w+\(\): called after its "
+                                             r"module's wasm instance was finalized"):
+        kept.update(b"more")
+    del collected
+    assert unraisable == []
 
 
 def test_hashers_are_final_like_mmh3s(mmh3: types.ModuleType) -> None:

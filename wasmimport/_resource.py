@@ -389,7 +389,10 @@ def _resource_class(name: str, resource: ResourceType) -> type:
         release(self)
 
     def __del__(self: Any) -> None:
-        release(self)
+        try:
+            release(self)
+        except ReferenceError:  # its instance was finalized first: the object went with it
+            pass
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"cannot create '{type(self).__qualname__}' instances: the guest "

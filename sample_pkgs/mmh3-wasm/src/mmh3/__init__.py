@@ -76,8 +76,15 @@ def _digest_pieces(cls: Any, finish: str) -> Any:
     return pieces
 
 
+def _update_pieces(self: Any, data: Any, /) -> None:
+    """A hasher's update() with such data."""
+    view = memoryview(data).cast("B")
+    for start in range(0, len(view), _CHUNK):
+        self.update(view[start:start + _CHUNK])
+
+
 _in_pieces = SimpleNamespace(
-    hash=_signed_pieces, hash_from_buffer=_signed_pieces,
+    update=_update_pieces, hash=_signed_pieces, hash_from_buffer=_signed_pieces,
     hash_bytes=_arch_pieces("digest"), _hash64_signed=_arch_pieces("stupledigest"),
     _hash64_unsigned=_arch_pieces("utupledigest"),
     **{f"mmh3_32_{finish}": _digest_pieces(mmh3_32, finish)
