@@ -68,7 +68,8 @@
  *     whatever its length.  wi_realloc() treats such a pointer like NULL.
  *   * wi_malloc(0) returns a real, unique, freeable allocation.
  *   * Allocation failure: wi_malloc/wi_realloc return NULL; cabi_realloc and wi_xmalloc
- *     trap (the host turns that into wasmimport.Trap).
+ *     trap (`unreachable`).  For an argument's buffer the host raises MemoryError (or
+ *     calls the manifest's `oversize` function); elsewhere it is a wasmimport.Trap.
  *
  * A COMPLETE EXAMPLE  (greet.c)
  *
