@@ -310,9 +310,11 @@ def test_ctrl_c_interrupts_a_long_call(tmp_path: Path, function: str) -> None:
 LATE_CHILD = textwrap.dedent("""
     import sys, time, wasmimport
     racy_add = {"signature": "(x: u32, n: u32) -> u32", "release_gil": sys.argv[2] == "released"}
+    limits = {"interruptible": False} if sys.argv[3:] == ["uninterruptible"] else {}
     mod = wasmimport.load(sys.argv[1], manifest={"functions": {
         "spin": "(n: u32) -> u32", "racy_add": racy_add, "echo_i32": "(x: i32) -> i32",
-        "racy_total": {"export": "racy_total_get", "signature": "() -> u32"}}})
+        "racy_total": {"export": "racy_total_get", "signature": "() -> u32"}},
+        "limits": limits})
     start = time.perf_counter()
     mod.spin(10**7)
     n = int(10**7 * 3 / (time.perf_counter() - start))   # a call of about 3 s
@@ -336,6 +338,29 @@ def test_ctrl_c_on_the_pure_fallback_comes_as_the_call_returns(tmp_path: Path) -
     gil = "released" if has("release-gil") else "held"
     _, out = interrupted_child(tmp_path, LATE_CHILD, guest_path("edges"), gil, pure=True)
     assert out == "interrupted\n1 7\n"
+
+
+@pytest.mark.needs("processes")
+def test_an_uninterruptible_module_takes_ctrl_c_as_the_call_returns(tmp_path: Path) -> None:
+    """``[limits] interruptible = false``: compiled without the checks that let Ctrl-C stop
+    a running call (on wasmtime a check per loop iteration: a fifth of Brotli's compression
+    instructions), a call runs to its end, as a C extension's does, and the
+    KeyboardInterrupt comes as it returns."""
+    gil = "released" if has("release-gil") else "held"
+    _, out = interrupted_child(tmp_path, LATE_CHILD, guest_path("edges"), gil,
+                               "uninterruptible")
+    assert out == "interrupted\n1 7\n"
+
+
+@pytest.mark.parametrize(("limits", "message"), [
+    ({"interruptible": False, "timeout": "1s"},
+     r"\[limits\] timeout needs interruptible calls: a call that cannot be interrupted cannot "
+     r"be stopped at its time limit"),
+    ({"interruptible": "no"}, r"\[limits\] interruptible must be true or false, not str"),
+])
+def test_interruptible_is_checked(limits: dict[str, object], message: str) -> None:
+    with pytest.raises(wasmimport.ManifestError, match=message):
+        wasmimport.load(guest_path("edges"), manifest={"limits": limits})
 
 
 def test_memory_cap_with_wasi() -> None:

@@ -144,8 +144,8 @@ def test_embedded_manifest_types_the_functions(tmp_path: Path) -> None:
     ('[limits]\ntimeout = 0', r"\[limits\] timeout must be positive, not 0"),
     ('[limits]\nfuel = -5', r"\[limits\] fuel must be a positive integer, not -5"),
     ('[limits]\nfuel = 1.5', r"\[limits\] fuel must be a positive integer, not 1.5"),
-    ('[limits]\nwall = 1', r"\[limits\] unknown key 'wall' \(expected one of fuel, memory, "
-                          r"timeout\)"),
+    ('[limits]\nwall = 1', r"\[limits\] unknown key 'wall' \(expected one of fuel, "
+                          r"interruptible, memory, timeout\)"),
     ('[functions]\n__init__ = "(a: i32, b: i32) -> i32"', r"dunder names are reserved"),
     (SIZE + '[abi]\nrealloc = "nope"',
      r"\[functions\] size: needs the \[abi\] realloc export 'nope' with core type "

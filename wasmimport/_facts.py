@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .backends import Backend
 
 # Bump when the remembered form, or anything planning decides, changes: it is in the key.
-FORMAT = 3
+FORMAT = 4
 
 # C guests keep their stack in linear memory below the mutable global ``__stack_pointer``.
 # A trap skips the epilogues that would restore it, so each trap would leak the trapped

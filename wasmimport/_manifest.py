@@ -31,7 +31,7 @@ _WASI_KEYS = {"args", "env", "stdin", "stdout", "stderr", "preopens"}
 _STREAMS = {"stdin": ("null", "inherit"), "stdout": ("null", "inherit", "capture"),
             "stderr": ("null", "inherit", "capture")}
 _IMPORT_KEYS = {"python", "signature", "doc"}
-_LIMIT_KEYS = {"memory", "timeout", "fuel"}
+_LIMIT_KEYS = {"memory", "timeout", "fuel", "interruptible"}
 _FUNCTION_KEYS = {"signature", "export", "doc", "release_gil", "type_errors",
                   "value_errors", "raises", "oversize"}
 _ABI_KEYS = {"realloc", "alloc", "free", "memory"}
@@ -216,15 +216,17 @@ class Wasi:
 
 
 class Limits:
-    """The ``[limits]`` table: memory cap (bytes), per-call timeout (seconds), per-call fuel."""
+    """The ``[limits]`` table: memory cap (bytes), per-call timeout (seconds), per-call fuel,
+    and whether Ctrl-C (and a timeout) may stop a running call."""
 
-    __slots__ = ("memory", "timeout", "fuel")
+    __slots__ = ("memory", "timeout", "fuel", "interruptible")
 
     def __init__(self, memory: int | None = None, timeout: float | None = None,
-                 fuel: int | None = None):
+                 fuel: int | None = None, interruptible: bool = True):
         self.memory = memory
         self.timeout = timeout
         self.fuel = fuel
+        self.interruptible = interruptible   # False: compiled without the engine's checks
 
 
 class Manifest:
@@ -262,7 +264,7 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
 
 
 # Bump when the plain form below changes: it is part of the key of remembered manifests.
-PLAIN_FORMAT = 9
+PLAIN_FORMAT = 10
 
 
 def to_plain(manifest: Manifest) -> tuple[Any, ...]:
@@ -279,7 +281,7 @@ def to_plain(manifest: Manifest) -> tuple[Any, ...]:
                 to_form(sig.result))
     abi, limits = manifest.abi, manifest.limits
     return (PLAIN_FORMAT, manifest.doc, (abi.realloc, abi.alloc, abi.free, abi.memory),
-            (limits.memory, limits.timeout, limits.fuel),
+            (limits.memory, limits.timeout, limits.fuel, limits.interruptible),
             tuple((i.module, i.name, i.python, signature(i.signature)) for i in manifest.imports),
             None if manifest.wasi is None else tuple(
                 getattr(manifest.wasi, key) for key in Wasi.__slots__),
@@ -459,9 +461,16 @@ def _limits(table: Any, source: str) -> Limits:
         if fuel is not None and (isinstance(fuel, bool) or not isinstance(fuel, int)
                                  or fuel <= 0 or fuel >= 1 << 63):
             raise ValueError(f"[limits] fuel must be a positive integer, not {fuel!r}")
+        interruptible = table.get("interruptible", True)
+        if not isinstance(interruptible, bool):
+            raise ValueError(f"[limits] interruptible must be true or false, not "
+                             f"{type(interruptible).__name__}")
+        if not interruptible and timeout is not None:
+            raise ValueError("[limits] timeout needs interruptible calls: a call that "
+                             "cannot be interrupted cannot be stopped at its time limit")
     except ValueError as exc:
         raise ManifestError(f"{source}: {exc}") from None
-    return Limits(memory, timeout, fuel)
+    return Limits(memory, timeout, fuel, interruptible)
 
 
 def _known_keys(table: Mapping[str, Any], allowed: set[str], prefix: str) -> None:

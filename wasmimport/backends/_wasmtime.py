@@ -466,19 +466,23 @@ class WasmtimeBackend(Backend):
     """wasmtime, the default backend.
 
     Limits that change the engine's configuration get sibling engines, made on demand and
-    shared: fuel metering changes the compiled code, and ``[limits] memory`` on the compiled
-    path has the extension make the engine's memories, so that a refused growth can be
-    reported as the limit it is (see "Memories" in ``_speedups.c``).
+    shared: fuel metering changes the compiled code, so does ``interruptible = false``
+    (no epoch checks), and ``[limits] memory`` on the compiled path has the extension make
+    the engine's memories, so that a refused growth can be reported as the limit it is (see
+    "Memories" in ``_speedups.c``).
     """
 
     name = "wasmtime"
 
-    def __init__(self, fuel: bool = False, capped: bool = False,
-                 siblings: dict[tuple[bool, bool], WasmtimeBackend] | None = None) -> None:
+    def __init__(self, fuel: bool = False, capped: bool = False, interruptible: bool = True,
+                 siblings: dict[tuple[bool, bool, bool], WasmtimeBackend] | None = None
+                 ) -> None:
         native = extension()      # (an engine serves modules with and without it)
         config = capi.nogil.wasm_config_new()
         capi.nogil.wasmtime_config_memory_may_move_set(config, False)
-        capi.nogil.wasmtime_config_epoch_interruption_set(config, True)
+        # epochs stop a running call (Ctrl-C, [limits] timeout): a check at every function
+        # entry and loop iteration of the compiled code, ~20% of Brotli's instructions
+        capi.nogil.wasmtime_config_epoch_interruption_set(config, interruptible)
         capi.nogil.wasmtime_config_consume_fuel_set(config, fuel)
         # traps are explicit checks in the compiled code, not signals: a trap stays a Trap
         # whatever faulthandler (or any library) later does with SIGSEGV, SIGILL or SIGFPE
@@ -493,7 +497,8 @@ class WasmtimeBackend(Backend):
         self.fuel = fuel
         self.capped = capped
         # every engine setting above, spelled out: a change must change the cache key
-        settings = (f"memory_may_move=0,epoch=1,fuel={int(fuel)},signals_based_traps=0,"
+        settings = (f"memory_may_move=0,epoch={int(interruptible)},fuel={int(fuel)},"
+                    "signals_based_traps=0,"
                     f"memory_creator={int(capped)},memory_init_cow={int(not capped)}")
         library = capi.library_path()
         self.version = _dist_version(library)
@@ -512,7 +517,7 @@ class WasmtimeBackend(Backend):
                 increment_epoch=capi.address(capi.nogil.wasmtime_engine_increment_epoch),
                 delete=capi.address(capi.nogil.wasm_engine_delete))
         self._siblings = {} if siblings is None else siblings
-        self._siblings[fuel, capped] = self
+        self._siblings[fuel, capped, interruptible] = self
 
     def __del__(self, _delete: Any = capi.nogil.wasm_engine_delete) -> None:
         if getattr(self, "native_engine", True) is None:
@@ -524,7 +529,8 @@ class WasmtimeBackend(Backend):
             setting = "timeout" if limits.timeout is not None else "fuel"
             raise BackendError(needs_extension(f"[limits] {setting}"))
         # without the extension, wasmtime's store limiter holds the memory cap (silently)
-        key = (limits.fuel is not None, limits.memory is not None and native is not None)
+        key = (limits.fuel is not None, limits.memory is not None and native is not None,
+               limits.interruptible)
         sibling = self._siblings.get(key)
         if sibling is None:
             sibling = WasmtimeBackend(*key, siblings=self._siblings)
