@@ -248,6 +248,10 @@ oversize = "abi_big:first"
 export = "two"
 signature = "(data: bytes, n: u8, m: u8) -> u32"
 oversize = "abi_big:first"
+[functions.keyed]
+export = "two"
+signature = "(a: bytes, /, *, b: bytes = b'') -> u32"
+oversize = "abi_big:first"
 """
 OVERSIZE_PY = """
 calls = []
@@ -274,18 +278,21 @@ def test_oversize_takes_what_guest_memory_cannot(tmp_path: Path, path: str,
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  abi: str, mode: int) -> None:
     """An argument the guest cannot allocate (its allocator returns NULL or traps for want
-    of memory) sends the call, with its arguments as given, to `oversize`."""
+    of memory) sends the call to `oversize`, with its arguments bound to the function's
+    parameters (defaults filled in), keyword-only ones by keyword."""
     m, big = oversized(tmp_path, monkeypatch, abi)
     assert m.first_or(b"\x05") == 5 and big.calls == []
     m.set_mode(mode)
     data = b"0123456789" * 3000       # past the compiled path's scratch block too
     assert m.first_or(data) == 99
     assert m.first_or(data=data) == 99
-    assert big.calls == [((data,), {}), ((), {"data": data})]
+    assert m.keyed(data) == 99 and m.keyed(b"x", b=data) == 99
+    assert big.calls == [((data,), {}), ((data,), {}), ((data,), {"b": b""}),
+                         ((b"x",), {"b": data})]
     with pytest.raises(MemoryError, match=r"abi\.first_byte\(\): the guest could not alloc"):
         m.first_byte(data)            # the same export, without `oversize`
     m.set_mode(0)
-    assert m.first_or(b"\x06") == 6 and len(big.calls) == 2
+    assert m.first_or(b"\x06") == 6 and len(big.calls) == 4
 
 
 def test_oversize_is_not_for_other_errors(tmp_path: Path, path: str,

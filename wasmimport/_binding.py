@@ -106,15 +106,16 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
     if instance.native_store is not None and all(
             _compilable(t) for t in (*(p.type for p in signature.params), signature.result)):
         fn = _compiled(label, plan, instance, guest, raises, oversize)
+    elif instance.native_store is not None and _lends(signature):
+        fn = _compiled_lending(label, plan, instance, guest, raises, oversize)
     else:
-        if instance.native_store is not None and _lends(signature):
-            fn = _compiled_lending(label, plan, instance, guest, raises)
-        else:
-            fn = _pure(label, plan, instance, guest,
-                       instance.function(post, FuncType(plan.functype.results, ()), label)
-                       if post else None, raises)
+        fn = _pure(label, plan, instance, guest,
+                   instance.function(post, FuncType(plan.functype.results, ()), label)
+                   if post else None, raises)
         if oversize is not None:
-            fn = _falling_back(fn, oversize)
+            fn = generated(plan.name, signature.params, _guarded(
+                f"_fn({bound_args(signature.params)})", signature.params),
+                {"_fn": fn, "_oversize": oversize, "_unplaced": is_unplaced})
     fn.__name__ = fn.__qualname__ = plan.name
     fn.__module__ = module
     fn.__doc__ = plan.doc
@@ -144,8 +145,8 @@ def _lends(signature: Signature) -> bool:
 
 
 def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
-                      guest: GuestABI | None, raises: type[Exception] | None
-                      ) -> Callable[..., Any]:
+                      guest: GuestABI | None, raises: type[Exception] | None,
+                      oversize: Callable[..., Any] | None) -> Callable[..., Any]:
     """A method's call on the compiled path: a generated function takes each lent object's
     representation (it moves no object, so none can be moved and lent at once; a host
     object gets a handle lent for the call), the compiled function of the signature with
@@ -182,7 +183,10 @@ def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
     if isinstance(result, ResourceType):
         namespace["_adopt"] = result.adopt
         call = f"_adopt({call})"
-    return generated(plan.name, params, f"return {call}", namespace)
+    if oversize is None:
+        return generated(plan.name, params, f"return {call}", namespace)
+    namespace.update(_oversize=oversize, _unplaced=is_unplaced)
+    return generated(plan.name, params, _guarded(call, params), namespace)
 
 
 def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,
@@ -332,9 +336,7 @@ def constructor(resource: ResourceType, ctor: Callable[..., Any],
     """``R.__init__`` for the guest constructor ``ctor`` (which returns a new ``R``): the
     object being initialised takes over what ``ctor`` made, with ``ctor``'s parameters."""
     params = (Param("self", resource), *signature.params)
-    args = ", ".join(p.name if p.kind != KEYWORD_ONLY else f"{p.name}={p.name}"
-                     for p in signature.params)
-    init = generated("__init__", params, f"_take_over(self, _ctor({args}))",
+    init = generated("__init__", params, f"_take_over(self, _ctor({bound_args(signature.params)}))",
                       {"_ctor": ctor, "_take_over": resource.take_over})
     init.__qualname__ = ctor.__qualname__
     init.__doc__ = ctor.__doc__
@@ -517,18 +519,20 @@ def _oversize(plan: FunctionPlan, label: str) -> Callable[..., Any] | None:
     return oversize
 
 
-def _falling_back(fn: Callable[..., Any], oversize: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn``, whose call goes to ``oversize`` with the same arguments when one of them
-    does not fit in guest memory (the compiled path does this in C)."""
-    def falling_back(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (MemoryError, OverflowError) as exc:
-            if not is_unplaced(exc):
-                raise
-        return oversize(*args, **kwargs)
-    falling_back.__wrapped__ = fn      # type: ignore[attr-defined]  # its signature
-    return falling_back
+def bound_args(params: tuple[Param, ...]) -> str:
+    """The arguments of a generated function, passed on: keyword-only ones by keyword."""
+    return ", ".join(p.name if p.kind != KEYWORD_ONLY else f"{p.name}={p.name}"
+                     for p in params)
+
+
+def _guarded(call: str, params: tuple[Param, ...]) -> str:
+    """A generated function's body that returns ``call``, or, when an argument did not fit
+    in guest memory, what the manifest's ``_oversize`` returns for the same arguments (the
+    compiled path does this in C).  A ``try`` costs nothing until something raises."""
+    return (f"try:\n        return {call}\n"
+            "    except (MemoryError, OverflowError) as exc:\n"
+            "        if not _unplaced(exc):\n            raise\n"
+            f"    return _oversize({bound_args(params)})")
 
 
 def _allocation_error(label: str, guest: GuestABI) -> AllocationError:

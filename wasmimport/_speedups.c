@@ -1335,6 +1335,8 @@ typedef struct {
     PyObject *alloc_failed;    /* alloc_failed(align, size, ptr, trap): the pure error */
     PyObject *oversize;        /* [functions] oversize: takes a call whose arguments the
                                 * guest's memory cannot hold (NULL: none) */
+    int npositional;           /* the parameters before the keyword-only ones */
+    PyObject *kwonly_names;    /* the keyword-only ones' names, a tuple (NULL: none) */
     PyObject *signature;       /* the manifest Signature, for __signature__ */
     PyObject *dict;
     PyObject *weakrefs;
@@ -2127,11 +2129,13 @@ done:
         PyMem_Free(cargs);
         PyMem_Free(owned.first);
     }
-    Py_XDECREF(bound);
     if (result == NULL && !lowered && fn->oversize != NULL && unplaced_pending()) {
-        PyErr_Clear();          /* the store is free again: the fallback may call the guest */
-        return PyObject_Vectorcall(fn->oversize, args, nargsf, kwnames);
+        /* the bound arguments, keyword-only ones by keyword; the store is free again, so
+         * the fallback may call the guest */
+        PyErr_Clear();
+        result = PyObject_Vectorcall(fn->oversize, values, fn->npositional, fn->kwonly_names);
     }
+    Py_XDECREF(bound);
     return result;
 }
 
@@ -2195,7 +2199,8 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
             args, kwds, "$O!OOUO!OO!OOOpOOOOOOO!O:Function", kwlist, st->Store_Type, &store,
             &owner, &func, &label, &PyTuple_Type, &params, &result, &PyUnicode_Type,
             &core_results, &guest, &post, &spill, &release_gil, &binder, &lift,
-            &alloc_failed, &alloc_label, &free_label, &signature, &PyTuple_Type, &defaults, &oversize))
+            &alloc_failed, &alloc_label, &free_label, &signature, &PyTuple_Type, &defaults,
+            &oversize))
         return NULL;
     if (guest != Py_None && !PyObject_TypeCheck(guest, st->Guest_Type)) {
         PyErr_SetString(PyExc_TypeError, "guest must be a Guest or None");
@@ -2247,7 +2252,7 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     fn->specs = Py_NewRef(params);           /* what Param and result nodes point into */
     fn->result_spec = Py_NewRef(result);
 
-    fn->nparams = fn->all_positional = (int)PyTuple_GET_SIZE(params);
+    fn->nparams = fn->all_positional = fn->npositional = (int)PyTuple_GET_SIZE(params);
     if (PyTuple_GET_SIZE(defaults) > fn->nparams) {
         PyErr_SetString(PyExc_ValueError, "more defaults than parameters");
         goto error;
@@ -2280,8 +2285,10 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
                               "converter, keyword_only)", &name, &spec, &convert,
                               &keyword_only))
             goto error;
-        if (keyword_only)
+        if (keyword_only && fn->all_positional >= 0) {
             fn->all_positional = -1;
+            fn->npositional = k;
+        }
         if (PyUnicode_Check(spec) && PyUnicode_CompareWithASCIIString(spec, "bytes | str") == 0) {
             p->type = T_BYTES;
             p->elem = -1;
@@ -2298,6 +2305,14 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
                 goto error;
             p->offset = (uint32_t)off;
         }
+    }
+    if (fn->npositional < fn->nparams) {
+        fn->kwonly_names = PyTuple_New(fn->nparams - fn->npositional);
+        if (fn->kwonly_names == NULL)
+            goto error;
+        for (int k = fn->npositional; k < fn->nparams; k++)
+            PyTuple_SET_ITEM(fn->kwonly_names, k - fn->npositional,
+                             Py_NewRef(fn->params[k].name));
     }
     if (offsets)
         slot = 1;
@@ -2334,6 +2349,7 @@ static int Function_traverse(FunctionObject *fn, visitproc visit, void *arg) {
     Py_VISIT(fn->lift);
     Py_VISIT(fn->alloc_failed);
     Py_VISIT(fn->oversize);
+    Py_VISIT(fn->kwonly_names);
     Py_VISIT(fn->signature);
     Py_VISIT(fn->dict);
     Py_VISIT(fn->specs);
@@ -2364,6 +2380,7 @@ static void Function_dealloc(FunctionObject *fn) {
     Py_CLEAR(fn->lift);
     Py_CLEAR(fn->alloc_failed);
     Py_CLEAR(fn->oversize);
+    Py_CLEAR(fn->kwonly_names);
     Py_CLEAR(fn->signature);
     Py_CLEAR(fn->label);
     Py_CLEAR(fn->alloc_label);
