@@ -543,13 +543,11 @@ def _allocation_error(label: str, guest: GuestABI) -> AllocationError:
                      trap: BaseException | None = None) -> BaseException:
         if trap is not None:
             exc = guest.allocator_trapped(size, trap)
-            return unplaced(_labelled(exc, label)) if isinstance(exc, MemoryError) else exc
+            return _labelled(exc, label) if isinstance(exc, MemoryError) else exc
         try:
             guest.check_size(size)
             guest.check_allocation(align, size, ptr)
-        except (MemoryError, OverflowError) as exc:
-            return unplaced(_labelled(exc, label))
-        except Trap as exc:
+        except (Trap, MemoryError, OverflowError) as exc:
             return _labelled(exc, label)
         return SystemError(f"{label}: allocation of {size} bytes at {ptr:#x} refused")
     return alloc_failed

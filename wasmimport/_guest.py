@@ -60,23 +60,19 @@ class GuestABI:
 
     def alloc(self, align: int, size: int) -> int:
         """Allocate ``size`` bytes aligned to ``align`` in the guest; return the address."""
+        self.check_size(size)
         try:
-            self.check_size(size)
-            try:
-                if self._alloc is not None:
-                    ptr = self._alloc(signed32(size))
-                else:
-                    assert self._realloc is not None, "planning checks that an allocator exists"
-                    ptr = self._realloc(0, 0, align, signed32(size))
-            except Trap as exc:
-                error = self.allocator_trapped(size, exc)
-                if error is exc:
-                    raise
-                raise error from None
-            ptr = self.check_allocation(align, size, int(ptr) & 0xFFFFFFFF)
-        except (MemoryError, OverflowError) as exc:
-            unplaced(exc)
-            raise
+            if self._alloc is not None:
+                ptr = self._alloc(signed32(size))
+            else:
+                assert self._realloc is not None, "planning checks that an allocator exists"
+                ptr = self._realloc(0, 0, align, signed32(size))
+        except Trap as exc:
+            error = self.allocator_trapped(size, exc)
+            if error is exc:
+                raise
+            raise error from None
+        ptr = self.check_allocation(align, size, int(ptr) & 0xFFFFFFFF)
         if self._free is not None and size:
             self._owned.append(ptr)
         return ptr
@@ -85,7 +81,7 @@ class GuestABI:
     def check_size(size: int) -> None:
         """Refuse a buffer larger than 32-bit guest memory can hold."""
         if size > 0xFFFFFFFF:
-            raise OverflowError(f"{size} bytes do not fit in 32-bit guest memory")
+            raise unplaced(OverflowError(f"{size} bytes do not fit in 32-bit guest memory"))
 
     def allocator_trapped(self, size: int, trap: BaseException) -> BaseException:
         """What the allocator's trap while it served ``size`` bytes means for the call.  A
@@ -96,13 +92,13 @@ class GuestABI:
         if type(trap) is not Trap or trap.kind != "unreachable":
             return trap
         reason = trap.message.rpartition("wasm trap: ")[2]
-        return MemoryError(f"the guest could not allocate {size} bytes: "
-                           f"{self.alloc_label} trapped ({reason})")
+        return unplaced(MemoryError(f"the guest could not allocate {size} bytes: "
+                                    f"{self.alloc_label} trapped ({reason})"))
 
     def check_allocation(self, align: int, size: int, ptr: int) -> int:
         """``ptr`` if the guest allocator returned a usable block; else raise."""
         if size and ptr == 0:
-            raise MemoryError(f"the guest could not allocate {size} bytes")
+            raise unplaced(MemoryError(f"the guest could not allocate {size} bytes"))
         if ptr % align:
             raise Trap(f"the guest allocator returned {ptr:#x}, which is not "
                        f"aligned to {align}", kind="unaligned_pointer")

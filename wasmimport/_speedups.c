@@ -2252,7 +2252,7 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     fn->specs = Py_NewRef(params);           /* what Param and result nodes point into */
     fn->result_spec = Py_NewRef(result);
 
-    fn->nparams = fn->all_positional = fn->npositional = (int)PyTuple_GET_SIZE(params);
+    fn->nparams = fn->npositional = (int)PyTuple_GET_SIZE(params);
     if (PyTuple_GET_SIZE(defaults) > fn->nparams) {
         PyErr_SetString(PyExc_ValueError, "more defaults than parameters");
         goto error;
@@ -2285,10 +2285,8 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
                               "converter, keyword_only)", &name, &spec, &convert,
                               &keyword_only))
             goto error;
-        if (keyword_only && fn->all_positional >= 0) {
-            fn->all_positional = -1;
-            fn->npositional = k;
-        }
+        if (keyword_only && fn->npositional == fn->nparams)
+            fn->npositional = k;       /* the first keyword-only one: the rest are too */
         if (PyUnicode_Check(spec) && PyUnicode_CompareWithASCIIString(spec, "bytes | str") == 0) {
             p->type = T_BYTES;
             p->elem = -1;
@@ -2306,6 +2304,7 @@ static PyObject *Function_new(PyTypeObject *type, PyObject *args, PyObject *kwds
             p->offset = (uint32_t)off;
         }
     }
+    fn->all_positional = fn->npositional == fn->nparams ? fn->nparams : -1;
     if (fn->npositional < fn->nparams) {
         fn->kwonly_names = PyTuple_New(fn->nparams - fn->npositional);
         if (fn->kwonly_names == NULL)
