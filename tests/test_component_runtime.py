@@ -78,6 +78,21 @@ def test_its_python_side_is_the_core_paths(pyguest: types.ModuleType) -> None:
     assert pyguest.greet("\u00e9\u4e2d\U0001f600") == "Hello, \u00e9\u4e2d\U0001f600!"
 
 
+def test_a_string_too_long_for_the_runtime_is_refused_before_the_call(
+        pyguest: types.ModuleType) -> None:
+    """wasmtime copies at most 2**31 - 1 bytes of a string into a component; it refused a
+    longer one only after seconds of copying, as a Trap that ended the instance."""
+    name = "a" * (1 << 31)
+    too_long = r"a string of 2147483648 bytes of UTF-8 is too long for wasmtime's component " \
+               r"runtime \(2\*\*31 - 1 bytes at most\)"
+    with pytest.raises(OverflowError, match=r"^pyguest.greet\(\): " + too_long):
+        pyguest.greet(name)
+    with pytest.raises(OverflowError, match=r"^pyguest.describe\(\): " + too_long):
+        pyguest.describe(pyguest.Person(name, 1))          # inside a record too
+    del name
+    assert pyguest.greet("still here") == "Hello, still here!"
+
+
 def test_it_is_compiled_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Compiled into the compile cache by its first import (or `compile`); the next import,
     in this process or another, deserializes it."""

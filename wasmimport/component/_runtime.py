@@ -113,6 +113,9 @@ from ._witdocs import PackageDocs
 _KINDS = {"bool": 0, "s8": 1, "u8": 2, "s16": 3, "u16": 4, "s32": 5, "u32": 6, "s64": 7,
           "u64": 8, "f32": 9, "f64": 10, "char": 11, "string": 12}
 _FIELDS = {"bool": "boolean", "char": "character", "string": "string"}
+# wasmtime's MAX_STRING_BYTE_LENGTH, the Canonical ABI's: a longer string is its error (a
+# Trap, which poisons the instance) only after seconds spent copying the value tree
+_MAX_STRING = (1 << 31) - 1
 _LIST, _RECORD, _TUPLE, _VARIANT, _ENUM, _OPTION, _RESULT, _FLAGS, _RESOURCE = range(13, 22)
 
 Lower = Callable[[Any, Any], None]       # (converted value, wasmtime_component_val_t)
@@ -775,9 +778,12 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
         out = Val()
         marks = [table.loans() for table in loans] if loans else None
         try:
-            for arg, lower in zip(values, lowers):
-                lower(arg, args[filled])
-                filled += 1
+            try:
+                for arg, lower in zip(values, lowers):
+                    lower(arg, args[filled])
+                    filled += 1
+            except OverflowError as exc:
+                raise OverflowError(f"{label}: {exc}") from None
             call(args, out)
             if lift:
                 try:
@@ -821,6 +827,10 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any, store: _Store) -> Lower:
         kind, field = _KINDS[wit.kind], _FIELDS.get(wit.kind, wit.kind)
         if isinstance(t, StrType):
             def lower_str(value: Any, val: Any) -> None:
+                if len(value) > _MAX_STRING:
+                    raise OverflowError(f"a string of {len(value)} bytes of UTF-8 is too long "
+                                        f"for wasmtime's component runtime (2**31 - 1 bytes "
+                                        f"at most)")
                 val.of.string = ffi.bytes_to_capi(bytes(value))
                 val.kind = kind
             return lower_str
