@@ -21,7 +21,7 @@ import pytest
 
 import wasmimport
 from conftest import BACKEND, guest_path, has, mypy_strict
-from wasmimport import GuestError, Trap, WasmImportError
+from wasmimport import GuestError, ManifestError, Trap, WasmImportError
 from wasmimport._inspect import describe
 from wasmimport._stub import render_stub
 from wasmimport.component import as_core
@@ -201,6 +201,24 @@ def test_imports_served_by_python(syspath: Path, hook: None, compiled: None) -> 
     import hostside  # type: ignore[import-not-found]
     assert host_c.run(5) == 6 + 2000 % 1000
     assert hostside.logged and "wasm" in hostside.logged[0]
+
+
+@pytest.mark.parametrize("form", ["dict", "toml", "path"])
+def test_load_takes_a_components_manifest(syspath: Path, hook: None, compiled: None,
+                                          form: str) -> None:
+    """load(manifest=...) reads a component's manifest by the component schema ([imports]
+    by WIT name), as the sidecar is read; it was read as a core module's."""
+    _host_c(syspath)
+    toml = (syspath / "host_c.wasm.toml").read_text()
+    (syspath / "host_c.wasm.toml").unlink()
+    (syspath / "given.toml").write_text(toml)
+    table = {"imports": {"log": "hostside:log", "add-one": "hostside:add_one",
+                         "name": "hostside:name", "demo:host/clock@0.1.0": "hostclock"}}
+    given = {"dict": table, "toml": toml, "path": syspath / "given.toml"}[form]
+    host_c = wasmimport.load(syspath / "host_c.wasm", manifest=given)
+    assert host_c.run(5) == 6 + 2000 % 1000
+    with pytest.raises(ManifestError, match=r"a component's manifest has no \[functions\]"):
+        wasmimport.load(syspath / "host_c.wasm", manifest={"functions": {}})
 
 
 def test_an_imported_interfaces_types_are_the_modules(syspath: Path, hook: None,

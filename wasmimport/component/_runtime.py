@@ -95,7 +95,7 @@ from ._lower import (
     python_member,
     signature_text,
 )
-from ._manifest import not_provided, python_for, wasi_not_granted
+from ._manifest import is_wasi, not_provided, python_for, wasi_not_granted
 from ._wit import (
     FuncType,
     Labels,
@@ -413,7 +413,7 @@ def build(module: types.ModuleType, component: Component, data: bytes, origin: s
     path refuses."""
     core = manifest.core if manifest is not None else None
     limits = core.limits if core is not None else Limits()
-    wasi = [i.name for i in component.imports if i.name.startswith("wasi:")]
+    wasi = [i.name for i in component.imports if is_wasi(i.name)]
     http = [name for name in wasi if name.startswith("wasi:http/")]
     if http:
         raise WasmImportError(f"{origin}: wasi:http is not granted (no [wasi] setting grants "
@@ -519,7 +519,7 @@ def _imported(component: Component
     function imported alone; the member's WIT name; its type).  An interface of types only
     is left out: its types are named where the functions using them are."""
     for imported in component.imports:
-        if imported.name.startswith("wasi:"):
+        if is_wasi(imported.name):
             continue
         if imported.kind == "func" and isinstance(imported.type, FuncType):
             yield imported, [(None, imported.name, imported.type)]
