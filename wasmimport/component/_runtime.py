@@ -37,7 +37,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .._binding import attach_methods, generated
+from .._binding import _labelled, attach_methods, generated
 from .._cache import load_or_compile
 from .._compound import (
     CasesType,
@@ -783,7 +783,7 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
                     lower(arg, args[filled])
                     filled += 1
             except OverflowError as exc:
-                raise OverflowError(f"{label}: {exc}") from None
+                raise _labelled(exc, label) from None
             call(args, out)
             if lift:
                 try:
