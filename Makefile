@@ -217,7 +217,7 @@ lint: setup
 	$(PY) -m ruff check wasmimport tests benchmarks examples sample_pkgs tools
 
 # Benchmarks run against a normal (non-editable) install, as users have it.
-bench: setup toolchain wasm
+bench: setup toolchain wasm real-modules
 	rm -rf .bench-venv
 	$(PYTHON) -m venv .bench-venv
 	.bench-venv/bin/python -m pip install -q ".[debug]" ./sample_pkgs/mmh3-wasm ./sample_pkgs/brotli-wasm

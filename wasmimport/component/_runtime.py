@@ -30,7 +30,6 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
-import struct
 import threading
 import types
 import weakref
@@ -845,14 +844,8 @@ def _lowerer(wit: WitType, t: WasmType, ffi: Any, store: _Store) -> Lower:
             val.kind = kind
         return lower_scalar
     if isinstance(wit, Wrapper) and wit.kind == "list":
-        if isinstance(t, BytesType):
-            return _sequence(bytes, _lowerer(wit.inner, t, ffi, store), ffi)
-        if isinstance(t, ListType):
-            code = "<" + t._code
-
-            def items(value: Any) -> Any:
-                return [v for (v,) in struct.iter_unpack(code, bytes(value))]
-            return _sequence(items, _lowerer(wit.inner, t.elem, ffi, store), ffi)
+        if isinstance(t, (BytesType, ListType)):
+            return _packed_lowerer(wit.inner, t, ffi)
         assert isinstance(t, ListOfType)
         return _sequence(list, _lowerer(wit.inner, t.elem, ffi, store), ffi)
     if isinstance(wit, (Record, Tuple)):
@@ -994,6 +987,59 @@ def _sequence(items: Callable[[Any], Any], lower: Lower, ffi: Any) -> Lower:
     return lower_list
 
 
+def _packed_lowerer(elem: WitType, t: BytesType | ListType, ffi: Any) -> Lower:
+    """A list of numbers (``t``'s converted value is their little-endian bytes) written as
+    its value tree in a few byte-slice copies, not element by element: each element is a
+    ``wasmtime_component_val_t`` whose kind is the first byte and whose value the union's
+    first bytes, so the tree's bytes are the packed bytes spread at the element's stride."""
+    assert isinstance(elem, Primitive)
+    kind, width = bytes([_KINDS[elem.kind]]), t.elem_size if isinstance(t, ListType) else 1
+    node = ffi.wasmtime_component_val_t
+    stride, at = ctypes.sizeof(node), node.of.offset
+    make = ffi.wasmtime_component_vallist_new_uninit
+
+    def lower_packed(value: Any, val: Any) -> None:
+        data = bytes(value)
+        count = len(data) // width
+        raw = ffi.wasmtime_component_vallist_t()
+        make(raw, count)
+        if count:        # written in place: the rest of each node's union is never read
+            tree = _nodes(raw, count * stride)
+            tree[::stride] = kind * count
+            for byte in range(width):
+                tree[at + byte::stride] = data[byte::width]
+        val.of.list = raw
+        val.kind = _LIST
+    return lower_packed
+
+
+def _nodes(vallist: Any, size: int) -> memoryview:
+    """The ``size`` bytes of a non-empty list's nodes, as a byte view (no copy)."""
+    return memoryview((ctypes.c_ubyte * size).from_address(
+        ctypes.addressof(vallist.data.contents))).cast("B")
+
+
+def _packed_lifter(t: BytesType | ListType, ffi: Any) -> Lift:
+    """A list of numbers read from its value tree in a few byte-slice copies (see
+    ``_packed_lowerer``), then decoded as the core path decodes the same bytes."""
+    width = t.elem_size if isinstance(t, ListType) else 1
+    node, decode = ffi.wasmtime_component_val_t, t.decode
+    stride, at = ctypes.sizeof(node), node.of.offset
+
+    def lift_packed(val: Any) -> Any:
+        count = val.of.list.size
+        if not count:
+            return decode(b"")
+        tree = _nodes(val.of.list, count * stride)
+        if width == 1:
+            return decode(bytes(tree[at::stride]))
+        data = bytearray(count * width)
+        for byte in range(width):
+            data[byte::width] = tree[at + byte::stride]
+        return decode(bytes(data))
+    return lift_packed
+
+
 def _lifter(wit: WitType, t: WasmType | None, ffi: Any, store: _Store) -> Lift:
     """How a value tree of WIT type ``wit`` becomes the Python value ``t`` describes (a
     result as (0, ok) or (1, error), raised by the caller)."""
@@ -1008,8 +1054,8 @@ def _lifter(wit: WitType, t: WasmType | None, ffi: Any, store: _Store) -> Lift:
             return lambda val: getattr(val.of, field)
         return lambda val: int(getattr(val.of, field))
     if isinstance(wit, Wrapper) and wit.kind == "list":
-        if isinstance(t, BytesType):
-            return lambda val: bytes(val.of.list.data[i].of.u8 for i in range(val.of.list.size))
+        if isinstance(t, (BytesType, ListType)):
+            return _packed_lifter(t, ffi)
         elem = t.elem if isinstance(t, (ListType, ListOfType)) else None
         inner = _lifter(wit.inner, elem, ffi, store)
         return lambda val: [inner(val.of.list.data[i]) for i in range(val.of.list.size)]
