@@ -18,6 +18,7 @@ import array
 import gc
 import json
 import struct
+import subprocess
 import sys
 import types
 import zlib
@@ -284,6 +285,37 @@ def test_a_published_components_lists_of_numbers_cross_both_ways(
     empty = compressor.encode(codec.AnyArray(case(python[:0]), [0]))
     decoded = compressor.decode(empty).data
     assert type(decoded) is case and len(decoded.value) == 0
+
+
+HUGE_LIST = """
+import resource, sys, wasmimport
+resource.setrlimit(resource.RLIMIT_AS, (12 << 30, 12 << 30))
+sys.path.insert(0, {folder!r})
+m = wasmimport.load({path!r}, name="zcodec", manifest={manifest!r})
+codec = m.codec
+compressor = codec.Codec.from_config('{{"level": 1}}')
+big = bytes(512 << 20)
+try:
+    compressor.encode(codec.AnyArray(codec.AnyArrayData.U8(big), [len(big)]))
+except MemoryError as exc:
+    print(exc)
+print(compressor.encode(codec.AnyArray(codec.AnyArrayData.U8(b"abc"), [3])).shape)
+"""
+
+
+def test_a_list_too_large_for_the_runtimes_value_tree_is_a_memory_error(
+        zcodec: types.ModuleType, tmp_path: Path) -> None:
+    """A list<u8> of 512 MiB is 16 GiB of wasmtime's value-tree nodes, which libwasmtime
+    allocates with the C allocator and aborts the process when it cannot: in a process
+    limited to 12 GiB of address space, that is a MemoryError, and the instance lives on."""
+    code = HUGE_LIST.format(folder=str(tmp_path), path=str(real("numcodecs-zlib.wasm")),
+                            manifest=GRANTED)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        "zcodec.codec.Codec.encode(): a list of 536870912 elements needs 17179869184 bytes "
+        "as wasmtime's value tree (32 bytes an element), more than this process can allocate",
+        "[20]"]
 
 
 def test_a_published_components_resource_lives_as_python_says(zcodec: types.ModuleType

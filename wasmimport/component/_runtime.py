@@ -115,6 +115,11 @@ _FIELDS = {"bool": "boolean", "char": "character", "string": "string"}
 # wasmtime's MAX_STRING_BYTE_LENGTH, the Canonical ABI's: a longer string is its error (a
 # Trap, which poisons the instance) only after seconds spent copying the value tree
 _MAX_STRING = (1 << 31) - 1
+# lists whose value tree is this large are allocated once first (_can_allocate)
+_PROBED = 1 << 26
+_raw_malloc = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_size_t)(
+    ("PyMem_RawMalloc", ctypes.pythonapi))
+_raw_free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(("PyMem_RawFree", ctypes.pythonapi))
 _LIST, _RECORD, _TUPLE, _VARIANT, _ENUM, _OPTION, _RESULT, _FLAGS, _RESOURCE = range(13, 22)
 
 Lower = Callable[[Any, Any], None]       # (converted value, wasmtime_component_val_t)
@@ -781,7 +786,7 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
                 for arg, lower in zip(values, lowers):
                     lower(arg, args[filled])
                     filled += 1
-            except OverflowError as exc:
+            except (OverflowError, MemoryError) as exc:
                 raise _labelled(exc, label) from None
             call(args, out)
             if lift:
@@ -974,8 +979,11 @@ def _boxed(lower: Lower, value: Any, ffi: Any) -> Any:
 
 def _sequence(items: Callable[[Any], Any], lower: Lower, ffi: Any) -> Lower:
     """A list's lowering: its elements (``items`` of the converted value), each lowered."""
+    stride = ctypes.sizeof(ffi.wasmtime_component_val_t)
+
     def lower_list(value: Any, val: Any) -> None:
         elements = items(value)
+        _can_allocate(len(elements), stride)
         raw = ffi.wasmtime_component_vallist_t()
         ffi.wasmtime_component_vallist_new_uninit(raw, len(elements))
         for i in range(len(elements)):
@@ -985,6 +993,21 @@ def _sequence(items: Callable[[Any], Any], lower: Lower, ffi: Any) -> Lower:
         val.of.list = raw
         val.kind = _LIST
     return lower_list
+
+
+def _can_allocate(count: int, stride: int) -> None:
+    """Raise MemoryError if a list's nodes (``count`` of ``stride`` bytes) cannot be
+    allocated now: libwasmtime allocates them with the C allocator and aborts the process
+    when it fails (a list<u8> of 1 GiB is 32 GiB of nodes), so a large one is tried first."""
+    size = count * stride
+    if size < _PROBED:
+        return
+    block = _raw_malloc(size)
+    if not block:
+        raise MemoryError(f"a list of {count} elements needs {size} bytes as wasmtime's "
+                          f"value tree ({stride} bytes an element), more than this process "
+                          f"can allocate")
+    _raw_free(block)
 
 
 def _packed_lowerer(elem: WitType, t: BytesType | ListType, ffi: Any) -> Lower:
@@ -999,8 +1022,9 @@ def _packed_lowerer(elem: WitType, t: BytesType | ListType, ffi: Any) -> Lower:
     make = ffi.wasmtime_component_vallist_new_uninit
 
     def lower_packed(value: Any, val: Any) -> None:
+        count = len(value) // width
+        _can_allocate(count, stride)
         data = bytes(value)
-        count = len(data) // width
         raw = ffi.wasmtime_component_vallist_t()
         make(raw, count)
         if count:        # written in place: the rest of each node's union is never read
