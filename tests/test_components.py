@@ -321,8 +321,16 @@ def test_own_and_borrow_as_the_canonical_abi_says(counter: types.ModuleType) -> 
     counters = counter.counters
     a, b = counters.Counter(2), counters.Counter(40)
     assert counters.total(b) == 40 and b.value() == 40     # borrowed: still ours
+    if has("compiled-calls"):         # (an own parameter took the pure path)
+        assert type(counters.merge.__globals__["_inner"]).__name__ == "Function"
+    with pytest.raises(TypeError, match=r"argument 'b' must be Counter, not int"):
+        counters.merge(a, 40)
     merged = counters.merge(a, b)    # a is the guest's now: it drops it (its destructor runs)
     assert merged.value() == 42 and counters.drops() == 1
+    with pytest.raises(ValueError, match=r"counter.counters.merge\(\): the Counter was "
+                                         r"moved into a call"):
+        counters.merge(b, b)        # moved, then lent: refused before the call
+    assert counters.drops() == 1
     with pytest.raises(ValueError, match=r"counter.counters.Counter.value\(\) argument "
                                          "'self': the Counter was moved into a call"):
         a.value()

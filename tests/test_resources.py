@@ -94,6 +94,26 @@ def test_an_object_moved_and_lent_in_one_call_is_refused(objects: types.ModuleTy
     assert objects.drops() == 0
 
 
+def test_a_call_moving_an_object_in_checks_every_argument_first(objects: types.ModuleType
+                                                                 ) -> None:
+    """merge(a: Acc, b: borrow[Acc]) -> Acc runs on the compiled path (it took the pure
+    one), and, as the pure path does, checks every argument before it moves any: a wrong
+    second argument leaves the first one Python's."""
+    a, b = objects.Acc(5), objects.Acc(6)
+    if has("compiled-calls"):
+        for function in (objects.merge, objects.Acc.merged):
+            assert type(function.__globals__["_inner"]).__name__ == "Function", function
+    with pytest.raises(TypeError, match=r"objects.merge\(\) argument 'b' must be Acc, not int"):
+        objects.merge(a, 6)
+    b.close()
+    with pytest.raises(ValueError, match=r"objects.merge\(\) argument 'b': the Acc was "
+                                         r"dropped"):
+        objects.merge(a, b)
+    assert a.value() == 5 and objects.drops() == 1         # a is still Python's
+    assert objects.merge(a, objects.Acc(1)).value() == 6 and objects.drops() == 2
+    assert "moved into a call" in repr(a)
+
+
 def test_dropped_exactly_once(objects: types.ModuleType) -> None:
     acc = objects.Acc(1)
     acc.close()

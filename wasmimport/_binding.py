@@ -33,7 +33,7 @@ from ._errors import GuestError, Trap
 from ._extension import core_codes, extension
 from ._guest import is_unplaced, unplaced
 from ._manifest import KEYWORD_ONLY, NO_DEFAULT, POSITIONAL_ONLY, Param, Signature
-from ._resource import BorrowType, HostBorrowType, ResourceType, loan_tables
+from ._resource import MOVED, BorrowType, HostBorrowType, ResourceType, loan_tables
 from ._types import (
     BUFFER,
     BYTES,
@@ -106,7 +106,7 @@ def make_function(module: str, plan: FunctionPlan, instance: Instance,
     if instance.native_store is not None and all(
             _compilable(t) for t in (*(p.type for p in signature.params), signature.result)):
         fn = _compiled(label, plan, instance, guest, raises, oversize)
-    elif instance.native_store is not None and _lends(signature):
+    elif instance.native_store is not None and _lends(signature, oversize):
         fn = _compiled_lending(label, plan, instance, guest, raises, oversize)
     else:
         fn = _pure(label, plan, instance, guest,
@@ -133,30 +133,37 @@ def _compilable(t: WasmType | None) -> bool:
 _LENT = (BorrowType, HostBorrowType)
 
 
-def _lends(signature: Signature) -> bool:
+def _lends(signature: Signature, oversize: Callable[..., Any] | None) -> bool:
     """Whether a signature's only uncompiled types are resources lent (``borrow`` params,
-    the guest's objects or the host's) or handed over (an own result): the compiled path
-    runs it, over the representations."""
+    the guest's objects or the host's), moved in (``own`` params of the guest's objects) or
+    handed over (an own result): the compiled path runs it, over the representations.  (A
+    call that moves an object and lends the host's, or may go to ``oversize`` after the
+    move, takes the pure path.)"""
     params = [p.type for p in signature.params]
     result = signature.result
-    return (any(isinstance(t, _LENT) for t in params) or isinstance(result, ResourceType)) \
-        and all(isinstance(t, _LENT) or _compilable(t) for t in params) \
-        and (isinstance(result, ResourceType) or _compilable(result))
+    handles = (*_LENT, ResourceType)
+    moves = any(isinstance(t, ResourceType) for t in params)
+    return (any(isinstance(t, handles) for t in params) or isinstance(result, ResourceType)) \
+        and all(isinstance(t, handles) or _compilable(t) for t in params) \
+        and (isinstance(result, ResourceType) or _compilable(result)) \
+        and not (moves and (oversize is not None or any(loan_tables(params))))
 
 
 def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
                       guest: GuestABI | None, raises: type[Exception] | None,
                       oversize: Callable[..., Any] | None) -> Callable[..., Any]:
     """A method's call on the compiled path: a generated function takes each lent object's
-    representation (it moves no object, so none can be moved and lent at once; a host
-    object gets a handle lent for the call), the compiled function of the signature with
-    those as i32 does the rest, and a new object is adopted from the handle a resource
-    result hands over."""
+    representation (a host object gets a handle lent for the call), the compiled function
+    of the signature with those as i32 does the rest, and a new object is adopted from the
+    handle a resource result hands over.  A call that moves objects in (``own`` params)
+    does what the pure path does: every argument is checked first, then each object moved
+    or lent in parameter order, so one both moved and lent is refused before the call."""
     signature = plan.signature
     params = signature.params
     result = signature.result
     rep = SCALARS["i32"]
-    core = tuple(Param(p.name, rep if isinstance(p.type, _LENT) else p.type,
+    handles = (*_LENT, ResourceType)
+    core = tuple(Param(p.name, rep if isinstance(p.type, handles) else p.type,
                        kind=POSITIONAL_ONLY, type_error=p.type_error,
                        value_error=p.value_error) for p in params)
     core_result = rep if isinstance(result, ResourceType) else result
@@ -167,6 +174,8 @@ def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
         Signature(core, core_result, signature.text, signature.multi), plan.doc, plan.post,
         plan.release_gil, plan.raises), instance, guest, raises)
     namespace: dict[str, Any] = {"_inner": inner}
+    if any(isinstance(p.type, ResourceType) for p in params):
+        return _compiled_moving(label, plan.name, params, result, namespace)
     args = []
     for i, p in enumerate(params):
         if isinstance(p.type, _LENT):
@@ -187,6 +196,51 @@ def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
         return generated(plan.name, params, f"return {call}", namespace)
     namespace.update(_oversize=oversize, _unplaced=is_unplaced)
     return generated(plan.name, params, _guarded(call, params), namespace)
+
+
+def _compiled_moving(label: str, name: str, params: tuple[Param, ...],
+                     result: WasmType | None, namespace: dict[str, Any]) -> Callable[..., Any]:
+    """``_compiled_lending``'s function for a call that moves objects in: the pure path's
+    checks of every argument (and ``_moved_twice``'s), then the moves and loans, which
+    cannot fail then, then the compiled call."""
+    lines, handles = [], []
+    for i, p in enumerate(params):
+        namespace[f"_c{i}"] = p.converter(label)
+        lines.append(f"_c{i}({p.name})")
+        if isinstance(p.type, ResourceType):
+            namespace[f"_h{i}"] = p.type.move
+            handles.append(f"_h{i}({p.name})")
+        elif isinstance(p.type, BorrowType):
+            namespace[f"_h{i}"] = p.type.resource.rep_of
+            handles.append(f"_h{i}({p.name})")
+        else:
+            handles.append(p.name)
+    lines += _moved_twice(params, label, namespace)
+    call = f"_inner({', '.join(handles)})"
+    if isinstance(result, ResourceType):
+        namespace["_adopt"] = result.adopt
+        call = f"_adopt({call})"
+    return generated(name, params, "\n    ".join([*lines, f"return {call}"]), namespace)
+
+
+def _moved_twice(params: tuple[Param, ...], label: str, namespace: dict[str, Any]
+                 ) -> list[str]:
+    """Lines of a generated function refusing an object that is moved in (an ``own``
+    parameter) and passed again in the same call, before anything moves: the Canonical
+    ABI traps there, and the guest would use what it freed.  (Lowering in parameter order
+    would refuse it too, but after the first move, leaving a handle behind.)"""
+    def same(p: Param, q: Param) -> bool:
+        return q.type is p.type or isinstance(q.type, BorrowType) and q.type.resource is p.type
+    pairs = [(p.name, q.name) for i, p in enumerate(params) if isinstance(p.type, ResourceType)
+             for j, q in enumerate(params) if j != i and (i < j or not isinstance(
+                 q.type, ResourceType)) and same(p, q)]
+    if not pairs:
+        return []
+
+    def twice(value: Any) -> None:
+        raise ValueError(f"{label}: the {type(value).__name__} was {MOVED}")
+    namespace["_twice"] = twice
+    return [f"if {a} is {b}: _twice({a})" for a, b in pairs]
 
 
 def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | None,
@@ -229,7 +283,9 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
         raw = instance.function(plan.export, plan.functype, label, plan.release_gil)
         namespace["_invoke"] = _invoker(label, signature, raw, guest, post, instance.lock,
                                         raises)
-        body = f"return _invoke({converted})"
+        twice = _moved_twice(params, label, namespace)
+        body = f"return _invoke({converted})" if not twice else \
+            "\n    ".join([f"_args = ({converted},)", *twice, "return _invoke(*_args)"])
     return generated(plan.name, params, body, namespace)
 
 

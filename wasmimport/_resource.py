@@ -182,9 +182,18 @@ class ResourceType(WasmType):
         return _live_checker(self.cls, label)
 
     def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
+        return (self.move(value),)
+
+    def move(self, value: Any) -> int:
+        """The core value handing ``value``'s object to the guest, which ``value`` no longer
+        owns (ValueError if an earlier argument of the call moved it)."""
         rep = live_rep(value, self.cls)
         value._wasm_rep = MOVED
-        return (self.table.new(rep) if self.table is not None else rep,)
+        return self.table.new(rep) if self.table is not None else rep
+
+    def rep_of(self, value: Any) -> int:
+        """A lent object's representation (ValueError if an earlier argument moved it)."""
+        return live_rep(value, self.cls)
 
     def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
         return self.adopt(next(values))
