@@ -310,8 +310,11 @@ def test_an_exported_resource_is_a_class(pyres: types.ModuleType) -> None:
     with pytest.raises(ValueError, match=r"pyres.counters.Counter.value\(\) argument 'self': "
                                          r"the Counter was moved into a call"):
         a.value()
-    with pytest.raises(ValueError, match=r"the Counter was moved"):
+    handles = len(pyres.__wasmimport__.instance.handles)
+    with pytest.raises(ValueError, match=r"^pyres.counters.merge\(\): the Counter was moved"):
         pyres.counters.merge(merged, merged)                        # one object, moved twice
+    assert merged.value() == 15                 # refused before anything moved: still ours
+    assert len(pyres.__wasmimport__.instance.handles) == handles
     with Counter(1) as c:
         c.increment(1)
         assert c.value() == 2

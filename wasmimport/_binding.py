@@ -223,6 +223,16 @@ def _compiled_moving(label: str, name: str, params: tuple[Param, ...],
     return generated(name, params, "\n    ".join([*lines, f"return {call}"]), namespace)
 
 
+def invoking(converted: str, params: tuple[Param, ...], label: str,
+             namespace: dict[str, Any]) -> str:
+    """The body of a generated function that calls ``_invoke`` with the converted
+    arguments, refusing first an object moved in and passed again (``_moved_twice``)."""
+    twice = _moved_twice(params, label, namespace)
+    if not twice:
+        return f"return _invoke({converted})"
+    return "\n    ".join([f"_args = ({converted},)", *twice, "return _invoke(*_args)"])
+
+
 def _moved_twice(params: tuple[Param, ...], label: str, namespace: dict[str, Any]
                  ) -> list[str]:
     """Lines of a generated function refusing an object that is moved in (an ``own``
@@ -283,9 +293,7 @@ def _pure(label: str, plan: FunctionPlan, instance: Instance, guest: GuestABI | 
         raw = instance.function(plan.export, plan.functype, label, plan.release_gil)
         namespace["_invoke"] = _invoker(label, signature, raw, guest, post, instance.lock,
                                         raises)
-        twice = _moved_twice(params, label, namespace)
-        body = f"return _invoke({converted})" if not twice else \
-            "\n    ".join([f"_args = ({converted},)", *twice, "return _invoke(*_args)"])
+        body = invoking(converted, params, label, namespace)
     return generated(plan.name, params, body, namespace)
 
 

@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .._binding import _labelled, attach_methods, generated
+from .._binding import _labelled, attach_methods, generated, invoking
 from .._cache import load_or_compile
 from .._compound import (
     CasesType,
@@ -811,8 +811,8 @@ def _function(module: str, entry: FunctionEntry, functype: FuncType, func: Any,
     namespace["_invoke"] = invoke
     converted = ", ".join(p.type.convert_expression(p.name, f"_c{i}")
                           for i, p in enumerate(params))
-    fn = generated(entry.name.rpartition(".")[2], params, f"return _invoke({converted})",
-                   namespace)
+    fn = generated(entry.name.rpartition(".")[2], params,
+                   invoking(converted, params, label, namespace), namespace)
     fn.__module__ = module
     fn.__doc__ = entry.doc
     fn.__annotations__ = {p.name: p.type.annotation for p in params}
