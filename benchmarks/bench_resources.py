@@ -73,6 +73,7 @@ def rows(workdir: Path) -> dict[str, tuple[Callable[[], Any], Any]]:
     c, a, buf = Counter(7), Acc(7), io.BytesIO(b"1234567")
     buf.seek(7)
     total, live = counter.counters.total, objects.live
+    merge, omerge = counter.counters.merge, objects.merge
     return {
         "native method (BytesIO.tell)": (lambda: buf.tell(), 7),
         "native object made and freed (BytesIO())": (lambda: io.BytesIO() and None, None),
@@ -85,6 +86,11 @@ def rows(workdir: Path) -> dict[str, tuple[Callable[[], Any], Any]]:
         "component object made and dropped (Counter(1))": (lambda: Counter(1) and None,
                                                            None),
         "host object lent to an export (store.peek(t))": (lambda: store.peek(t, False), 7),
+        # an own parameter: made, moved in (the guest drops it), the result made and dropped
+        "core object made and moved in (merge(Acc(1), a))": (
+            lambda: omerge(Acc(1), a).value(), 8),
+        "component object made and moved in (merge(Counter(1), c))": (
+            lambda: merge(Counter(1), c).value(), 8),
     }
 
 
