@@ -156,8 +156,8 @@ def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
     representation (a host object gets a handle lent for the call), the compiled function
     of the signature with those as i32 does the rest, and a new object is adopted from the
     handle a resource result hands over.  A call that moves objects in (``own`` params)
-    does what the pure path does: every argument is checked first, then each object moved
-    or lent in parameter order, so one both moved and lent is refused before the call."""
+    does what the pure path does: every argument is checked first (an object both moved
+    and passed again is refused there), then the objects are moved and lent."""
     signature = plan.signature
     params = signature.params
     result = signature.result
