@@ -131,6 +131,7 @@ def _compilable(t: WasmType | None) -> bool:
 
 
 _LENT = (BorrowType, HostBorrowType)
+_HANDLES = (*_LENT, ResourceType)    # what crosses as a representation or handle
 
 
 def _lends(signature: Signature, oversize: Callable[..., Any] | None) -> bool:
@@ -141,10 +142,9 @@ def _lends(signature: Signature, oversize: Callable[..., Any] | None) -> bool:
     move, takes the pure path.)"""
     params = [p.type for p in signature.params]
     result = signature.result
-    handles = (*_LENT, ResourceType)
     moves = any(isinstance(t, ResourceType) for t in params)
-    return (any(isinstance(t, handles) for t in params) or isinstance(result, ResourceType)) \
-        and all(isinstance(t, handles) or _compilable(t) for t in params) \
+    return (any(isinstance(t, _HANDLES) for t in params) or isinstance(result, ResourceType)) \
+        and all(isinstance(t, _HANDLES) or _compilable(t) for t in params) \
         and (isinstance(result, ResourceType) or _compilable(result)) \
         and not (moves and (oversize is not None or any(loan_tables(params))))
 
@@ -162,8 +162,7 @@ def _compiled_lending(label: str, plan: FunctionPlan, instance: Instance,
     params = signature.params
     result = signature.result
     rep = SCALARS["i32"]
-    handles = (*_LENT, ResourceType)
-    core = tuple(Param(p.name, rep if isinstance(p.type, handles) else p.type,
+    core = tuple(Param(p.name, rep if isinstance(p.type, _HANDLES) else p.type,
                        kind=POSITIONAL_ONLY, type_error=p.type_error,
                        value_error=p.value_error) for p in params)
     core_result = rep if isinstance(result, ResourceType) else result
@@ -211,7 +210,7 @@ def _compiled_moving(label: str, name: str, params: tuple[Param, ...],
             namespace[f"_h{i}"] = p.type.move
             handles.append(f"_h{i}({p.name})")
         elif isinstance(p.type, BorrowType):
-            namespace[f"_h{i}"] = p.type.resource.rep_of
+            namespace[f"_h{i}"] = p.type.rep_of
             handles.append(f"_h{i}({p.name})")
         else:
             handles.append(p.name)
@@ -239,11 +238,12 @@ def _moved_twice(params: tuple[Param, ...], label: str, namespace: dict[str, Any
     parameter) and passed again in the same call, before anything moves: the Canonical
     ABI traps there, and the guest would use what it freed.  (Lowering in parameter order
     would refuse it too, but after the first move, leaving a handle behind.)"""
-    def same(p: Param, q: Param) -> bool:
-        return q.type is p.type or isinstance(q.type, BorrowType) and q.type.resource is p.type
-    pairs = [(p.name, q.name) for i, p in enumerate(params) if isinstance(p.type, ResourceType)
-             for j, q in enumerate(params) if j != i and (i < j or not isinstance(
-                 q.type, ResourceType)) and same(p, q)]
+    def resource(t: WasmType) -> ResourceType | None:
+        return t if isinstance(t, ResourceType) else \
+            t.resource if isinstance(t, BorrowType) else None
+    pairs = [(p.name, q.name) for i, p in enumerate(params) for q in params[i + 1:]
+             if ResourceType in (type(p.type), type(q.type))
+             and resource(p.type) is resource(q.type)]
     if not pairs:
         return []
 

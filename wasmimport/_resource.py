@@ -191,10 +191,6 @@ class ResourceType(WasmType):
         value._wasm_rep = MOVED
         return self.table.new(rep) if self.table is not None else rep
 
-    def rep_of(self, value: Any) -> int:
-        """A lent object's representation (ValueError if an earlier argument moved it)."""
-        return live_rep(value, self.cls)
-
     def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
         return self.adopt(next(values))
 
@@ -247,7 +243,11 @@ class BorrowType(WasmType):
         return convert
 
     def lower(self, value: Any, guest: Guest) -> tuple[Any, ...]:
-        return (live_rep(value, self.resource.cls),)
+        return (self.rep_of(value),)
+
+    def rep_of(self, value: Any) -> int:
+        """The lent object's representation (ValueError if an earlier argument moved it)."""
+        return live_rep(value, self.resource.cls)
 
     def lift(self, guest: Guest, values: Iterator[Any]) -> Any:
         raise AssertionError("the manifest parser allows borrow only as a parameter")

@@ -1016,9 +1016,7 @@ def _packed_lowerer(elem: WitType, t: BytesType | ListType, ffi: Any) -> Lower:
     ``wasmtime_component_val_t`` whose kind is the first byte and whose value the union's
     first bytes, so the tree's bytes are the packed bytes spread at the element's stride."""
     assert isinstance(elem, Primitive)
-    kind, width = bytes([_KINDS[elem.kind]]), t.elem_size if isinstance(t, ListType) else 1
-    node = ffi.wasmtime_component_val_t
-    stride, at = ctypes.sizeof(node), node.of.offset
+    kind, (width, stride, at) = bytes([_KINDS[elem.kind]]), _packed_layout(t, ffi)
     make = ffi.wasmtime_component_vallist_new_uninit
 
     def lower_packed(value: Any, val: Any) -> None:
@@ -1037,6 +1035,13 @@ def _packed_lowerer(elem: WitType, t: BytesType | ListType, ffi: Any) -> Lower:
     return lower_packed
 
 
+def _packed_layout(t: BytesType | ListType, ffi: Any) -> tuple[int, int, int]:
+    """(bytes an element, bytes a node, where in a node its value starts) of a list of
+    numbers."""
+    node = ffi.wasmtime_component_val_t
+    return t.elem_size if isinstance(t, ListType) else 1, ctypes.sizeof(node), node.of.offset
+
+
 def _nodes(vallist: Any, size: int) -> memoryview:
     """The ``size`` bytes of a non-empty list's nodes, as a byte view (no copy)."""
     return memoryview((ctypes.c_ubyte * size).from_address(
@@ -1046,9 +1051,7 @@ def _nodes(vallist: Any, size: int) -> memoryview:
 def _packed_lifter(t: BytesType | ListType, ffi: Any) -> Lift:
     """A list of numbers read from its value tree in a few byte-slice copies (see
     ``_packed_lowerer``), then decoded as the core path decodes the same bytes."""
-    width = t.elem_size if isinstance(t, ListType) else 1
-    node, decode = ffi.wasmtime_component_val_t, t.decode
-    stride, at = ctypes.sizeof(node), node.of.offset
+    (width, stride, at), decode = _packed_layout(t, ffi), t.decode
 
     def lift_packed(val: Any) -> Any:
         count = val.of.list.size
